@@ -1,0 +1,391 @@
+// Package config holds socmond's configuration: the types, loading from a
+// YAML file (environment expansion, strict decoding, validation), the
+// env-only mode for containers without a file, and the built-in defaults.
+//
+// Everything else in socmond consumes the resolved Targets rather than the
+// raw tree, so the inheritance rules (resource > service > defaults >
+// built-in) live in exactly one place.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Built-in defaults, used when neither the resource, its service nor the
+// defaults section sets a value.
+const (
+	DefaultRegion                = "us-east-1"
+	DefaultTenant                = "default"
+	DefaultSchedule              = "@every 30s"
+	DefaultTimeout               = 10 * time.Second
+	DefaultResponseTimeThreshold = 5 * time.Second
+	DefaultErrorRateThreshold    = 0.05
+	DefaultAvailabilityThreshold = 0.99
+	DefaultErrorRateWindow       = 5 * time.Minute
+	DefaultAvailabilityWindow    = time.Hour
+	DefaultRuntimeSchedule       = "@every 15m"
+	DefaultRuntimeMaxTokens      = 1
+
+	// MaxTimeout caps a probe deadline: a probe that needs longer than this
+	// is telling us something is wrong, and a long deadline would hold a
+	// scheduler slot.
+	MaxTimeout = 5 * time.Minute
+)
+
+// Service names as they appear in the YAML file, in Targets order.
+const (
+	ServiceBedrock       = "bedrock"
+	ServiceDynamoDB      = "dynamodb"
+	ServiceS3            = "s3"
+	ServiceKMS           = "kms"
+	ServiceEventBridge   = "eventbridge"
+	ServiceStepFunctions = "stepfunctions"
+	ServiceLambda        = "lambda"
+)
+
+// Config is the whole configuration. New top-level sections are added as new
+// fields with a yaml tag; the strict decoder picks them up by reflection.
+type Config struct {
+	Region   string   `yaml:"region"`   // default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
+	Tenant   string   `yaml:"tenant"`   // label value on alerts, default "default"
+	Defaults Settings `yaml:"defaults"` // apply to every service unless overridden
+	Services Services `yaml:"services"`
+	Pipeline Pipeline `yaml:"pipeline,omitempty"`
+}
+
+// Settings are the tunables shared by defaults and services. Every field is
+// optional; the zero value means "inherit".
+type Settings struct {
+	Schedule   string     `yaml:"schedule,omitempty"` // robfig/cron/v3 spec with optional seconds, or descriptor; default "@every 30s"
+	Timeout    Duration   `yaml:"timeout,omitempty"`  // per probe deadline, default 10s, at most 5m
+	Thresholds Thresholds `yaml:"thresholds,omitempty"`
+	Windows    Windows    `yaml:"windows,omitempty"`
+}
+
+// Thresholds decide when a resource counts as degraded or unavailable.
+// The ratios are pointers because 0 is a meaningful value for them.
+type Thresholds struct {
+	ResponseTime Duration `yaml:"response_time,omitempty"` // default 5s; slower → degraded
+	ErrorRate    *float64 `yaml:"error_rate,omitempty"`    // ratio 0..1, default 0.05
+	Availability *float64 `yaml:"availability,omitempty"`  // ratio 0..1, default 0.99
+}
+
+// Windows are the look-back periods the thresholds are evaluated over.
+type Windows struct {
+	ErrorRate    Duration `yaml:"error_rate,omitempty"`   // default 5m
+	Availability Duration `yaml:"availability,omitempty"` // default 1h
+}
+
+// Services lists every probed AWS service. The field order is the Targets
+// order.
+type Services struct {
+	Bedrock       Bedrock `yaml:"bedrock"`
+	DynamoDB      Service `yaml:"dynamodb"`
+	S3            Service `yaml:"s3"`
+	KMS           Service `yaml:"kms"`
+	EventBridge   Service `yaml:"eventbridge"`
+	StepFunctions Service `yaml:"stepfunctions"`
+	Lambda        Service `yaml:"lambda"`
+}
+
+// Service is one AWS service and the resources of it to probe.
+type Service struct {
+	Enabled   *bool            `yaml:"enabled,omitempty"` // default true when it has resources
+	Settings  `yaml:",inline"` // service-level overrides of defaults
+	Resources []Resource       `yaml:"resources,omitempty"` // table names, bucket names, key id/alias/ARN, bus names, state machine ARNs, function names, model ids
+}
+
+// Resource is one thing to probe, with optional per-resource overrides.
+type Resource struct {
+	Name     string   `yaml:"name"`
+	Schedule string   `yaml:"schedule,omitempty"`
+	Timeout  Duration `yaml:"timeout,omitempty"`
+}
+
+// Bedrock is the Bedrock service plus its optional runtime probe.
+type Bedrock struct {
+	Service `yaml:",inline"`
+	Runtime BedrockRuntime `yaml:"runtime,omitempty"` // the Converse maxTokens=1 probe; costs money, so off by default
+}
+
+// BedrockRuntime configures the Converse probe, which invokes each configured
+// model with a one-token budget. It is billed per call, hence its own, slower
+// schedule and off by default.
+type BedrockRuntime struct {
+	Enabled   bool   `yaml:"enabled"`
+	Schedule  string `yaml:"schedule,omitempty"`   // default "@every 15m"
+	MaxTokens int    `yaml:"max_tokens,omitempty"` // default 1
+}
+
+// Pipeline records which configured resources play which role in the SOC
+// pipeline, for the compliance and workflow checks. The names are stored as
+// given and not cross-checked against services.
+type Pipeline struct {
+	ArtifactsBucket     string `yaml:"artifacts_bucket,omitempty"`
+	AuditBucket         string `yaml:"audit_bucket,omitempty"`
+	KMSKey              string `yaml:"kms_key,omitempty"`
+	EventBus            string `yaml:"event_bus,omitempty"`
+	StateMachine        string `yaml:"state_machine,omitempty"`
+	InvestigationsTable string `yaml:"investigations_table,omitempty"`
+	MetricsTable        string `yaml:"metrics_table,omitempty"`
+}
+
+// Duration is a time.Duration written in YAML as Go duration text ("5s",
+// "1m30s"). Bare numbers are rejected because their unit would be a guess.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML parses duration text. Zero is rejected as well as negatives:
+// in this schema zero means "inherit", so writing it can only be a mistake.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a duration such as \"30s\", got %s", kindName(n))
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", n.Value)
+	}
+	if v <= 0 {
+		return fmt.Errorf("invalid duration %q: must be greater than 0", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes d back as duration text so YAML() output re-parses.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Target is one (service, resource) with every setting resolved
+// (resource > service > defaults > built-in defaults).
+type Target struct {
+	Service, Resource                         string // Service is one of: bedrock dynamodb s3 kms eventbridge stepfunctions lambda
+	Schedule                                  string
+	Timeout                                   time.Duration
+	ResponseTimeThreshold                     time.Duration
+	ErrorRateThreshold, AvailabilityThreshold float64
+	ErrorRateWindow, AvailabilityWindow       time.Duration
+}
+
+// namedService pairs a service with its YAML name.
+type namedService struct {
+	name string
+	svc  *Service
+}
+
+// list returns the services in Targets order.
+func (s *Services) list() []namedService {
+	return []namedService{
+		{ServiceBedrock, &s.Bedrock.Service},
+		{ServiceDynamoDB, &s.DynamoDB},
+		{ServiceS3, &s.S3},
+		{ServiceKMS, &s.KMS},
+		{ServiceEventBridge, &s.EventBridge},
+		{ServiceStepFunctions, &s.StepFunctions},
+		{ServiceLambda, &s.Lambda},
+	}
+}
+
+// ServiceNames lists the service names in Targets order.
+func ServiceNames() []string {
+	var s Services
+	var names []string
+	for _, ns := range s.list() {
+		names = append(names, ns.name)
+	}
+	return names
+}
+
+// IsEnabled reports whether the service is probed: explicitly enabled, or
+// left unset and given at least one resource.
+func (s *Service) IsEnabled() bool {
+	if s.Enabled != nil {
+		return *s.Enabled
+	}
+	return len(s.Resources) > 0
+}
+
+// Targets returns every resource of every enabled service with its settings
+// resolved, services in the order of Services and resources in file order.
+// It works on a Config built by hand too, since built-in defaults are applied
+// here rather than relied on from Load.
+func (c *Config) Targets() []Target {
+	var out []Target
+	for _, ns := range c.Services.list() {
+		if !ns.svc.IsEnabled() {
+			continue
+		}
+		for _, r := range ns.svc.Resources {
+			out = append(out, c.resolve(ns.name, ns.svc, r))
+		}
+	}
+	return out
+}
+
+// RuntimeTargets returns the Bedrock Converse probe targets: one per
+// configured model, on the runtime schedule, when both Bedrock and its
+// runtime probe are enabled. They are kept out of Targets because each run
+// costs money and has its own schedule.
+func (c *Config) RuntimeTargets() []Target {
+	b := &c.Services.Bedrock
+	if !b.IsEnabled() || !b.Runtime.Enabled {
+		return nil
+	}
+	schedule := firstString(b.Runtime.Schedule, DefaultRuntimeSchedule)
+	var out []Target
+	for _, r := range b.Resources {
+		t := c.resolve(ServiceBedrock, &b.Service, r)
+		t.Schedule = schedule
+		out = append(out, t)
+	}
+	return out
+}
+
+// RuntimeMaxTokens is the resolved max_tokens for the Converse probe.
+func (c *Config) RuntimeMaxTokens() int {
+	if c.Services.Bedrock.Runtime.MaxTokens > 0 {
+		return c.Services.Bedrock.Runtime.MaxTokens
+	}
+	return DefaultRuntimeMaxTokens
+}
+
+func (c *Config) resolve(service string, svc *Service, r Resource) Target {
+	d, s := &c.Defaults, &svc.Settings
+	return Target{
+		Service:               service,
+		Resource:              r.Name,
+		Schedule:              firstString(r.Schedule, s.Schedule, d.Schedule, DefaultSchedule),
+		Timeout:               firstDuration(r.Timeout, s.Timeout, d.Timeout, Duration(DefaultTimeout)),
+		ResponseTimeThreshold: firstDuration(s.Thresholds.ResponseTime, d.Thresholds.ResponseTime, Duration(DefaultResponseTimeThreshold)),
+		ErrorRateThreshold:    firstRatio(DefaultErrorRateThreshold, s.Thresholds.ErrorRate, d.Thresholds.ErrorRate),
+		AvailabilityThreshold: firstRatio(DefaultAvailabilityThreshold, s.Thresholds.Availability, d.Thresholds.Availability),
+		ErrorRateWindow:       firstDuration(s.Windows.ErrorRate, d.Windows.ErrorRate, Duration(DefaultErrorRateWindow)),
+		AvailabilityWindow:    firstDuration(s.Windows.Availability, d.Windows.Availability, Duration(DefaultAvailabilityWindow)),
+	}
+}
+
+func firstString(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstDuration(vs ...Duration) time.Duration {
+	for _, v := range vs {
+		if v != 0 {
+			return time.Duration(v)
+		}
+	}
+	return 0
+}
+
+func firstRatio(def float64, vs ...*float64) float64 {
+	for _, v := range vs {
+		if v != nil {
+			return *v
+		}
+	}
+	return def
+}
+
+// applyDefaults fills the built-in defaults into the defaults section, the
+// region and tenant, and each service's enabled flag, so YAML() shows the
+// effective configuration. Service-level settings stay as written: they are
+// overrides, and Targets resolves them.
+func (c *Config) applyDefaults(getenv func(string) string) {
+	if c.Region == "" {
+		c.Region = firstString(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), DefaultRegion)
+	}
+	if c.Tenant == "" {
+		c.Tenant = DefaultTenant
+	}
+	d := &c.Defaults
+	if d.Schedule == "" {
+		d.Schedule = DefaultSchedule
+	}
+	if d.Timeout == 0 {
+		d.Timeout = Duration(DefaultTimeout)
+	}
+	if d.Thresholds.ResponseTime == 0 {
+		d.Thresholds.ResponseTime = Duration(DefaultResponseTimeThreshold)
+	}
+	if d.Thresholds.ErrorRate == nil {
+		v := DefaultErrorRateThreshold
+		d.Thresholds.ErrorRate = &v
+	}
+	if d.Thresholds.Availability == nil {
+		v := DefaultAvailabilityThreshold
+		d.Thresholds.Availability = &v
+	}
+	if d.Windows.ErrorRate == 0 {
+		d.Windows.ErrorRate = Duration(DefaultErrorRateWindow)
+	}
+	if d.Windows.Availability == 0 {
+		d.Windows.Availability = Duration(DefaultAvailabilityWindow)
+	}
+	for _, ns := range c.Services.list() {
+		if ns.svc.Enabled == nil {
+			v := ns.svc.IsEnabled()
+			ns.svc.Enabled = &v
+		}
+	}
+	rt := &c.Services.Bedrock.Runtime
+	if rt.Schedule == "" {
+		rt.Schedule = DefaultRuntimeSchedule
+	}
+	if rt.MaxTokens == 0 {
+		rt.MaxTokens = DefaultRuntimeMaxTokens
+	}
+}
+
+// YAML renders the effective configuration (defaults filled in) for
+// `socmond check-config`. Every "$" in a value is written as "$$" so the
+// output loads back unchanged instead of being expanded a second time.
+func (c *Config) YAML() ([]byte, error) {
+	var root yaml.Node
+	if err := root.Encode(c); err != nil {
+		return nil, fmt.Errorf("config: render: %w", err)
+	}
+	escapeDollars(&root, false)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&root); err != nil {
+		return nil, fmt.Errorf("config: render: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("config: render: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// escapeDollars doubles "$" in value scalars, the inverse of expansion,
+// which only touches values.
+func escapeDollars(n *yaml.Node, isKey bool) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !isKey && strings.Contains(n.Value, "$") {
+			n.Value = strings.ReplaceAll(n.Value, "$", "$$")
+		}
+	case yaml.MappingNode:
+		for i := range n.Content {
+			escapeDollars(n.Content[i], i%2 == 0)
+		}
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			escapeDollars(c, false)
+		}
+	}
+}

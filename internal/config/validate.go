@@ -1,0 +1,164 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/robfig/cron/v3"
+)
+
+// scheduleParser accepts what the scheduler will run: five or six fields
+// (seconds optional) or a descriptor such as "@every 30s".
+var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ValidateSchedule reports whether spec is a schedule socmond can run.
+func ValidateSchedule(spec string) error {
+	_, err := scheduleParser.Parse(spec)
+	return err
+}
+
+// regionPattern matches every AWS partition's region names (us-east-1,
+// us-gov-west-1, cn-north-1, eu-isoe-west-1). A typo here would otherwise
+// only show up as DNS failures on every probe.
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// locator turns a key path into a location: a file line or, in env-only
+// mode, the variable the value came from. Paths without an entry borrow
+// their nearest ancestor's.
+type locator struct {
+	file  string
+	lines map[string]int
+	vars  map[string]string
+}
+
+func (l *locator) errorf(path, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	for p := path; ; p = parentPath(p) {
+		if v, ok := l.vars[p]; ok {
+			e := newError(l.file, 0, path, msg)
+			e.Var = v
+			return e
+		}
+		if line, ok := l.lines[p]; ok {
+			return newError(l.file, line, path, msg)
+		}
+		if p == "" {
+			return newError(l.file, 0, path, msg)
+		}
+	}
+}
+
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// validate checks a decoded config with defaults applied. It returns every
+// problem it finds, so one run of check-config shows them all.
+func validate(c *Config, l *locator) []error {
+	var errs []error
+	add := func(e *Error) { errs = append(errs, e) }
+
+	if !regionPattern.MatchString(c.Region) {
+		add(l.errorf("region", "invalid region %q (expected a name such as us-east-1)", c.Region))
+	}
+	if strings.TrimSpace(c.Tenant) == "" {
+		add(l.errorf("tenant", "must not be empty"))
+	}
+	for _, e := range validateSettings(&c.Defaults, "defaults", l) {
+		add(e)
+	}
+	for _, ns := range c.Services.list() {
+		base := "services." + ns.name
+		for _, e := range validateSettings(&ns.svc.Settings, base, l) {
+			add(e)
+		}
+		if ns.svc.Enabled != nil && *ns.svc.Enabled && len(ns.svc.Resources) == 0 {
+			add(l.errorf(base+".enabled", "service is enabled but has no resources; list them under %s.resources", base))
+		}
+		seen := map[string]int{}
+		for i, r := range ns.svc.Resources {
+			rp := fmt.Sprintf("%s.resources[%d]", base, i)
+			switch {
+			case r.Name == "":
+				add(l.errorf(rp+".name", "required"))
+			case strings.IndexFunc(r.Name, unicode.IsSpace) >= 0:
+				add(l.errorf(rp+".name", "invalid name %q: must not contain spaces", r.Name))
+			case ns.name == ServiceStepFunctions && !isStateMachineARN(r.Name):
+				// DescribeStateMachine takes only an ARN; a bare name would
+				// fail on every probe with a validation error.
+				add(l.errorf(rp+".name", "invalid state machine %q: must be an ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)", r.Name))
+			}
+			if j, dup := seen[r.Name]; dup && r.Name != "" {
+				add(l.errorf(rp+".name", "duplicate resource %q (also %s.resources[%d])", r.Name, base, j))
+			} else {
+				seen[r.Name] = i
+			}
+			if r.Schedule != "" {
+				if err := ValidateSchedule(r.Schedule); err != nil {
+					add(l.errorf(rp+".schedule", "invalid schedule %q: %v", r.Schedule, err))
+				}
+			}
+			if r.Timeout.D() > MaxTimeout {
+				add(l.errorf(rp+".timeout", "%s exceeds the maximum of %s", r.Timeout, MaxTimeout))
+			}
+		}
+	}
+
+	rt := &c.Services.Bedrock.Runtime
+	if err := ValidateSchedule(rt.Schedule); err != nil {
+		add(l.errorf("services.bedrock.runtime.schedule", "invalid schedule %q: %v", rt.Schedule, err))
+	}
+	if rt.MaxTokens < 1 {
+		add(l.errorf("services.bedrock.runtime.max_tokens", "must be at least 1, got %d", rt.MaxTokens))
+	}
+	if rt.Enabled && len(c.Services.Bedrock.Resources) == 0 {
+		add(l.errorf("services.bedrock.runtime.enabled", "the runtime probe needs at least one model id in services.bedrock.resources"))
+	}
+
+	if len(errs) == 0 && len(c.Targets()) == 0 {
+		add(l.errorf("services", "no resources configured: list at least one under services.<name>.resources (%s)", strings.Join(ServiceNames(), ", ")))
+	}
+	slices.SortStableFunc(errs, func(a, b error) int { return a.(*Error).Line - b.(*Error).Line })
+	return errs
+}
+
+func validateSettings(s *Settings, base string, l *locator) []*Error {
+	var errs []*Error
+	if s.Schedule != "" {
+		if err := ValidateSchedule(s.Schedule); err != nil {
+			errs = append(errs, l.errorf(base+".schedule", "invalid schedule %q: %v", s.Schedule, err))
+		}
+	}
+	if s.Timeout.D() > MaxTimeout {
+		errs = append(errs, l.errorf(base+".timeout", "%s exceeds the maximum of %s", s.Timeout, MaxTimeout))
+	}
+	for key, r := range map[string]*float64{
+		"thresholds.error_rate":   s.Thresholds.ErrorRate,
+		"thresholds.availability": s.Thresholds.Availability,
+	} {
+		// Written as a negated range so NaN is rejected too.
+		if r != nil && !(*r >= 0 && *r <= 1) {
+			errs = append(errs, l.errorf(base+"."+key, "%v is out of range: must be a ratio between 0 and 1", *r))
+		}
+	}
+	// Map iteration order is random; keep messages in a stable order.
+	slices.SortFunc(errs, func(a, b *Error) int { return strings.Compare(a.Path, b.Path) })
+	return errs
+}
+
+func isStateMachineARN(s string) bool {
+	parts := strings.SplitN(s, ":", 7)
+	return len(parts) == 7 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") &&
+		parts[2] == "states" && parts[5] == "stateMachine" && parts[6] != ""
+}
