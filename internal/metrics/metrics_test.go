@@ -1,0 +1,405 @@
+package metrics
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/probes"
+)
+
+var table = probes.Target{Service: probes.ServiceDynamoDB, Resource: "soc-alerts"}
+
+func result(t probes.Target, st probes.Status, c probes.Class, d time.Duration) probes.Result {
+	return probes.Result{Target: t, Check: "DescribeTable", Status: st, Class: c, Duration: d}
+}
+
+func snapshot(t probes.Target, st probes.Status, errRatio, avail float64) health.Snapshot {
+	return health.Snapshot{Target: t, Status: st, ErrorRatio: errRatio, Availability: avail}
+}
+
+func TestObserve(t *testing.T) {
+	tests := map[string]struct {
+		result   probes.Result
+		snapshot health.Snapshot
+		// wantFast is the histogram count in the le=0.05 bucket, which
+		// shows sub-100 ms calls are resolved.
+		wantFast float64
+	}{
+		"healthy": {
+			result:   result(table, probes.Healthy, probes.ClassNone, 30*time.Millisecond),
+			snapshot: snapshot(table, probes.Healthy, 0, 1),
+			wantFast: 1,
+		},
+		"throttled": {
+			result:   result(table, probes.Degraded, probes.ClassThrottled, 80*time.Millisecond),
+			snapshot: snapshot(table, probes.Degraded, 0.25, 1),
+		},
+		"slow": {
+			result:   result(table, probes.Degraded, probes.ClassSlow, 6*time.Second),
+			snapshot: snapshot(table, probes.Degraded, 0, 1),
+		},
+		"unavailable": {
+			result:   result(table, probes.Unavailable, probes.ClassTimeout, 5*time.Second),
+			snapshot: snapshot(table, probes.Unavailable, 0.5, 0.9),
+		},
+		"unknown class counts as other": {
+			result:   result(table, probes.Unavailable, probes.Class("martian"), time.Second),
+			snapshot: snapshot(table, probes.Unavailable, 1, 0),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := New("test", "abc")
+			m.Observe(tc.result, tc.snapshot)
+
+			svc, res := table.Service, table.Resource
+			for _, st := range probes.Statuses {
+				want := 0.0
+				if st == tc.result.Status {
+					want = 1
+				}
+				if got := testutil.ToFloat64(m.probesTotal.WithLabelValues(svc, res, string(st))); got != want {
+					t.Errorf("probes_total{status=%q} = %v, want %v", st, got, want)
+				}
+				want = 0
+				if st == tc.snapshot.Status {
+					want = 1
+				}
+				if got := testutil.ToFloat64(m.status.WithLabelValues(svc, res, string(st))); got != want {
+					t.Errorf("service_status{status=%q} = %v, want %v", st, got, want)
+				}
+			}
+
+			wantClass := tc.result.Class
+			if wantClass != probes.ClassNone && !isKnown(wantClass) {
+				wantClass = probes.ClassOther
+			}
+			for _, c := range probes.Classes {
+				want := 0.0
+				if c == wantClass {
+					want = 1
+				}
+				if got := testutil.ToFloat64(m.failures.WithLabelValues(svc, res, string(c))); got != want {
+					t.Errorf("probe_failures_total{class=%q} = %v, want %v", c, got, want)
+				}
+			}
+			// Every class and no other: an unknown class must not add a series.
+			if n := testutil.CollectAndCount(m.failures); n != len(probes.Classes) {
+				t.Errorf("probe_failures_total has %d series, want %d", n, len(probes.Classes))
+			}
+
+			if got := testutil.ToFloat64(m.errorRatio.WithLabelValues(svc, res)); got != tc.snapshot.ErrorRatio {
+				t.Errorf("service_error_ratio = %v, want %v", got, tc.snapshot.ErrorRatio)
+			}
+			if got := testutil.ToFloat64(m.availability.WithLabelValues(svc, res)); got != tc.snapshot.Availability {
+				t.Errorf("service_availability_ratio = %v, want %v", got, tc.snapshot.Availability)
+			}
+
+			h := histogram(t, m, "socmond_probe_duration_seconds")
+			if h.GetSampleCount() != 1 || h.GetSampleSum() != tc.result.Duration.Seconds() {
+				t.Errorf("histogram count/sum = %d/%v, want 1/%v", h.GetSampleCount(), h.GetSampleSum(), tc.result.Duration.Seconds())
+			}
+			if got := bucket(h, 0.05); got != tc.wantFast {
+				t.Errorf("histogram le=0.05 = %v, want %v", got, tc.wantFast)
+			}
+			if got, want := bucket(h, 5), boolf(tc.result.Duration <= 5*time.Second); got != want {
+				t.Errorf("histogram le=5 = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestExposition pins names, help, types and the zero series created when a
+// target is first seen, as dashboards and alert rules read them.
+func TestExposition(t *testing.T) {
+	m := New("1.2.3", "deadbeef")
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, 30*time.Millisecond), snapshot(table, probes.Healthy, 0, 1))
+	m.Skipped(table)
+	m.Panicked(table)
+	m.Panicked(table)
+
+	l := `resource="soc-alerts",service="dynamodb"`
+	want := fmt.Sprintf(`
+# HELP socmond_build_info A metric with a constant 1 value labelled by the version, revision and Go version socmond was built from.
+# TYPE socmond_build_info gauge
+socmond_build_info{goversion=%q,revision="deadbeef",version="1.2.3"} 1
+# HELP socmond_probe_duration_seconds Duration of the AWS call made by each probe run.
+# TYPE socmond_probe_duration_seconds histogram
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.005"} 0
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.01"} 0
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.025"} 0
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.05"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.1"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.25"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="0.5"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="1"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="2.5"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="5"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="7.5"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="10"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="30"} 1
+socmond_probe_duration_seconds_bucket{%[2]s,le="+Inf"} 1
+socmond_probe_duration_seconds_sum{%[2]s} 0.03
+socmond_probe_duration_seconds_count{%[2]s} 1
+# HELP socmond_probe_failures_total Probe runs that did not come back healthy, by failure class (slow is a class of its own).
+# TYPE socmond_probe_failures_total counter
+socmond_probe_failures_total{class="auth",%[2]s} 0
+socmond_probe_failures_total{class="invalid_state",%[2]s} 0
+socmond_probe_failures_total{class="network",%[2]s} 0
+socmond_probe_failures_total{class="not_found",%[2]s} 0
+socmond_probe_failures_total{class="other",%[2]s} 0
+socmond_probe_failures_total{class="server",%[2]s} 0
+socmond_probe_failures_total{class="slow",%[2]s} 0
+socmond_probe_failures_total{class="throttled",%[2]s} 0
+socmond_probe_failures_total{class="timeout",%[2]s} 0
+# HELP socmond_probe_panics_total Probe runs that panicked and were recovered by the scheduler.
+# TYPE socmond_probe_panics_total counter
+socmond_probe_panics_total{%[2]s} 2
+# HELP socmond_probes_total Probe runs by resulting status (healthy, degraded, unavailable).
+# TYPE socmond_probes_total counter
+socmond_probes_total{%[2]s,status="degraded"} 0
+socmond_probes_total{%[2]s,status="healthy"} 1
+socmond_probes_total{%[2]s,status="unavailable"} 0
+# HELP socmond_scheduler_skipped_total Scheduled probe runs skipped because the previous run of the same probe was still going.
+# TYPE socmond_scheduler_skipped_total counter
+socmond_scheduler_skipped_total{%[2]s} 1
+# HELP socmond_service_availability_ratio Share of probe runs in the availability window that were not unavailable (0 to 1).
+# TYPE socmond_service_availability_ratio gauge
+socmond_service_availability_ratio{%[2]s} 1
+# HELP socmond_service_error_ratio Share of probe runs in the error-rate window that failed (0 to 1).
+# TYPE socmond_service_error_ratio gauge
+socmond_service_error_ratio{%[2]s} 0
+# HELP socmond_service_status Current status of a resource: 1 for the status it is in, 0 for the others.
+# TYPE socmond_service_status gauge
+socmond_service_status{%[2]s,status="degraded"} 0
+socmond_service_status{%[2]s,status="healthy"} 1
+socmond_service_status{%[2]s,status="unavailable"} 0
+`, runtime.Version(), l)
+	names := []string{
+		"socmond_build_info", "socmond_probe_duration_seconds", "socmond_probe_failures_total",
+		"socmond_probe_panics_total", "socmond_probes_total", "socmond_scheduler_skipped_total",
+		"socmond_service_availability_ratio", "socmond_service_error_ratio", "socmond_service_status",
+	}
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestStatusGaugesFollowSnapshot(t *testing.T) {
+	m := New("test", "")
+	svc, res := table.Service, table.Resource
+	m.Observe(result(table, probes.Unavailable, probes.ClassNetwork, time.Second), snapshot(table, probes.Unavailable, 1, 0))
+	// A snapshot with no status (no data) clears all three.
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), health.Snapshot{Target: table})
+	for _, st := range probes.Statuses {
+		if got := testutil.ToFloat64(m.status.WithLabelValues(svc, res, string(st))); got != 0 {
+			t.Errorf("service_status{status=%q} = %v, want 0", st, got)
+		}
+	}
+	// A zero snapshot leaves the gauges alone and adds no empty-label series.
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), health.Snapshot{})
+	if n := testutil.CollectAndCount(m.status); n != len(probes.Statuses) {
+		t.Errorf("service_status has %d series after a zero snapshot, want %d", n, len(probes.Statuses))
+	}
+	if got := testutil.ToFloat64(m.probesTotal.WithLabelValues(svc, res, string(probes.Unavailable))); got != 1 {
+		t.Errorf("probes_total{status=unavailable} = %v, want 1 (counters must accumulate)", got)
+	}
+}
+
+func TestSkippedAndPanicked(t *testing.T) {
+	m := New("test", "")
+	other := probes.Target{Service: probes.ServiceLambda, Resource: "enricher"}
+	m.Skipped(table)
+	m.Skipped(table)
+	m.Panicked(other)
+	tests := map[string]struct {
+		got, want float64
+	}{
+		"skipped table":  {testutil.ToFloat64(m.skipped.WithLabelValues(table.Service, table.Resource)), 2},
+		"panics table":   {testutil.ToFloat64(m.panics.WithLabelValues(table.Service, table.Resource)), 0},
+		"skipped lambda": {testutil.ToFloat64(m.skipped.WithLabelValues(other.Service, other.Resource)), 0},
+		"panics lambda":  {testutil.ToFloat64(m.panics.WithLabelValues(other.Service, other.Resource)), 1},
+	}
+	for name, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestForget(t *testing.T) {
+	m := New("test", "")
+	kept := probes.Target{Service: probes.ServiceS3, Resource: "soc-evidence"}
+	for _, tg := range []probes.Target{table, kept} {
+		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, time.Second), snapshot(tg, probes.Degraded, 0.5, 1))
+		m.Skipped(tg)
+		m.Panicked(tg)
+	}
+
+	m.Forget(table)
+
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "socmond_") || mf.GetName() == "socmond_build_info" {
+			continue
+		}
+		for _, metric := range mf.GetMetric() {
+			if labelValue(metric, "resource") == table.Resource {
+				t.Errorf("%s still has a series for the forgotten resource", mf.GetName())
+			}
+			if labelValue(metric, "resource") == kept.Resource {
+				seen++
+			}
+		}
+	}
+	// 3 probes_total + 9 failures + 1 histogram + 3 status + 2 ratios + skipped + panics.
+	if want := 3 + len(probes.Classes) + 1 + 3 + 2 + 2; seen != want {
+		t.Errorf("kept resource has %d series, want %d", seen, want)
+	}
+
+	// A resource that comes back starts from zero, with its series re-created.
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(table, probes.Healthy, 0, 1))
+	if got := testutil.ToFloat64(m.failures.WithLabelValues(table.Service, table.Resource, string(probes.ClassThrottled))); got != 0 {
+		t.Errorf("throttled failures after Forget and re-observe = %v, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.probesTotal.WithLabelValues(table.Service, table.Resource, string(probes.Healthy))); got != 1 {
+		t.Errorf("healthy probes after Forget and re-observe = %v, want 1", got)
+	}
+}
+
+// TestLint renders /metrics as a scrape would and runs promlint over it, the
+// same checks as `promtool check metrics`.
+func TestLint(t *testing.T) {
+	m := New("test", "abc")
+	m.Observe(result(table, probes.Degraded, probes.ClassSlow, 6*time.Second), snapshot(table, probes.Degraded, 0, 1))
+	m.Skipped(table)
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", rec.Code)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{"socmond_probes_total{", "go_goroutines ", "process_start_time_seconds ", "promhttp_metric_handler_requests_total{"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	problems, err := promlint.New(strings.NewReader(body)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestConcurrent is for -race: observers, the scheduler's counters and a
+// config reload all touch the cache at once.
+func TestConcurrent(t *testing.T) {
+	m := New("test", "")
+	var wg sync.WaitGroup
+	for i := range 4 {
+		tg := probes.Target{Service: probes.ServiceKMS, Resource: fmt.Sprintf("key-%d", i%2)}
+		wg.Go(func() {
+			for range 200 {
+				m.Observe(result(tg, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(tg, probes.Healthy, 0, 1))
+				m.Skipped(tg)
+				m.Forget(tg)
+			}
+		})
+	}
+	wg.Wait()
+	if n := testutil.CollectAndCount(m.probesTotal); n != 0 {
+		t.Errorf("probes_total has %d series after every target was forgotten, want 0", n)
+	}
+}
+
+func BenchmarkObserve(b *testing.B) {
+	m := New("bench", "")
+	r := result(table, probes.Degraded, probes.ClassThrottled, 42*time.Millisecond)
+	s := snapshot(table, probes.Degraded, 0.1, 0.99)
+	m.Observe(r, s) // warm the per-target cache
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Observe(r, s)
+	}
+}
+
+func BenchmarkObserveParallel(b *testing.B) {
+	m := New("bench", "")
+	r := result(table, probes.Healthy, probes.ClassNone, 42*time.Millisecond)
+	s := snapshot(table, probes.Healthy, 0, 1)
+	m.Observe(r, s)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Observe(r, s)
+		}
+	})
+}
+
+func isKnown(c probes.Class) bool {
+	for _, k := range probes.Classes {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func histogram(t *testing.T, m *Metrics, name string) *dto.Histogram {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetHistogram()
+		}
+	}
+	t.Fatalf("no single %s series gathered", name)
+	return nil
+}
+
+func bucket(h *dto.Histogram, le float64) float64 {
+	for _, b := range h.GetBucket() {
+		if b.GetUpperBound() == le {
+			return float64(b.GetCumulativeCount())
+		}
+	}
+	return -1
+}
+
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
