@@ -1,0 +1,122 @@
+// Package awsclient is the one place socmond builds AWS SDK clients: region,
+// credentials, endpoint overrides, retry policy and the shared HTTP transport
+// are decided here, once, so probes never construct clients per call.
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Options say how to reach AWS.
+type Options struct {
+	// Region is the AWS region; empty falls back to the SDK's own lookup
+	// (AWS_REGION, shared config).
+	Region string
+	// Endpoint, when set, sends every service to this URL (the simulator in
+	// `socmond demo`, LocalStack). When empty the SDK's own
+	// AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables apply.
+	Endpoint string
+	// Credentials, when set, replaces the SDK's default credential chain.
+	Credentials aws.CredentialsProvider
+	// MaxAttempts is the SDK retry budget. Probes use 1: a retry would hide
+	// the very failure a probe exists to report. 0 means 1.
+	MaxAttempts int
+	// MaxConnsPerHost bounds the keep-alive pool per endpoint. 0 means 64.
+	MaxConnsPerHost int
+}
+
+// Clients holds one client per service, all sharing one HTTP transport.
+type Clients struct {
+	Config         aws.Config
+	Bedrock        *bedrock.Client
+	BedrockRuntime *bedrockruntime.Client
+	DynamoDB       *dynamodb.Client
+	S3             *s3.Client
+	KMS            *kms.Client
+	EventBridge    *eventbridge.Client
+	SFN            *sfn.Client
+	Lambda         *lambda.Client
+	STS            *sts.Client
+}
+
+// New builds the clients. It does not call AWS.
+func New(ctx context.Context, o Options) (*Clients, error) {
+	attempts := o.MaxAttempts
+	if attempts <= 0 {
+		attempts = 1
+	}
+	conns := o.MaxConnsPerHost
+	if conns <= 0 {
+		conns = 64
+	}
+	// NewBuildableClient rather than a plain http.Client: with AWS_CA_BUNDLE
+	// set, the SDK panics on a client it cannot add the bundle to.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = conns * 8
+		t.MaxIdleConnsPerHost = conns
+		t.IdleConnTimeout = 90 * time.Second
+	})
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryMaxAttempts(attempts),
+		config.WithHTTPClient(httpClient),
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(o.Credentials))
+	}
+	if o.Endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("no AWS region: set region in the config file or AWS_REGION")
+	}
+	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
+	return &Clients{
+		Config:         cfg,
+		Bedrock:        bedrock.NewFromConfig(cfg),
+		BedrockRuntime: bedrockruntime.NewFromConfig(cfg),
+		DynamoDB:       dynamodb.NewFromConfig(cfg),
+		// There is no environment variable for path-style addressing, and
+		// against a hostname endpoint virtual-host style dials
+		// bucket.localhost, so any endpoint override implies path style.
+		S3:          s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
+		KMS:         kms.NewFromConfig(cfg),
+		EventBridge: eventbridge.NewFromConfig(cfg),
+		SFN:         sfn.NewFromConfig(cfg),
+		Lambda:      lambda.NewFromConfig(cfg),
+		STS:         sts.NewFromConfig(cfg),
+	}, nil
+}
+
+// endpointFromEnv reports whether the SDK will send the service to a custom
+// endpoint because of AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_<SERVICE>.
+func endpointFromEnv(getenv func(string) string, service string) bool {
+	if strings.EqualFold(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return false
+	}
+	return getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_"+service) != ""
+}

@@ -1,0 +1,82 @@
+package awsclient
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func TestEndpointFromEnv(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want bool
+	}{
+		"none":             {env: map[string]string{}, want: false},
+		"global":           {env: map[string]string{"AWS_ENDPOINT_URL": "http://localhost:4566"}, want: true},
+		"service specific": {env: map[string]string{"AWS_ENDPOINT_URL_S3": "http://localhost:9000"}, want: true},
+		"other service":    {env: map[string]string{"AWS_ENDPOINT_URL_KMS": "http://localhost:9000"}, want: false},
+		"ignored":          {env: map[string]string{"AWS_ENDPOINT_URL": "http://x", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, want: false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := endpointFromEnv(func(k string) string { return tc.env[k] }, "S3")
+			if got != tc.want {
+				t.Fatalf("endpointFromEnv = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestS3PathStyleAndOneAttempt checks, through the real SDK, that an
+// endpoint override sends S3 path-style requests to it and that a failing
+// call is attempted exactly once.
+func TestS3PathStyleAndOneAttempt(t *testing.T) {
+	var calls atomic.Int32
+	var path, host atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		path.Store(r.URL.Path)
+		host.Store(r.Host)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c, err := New(context.Background(), Options{
+		Region:      "us-east-1",
+		Endpoint:    strings.Replace(srv.URL, "127.0.0.1", "localhost", 1),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.S3.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String("audit-bucket")})
+	if err == nil {
+		t.Fatal("expected an error from a 503")
+	}
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("attempts = %d, want 1 (503 is retryable by default, so a retry would show)", got)
+	}
+	if p := path.Load().(string); p != "/audit-bucket" {
+		t.Fatalf("path = %q, want path-style /audit-bucket", p)
+	}
+	if h := host.Load().(string); strings.HasPrefix(h, "audit-bucket.") {
+		t.Fatalf("host = %q: virtual-host style used", h)
+	}
+}
+
+func TestNoRegion(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_PROFILE", "")
+	_, err := New(context.Background(), Options{Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	if err == nil || !strings.Contains(err.Error(), "region") {
+		t.Fatalf("err = %v, want a region error", err)
+	}
+}
