@@ -1,0 +1,74 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socmond/socmond/internal/probes"
+)
+
+func results() []Section {
+	return []Section{{Title: "Service Health", Results: []probes.Result{
+		{Target: probes.Target{Service: "bedrock", Resource: "anthropic.claude-3-haiku-20240307-v1:0"}, Check: "GetFoundationModel", Status: probes.Healthy, Duration: 150200 * time.Microsecond},
+		{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Check: "DescribeTable", Status: probes.Degraded, Class: probes.ClassThrottled, Code: "ThrottlingException", RequestID: "REQ1", Hint: "Request a quota increase", Duration: 12 * time.Millisecond},
+	}}}
+}
+
+func TestText(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, "AWS Service Integration Validation", results(), false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		" AWS Service Integration Validation\n",
+		"✅ PASS Amazon Bedrock Health    anthropic.claude-3-haiku-20240307-v1:0: Response time: 150.2ms",
+		"❌ FAIL DynamoDB Health          AsiaAgenticSocMetrics-dev: ThrottlingException (degraded, throttled, 12.0ms) [request id REQ1] — Request a quota increase",
+		"Overall: FAIL (1 of 2 checks passed)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour codes without colour")
+	}
+	b.Reset()
+	_ = Text(&b, "t", results(), true)
+	if !strings.Contains(b.String(), "\x1b[31mFAIL\x1b[0m") {
+		t.Errorf("no colour with colour on:\n%s", b.String())
+	}
+}
+
+func TestAllPassed(t *testing.T) {
+	s := results()
+	if AllPassed(s) {
+		t.Fatal("a degraded result must fail the round")
+	}
+	s[0].Results = s[0].Results[:1]
+	if !AllPassed(s) {
+		t.Fatal("all healthy must pass")
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var b bytes.Buffer
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	if err := JSON(&b, "v", "1.0", now, results()); err != nil {
+		t.Fatal(err)
+	}
+	var rep JSONReport
+	if err := json.Unmarshal(b.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Pass || rep.Total != 2 || rep.Failed != 1 || rep.GeneratedAt != "2026-11-27T12:00:00Z" {
+		t.Fatalf("report = %+v", rep)
+	}
+	r := rep.Results[1]
+	if r.Pass || r.Class != "throttled" || r.Code != "ThrottlingException" || r.RequestID != "REQ1" || r.DurationSeconds != 0.012 || r.Section != "Service Health" {
+		t.Fatalf("result = %+v", r)
+	}
+}
