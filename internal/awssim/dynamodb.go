@@ -1,0 +1,249 @@
+package awssim
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// dynamoState holds the DynamoDB tables and their items.
+type dynamoState struct {
+	tables map[string]*table
+}
+
+type table struct {
+	name      string
+	arn       string
+	id        string
+	keyAttr   string // partition key, type S
+	created   time.Time
+	sseKeyARN string // "" = AWS-owned key (no SSEDescription)
+	items     map[string]map[string]json.RawMessage
+}
+
+var tableNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
+
+func (d *dynamoState) seed(s *Sim, names []string, keys map[string]string, keyARN string) {
+	d.tables = map[string]*table{}
+	for _, n := range names {
+		k := keys[n]
+		if k == "" {
+			k = "pk"
+		}
+		d.tables[n] = &table{
+			name: n, arn: s.arn("dynamodb", "table/"+n), id: newUUID(), keyAttr: k,
+			created: time.Now().Add(-24 * time.Hour), sseKeyARN: keyARN,
+			items: map[string]map[string]json.RawMessage{},
+		}
+	}
+}
+
+var dynamoOps = map[string]jsonOp{
+	"DescribeTable": dynamoDescribeTable,
+	"GetItem":       dynamoGetItem,
+	"PutItem":       dynamoPutItem,
+}
+
+func dynamoResource(s *Sim, op string, in map[string]json.RawMessage) string {
+	return stringField(in, "TableName")
+}
+
+// findTable resolves a TableName (name or table ARN) the way DynamoDB does.
+func (c *call) findTable(name string) (*table, *apiError) {
+	if name == "" {
+		return nil, validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	if _, rest, ok := strings.Cut(name, ":table/"); ok && strings.HasPrefix(name, "arn:") {
+		name = rest
+	}
+	if !tableNameRe.MatchString(name) {
+		return nil, validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", name)
+	}
+	t := c.sim.ddb.tables[name]
+	if t == nil {
+		return nil, errorf("ResourceNotFoundException", "Requested resource not found: Table: %s not found", name)
+	}
+	return t, nil
+}
+
+func dynamoDescribeTable(c *call) (any, *apiError) {
+	var in struct{ TableName string }
+	if e := c.decode(&in); e != nil {
+		return nil, e
+	}
+	t, e := c.findTable(in.TableName)
+	if e != nil {
+		return nil, e
+	}
+	status := "ACTIVE"
+	if c.state != "" {
+		status = c.state
+	}
+	size := 0
+	for _, it := range t.items {
+		b, _ := json.Marshal(it)
+		size += len(b)
+	}
+	desc := map[string]any{
+		"TableName":                 t.name,
+		"TableArn":                  t.arn,
+		"TableId":                   t.id,
+		"TableStatus":               status,
+		"CreationDateTime":          epoch(t.created),
+		"KeySchema":                 []map[string]string{{"AttributeName": t.keyAttr, "KeyType": "HASH"}},
+		"AttributeDefinitions":      []map[string]string{{"AttributeName": t.keyAttr, "AttributeType": "S"}},
+		"ItemCount":                 len(t.items),
+		"TableSizeBytes":            size,
+		"BillingModeSummary":        map[string]any{"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": epoch(t.created)},
+		"ProvisionedThroughput":     map[string]int{"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
+		"DeletionProtectionEnabled": true,
+	}
+	if t.sseKeyARN != "" {
+		sse := map[string]any{"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": t.sseKeyARN}
+		if status == "INACCESSIBLE_ENCRYPTION_CREDENTIALS" {
+			sse["InaccessibleEncryptionDateTime"] = epoch(time.Now())
+		}
+		desc["SSEDescription"] = sse
+	}
+	return map[string]any{"Table": desc}, nil
+}
+
+// itemKey checks that key holds exactly the table's key attribute as a
+// non-empty string, and returns the value used to store the item.
+func (t *table) itemKey(key map[string]map[string]json.RawMessage, exact bool) (string, *apiError) {
+	mismatch := validation("The provided key element does not match the schema")
+	if exact && len(key) != 1 {
+		return "", mismatch
+	}
+	av, ok := key[t.keyAttr]
+	if !ok {
+		if exact {
+			return "", mismatch
+		}
+		return "", validation("One or more parameter values were invalid: Missing the key %s in the item", t.keyAttr)
+	}
+	raw, ok := av["S"]
+	if !ok || len(av) != 1 {
+		return "", validation("One or more parameter values were invalid: Type mismatch for key %s expected: S", t.keyAttr)
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil || v == "" {
+		return "", validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: %s", t.keyAttr)
+	}
+	return v, nil
+}
+
+var attributeTypes = map[string]bool{"S": true, "N": true, "B": true, "SS": true, "NS": true, "BS": true, "M": true, "L": true, "NULL": true, "BOOL": true}
+
+func dynamoGetItem(c *call) (any, *apiError) {
+	var in struct {
+		TableName string
+		Key       map[string]map[string]json.RawMessage
+	}
+	if e := c.decode(&in); e != nil {
+		return nil, e
+	}
+	t, e := c.findTable(in.TableName)
+	if e != nil {
+		return nil, e
+	}
+	if in.Key == nil {
+		return nil, validation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
+	}
+	k, e := t.itemKey(in.Key, true)
+	if e != nil {
+		return nil, e
+	}
+	if item, ok := t.items[k]; ok {
+		return map[string]any{"Item": item}, nil
+	}
+	return map[string]any{}, nil
+}
+
+func dynamoPutItem(c *call) (any, *apiError) {
+	var in struct {
+		TableName                string
+		Item                     map[string]map[string]json.RawMessage
+		ReturnValues             string
+		ConditionExpression      string
+		ExpressionAttributeNames map[string]string
+	}
+	if e := c.decode(&in); e != nil {
+		return nil, e
+	}
+	t, e := c.findTable(in.TableName)
+	if e != nil {
+		return nil, e
+	}
+	if in.Item == nil {
+		return nil, validation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
+	}
+	for name, av := range in.Item {
+		if len(av) != 1 {
+			return nil, validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes (attribute %s)", name)
+		}
+		for typ := range av {
+			if !attributeTypes[typ] {
+				return nil, errorf("SerializationException", "Unknown AttributeValue type %s", typ)
+			}
+		}
+	}
+	k, e := t.itemKey(in.Item, false)
+	if e != nil {
+		return nil, e
+	}
+	if size := len(c.body); size > 400*1024 {
+		return nil, validation("Item size has exceeded the maximum allowed size")
+	}
+	old, exists := t.items[k]
+	if in.ConditionExpression != "" {
+		if e := checkCondition(in.ConditionExpression, in.ExpressionAttributeNames, t.keyAttr, exists); e != nil {
+			return nil, e
+		}
+	}
+	switch in.ReturnValues {
+	case "", "NONE", "ALL_OLD":
+	default:
+		return nil, validation("ReturnValues can only be ALL_OLD or NONE")
+	}
+	stored := make(map[string]json.RawMessage, len(in.Item))
+	for name, av := range in.Item {
+		b, _ := json.Marshal(av)
+		stored[name] = b
+	}
+	t.items[k] = stored
+	if in.ReturnValues == "ALL_OLD" && exists {
+		return map[string]any{"Attributes": old}, nil
+	}
+	return map[string]any{}, nil
+}
+
+// checkCondition supports the two conditions idempotent writers use:
+// attribute_not_exists / attribute_exists on the partition key. Anything else
+// is refused openly rather than silently treated as true.
+func checkCondition(expr string, names map[string]string, keyAttr string, exists bool) *apiError {
+	expr = strings.TrimSpace(expr)
+	for _, fn := range []string{"attribute_not_exists", "attribute_exists"} {
+		arg, ok := strings.CutPrefix(expr, fn+"(")
+		if !ok || !strings.HasSuffix(arg, ")") {
+			continue
+		}
+		arg = strings.TrimSpace(strings.TrimSuffix(arg, ")"))
+		if strings.HasPrefix(arg, "#") {
+			n, ok := names[arg]
+			if !ok {
+				return validation("Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: %s", arg)
+			}
+			arg = n
+		}
+		if arg != keyAttr {
+			break
+		}
+		if (fn == "attribute_not_exists") == exists {
+			return errorf("ConditionalCheckFailedException", "The conditional request failed")
+		}
+		return nil
+	}
+	return validation("awssim supports only attribute_not_exists/attribute_exists on the partition key, got %q", expr)
+}

@@ -1,0 +1,288 @@
+package awssim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fault changes how the simulator answers matching requests.
+type Fault struct {
+	Service   string `json:"service"`             // kms, dynamodb, s3, bedrock, eventbridge, stepfunctions, lambda (aliases: sfn, states, bedrock-runtime, events)
+	Resource  string `json:"resource,omitempty"`  // empty = whole service
+	Latency   string `json:"latency,omitempty"`   // Go duration to wait before responding ("6s")
+	Error     string `json:"error,omitempty"`     // AWS error code, answered with that service's status and body shape
+	State     string `json:"state,omitempty"`     // resource state override (TableStatus, KeyState, Lambda State, SFN status, model lifecycle, rule State)
+	Malformed bool   `json:"malformed,omitempty"` // 200 whose body (or header) the SDK cannot decode
+	Count     int    `json:"count,omitempty"`     // >0: applies to this many matching requests, then expires
+}
+
+type activeFault struct {
+	Fault
+	latency time.Duration
+}
+
+// serviceAliases maps the names people use to the simulator's service names.
+var serviceAliases = map[string]string{
+	"bedrock": "bedrock", "bedrock-runtime": "bedrock",
+	"dynamodb":    "dynamodb",
+	"s3":          "s3",
+	"kms":         "kms",
+	"eventbridge": "eventbridge", "events": "eventbridge",
+	"stepfunctions": "stepfunctions", "sfn": "stepfunctions", "states": "stepfunctions",
+	"lambda": "lambda",
+	"sts":    "sts",
+}
+
+// validStates are the complete enum sets in the SDK for each overridable state.
+var validStates = map[string][]string{
+	"dynamodb":      {"CREATING", "UPDATING", "DELETING", "ACTIVE", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVING", "ARCHIVED", "REPLICATION_NOT_AUTHORIZED"},
+	"kms":           {"Creating", "Enabled", "Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable", "Updating"},
+	"lambda":        {"Pending", "Active", "Inactive", "Failed", "Deactivating", "Deactivated", "ActiveNonInvocable", "Deleting"},
+	"stepfunctions": {"ACTIVE", "DELETING"},
+	"bedrock":       {"ACTIVE", "LEGACY"},
+	"eventbridge":   {"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"},
+}
+
+// normaliseFault checks f and returns it with its service name normalised.
+func normaliseFault(f Fault) (activeFault, error) {
+	svc, ok := serviceAliases[strings.ToLower(strings.TrimSpace(f.Service))]
+	if !ok {
+		return activeFault{}, fmt.Errorf("unknown service %q (want bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda or sts)", f.Service)
+	}
+	f.Service = svc
+	a := activeFault{Fault: f}
+	if f.Latency != "" {
+		d, err := time.ParseDuration(f.Latency)
+		if err != nil || d < 0 {
+			return activeFault{}, fmt.Errorf("bad latency %q: want a non-negative Go duration such as \"250ms\" or \"6s\"", f.Latency)
+		}
+		a.latency = d
+	}
+	if f.State != "" {
+		states, ok := validStates[svc]
+		if !ok {
+			return activeFault{}, fmt.Errorf("service %s has no state to override", svc)
+		}
+		if !slices.Contains(states, f.State) {
+			return activeFault{}, fmt.Errorf("state %q is not a %s state (want one of %s)", f.State, svc, strings.Join(states, ", "))
+		}
+	}
+	if f.Error != "" && (f.Malformed || f.State != "") {
+		return activeFault{}, fmt.Errorf("error cannot be combined with malformed or state")
+	}
+	if f.Malformed && f.State != "" {
+		return activeFault{}, fmt.Errorf("malformed cannot be combined with state")
+	}
+	if f.Count < 0 {
+		return activeFault{}, fmt.Errorf("count must be >= 0, got %d", f.Count)
+	}
+	if f.Latency == "" && f.Error == "" && f.State == "" && !f.Malformed {
+		return activeFault{}, fmt.Errorf("fault does nothing: set latency, error, state or malformed")
+	}
+	return a, nil
+}
+
+// AddFault installs f. An invalid fault is a programming error in the caller
+// and panics with the reason; the control API reports the same reasons as 400.
+func (s *Sim) AddFault(f Fault) {
+	a, err := normaliseFault(f)
+	if err != nil {
+		panic("awssim: " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, a)
+}
+
+// ClearFaults removes all faults.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Faults lists the active faults; Count is what remains of a counted fault.
+func (s *Sim) Faults() []Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Fault, 0, len(s.faults))
+	for _, f := range s.faults {
+		out = append(out, f.Fault)
+	}
+	return out
+}
+
+// effect is what the matching faults do to one request.
+type effect struct {
+	latency   time.Duration
+	err       string
+	state     string
+	malformed bool
+}
+
+// takeFaults applies every fault matching the request, in the order they were
+// added: latencies add up, the first error/state/malformed wins. Counted faults
+// are used up here.
+func (s *Sim) takeFaults(service, resource string) effect {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var e effect
+	kept := s.faults[:0]
+	for _, f := range s.faults {
+		if f.Service != service || (f.Resource != "" && s.canonical(service, f.Resource) != s.canonical(service, resource)) {
+			kept = append(kept, f)
+			continue
+		}
+		e.latency += f.latency
+		if e.err == "" && e.state == "" && !e.malformed {
+			e.err, e.state, e.malformed = f.Error, f.State, f.Malformed
+		}
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				continue
+			}
+		}
+		kept = append(kept, f)
+	}
+	s.faults = kept
+	return e
+}
+
+// canonical reduces the different names of one resource (alias, key id, ARN)
+// to one string so a fault matches however the request names the resource.
+func (s *Sim) canonical(service, name string) string {
+	switch service {
+	case "kms":
+		if k := s.kms.lookup(name); k != nil {
+			return k.id
+		}
+	case "stepfunctions":
+		if _, rest, ok := strings.Cut(name, ":stateMachine:"); ok {
+			return rest
+		}
+		if _, rest, ok := strings.Cut(name, ":execution:"); ok {
+			sm, _, _ := strings.Cut(rest, ":")
+			return sm
+		}
+	case "lambda":
+		if _, rest, ok := strings.Cut(name, ":function:"); ok {
+			fn, _, _ := strings.Cut(rest, ":")
+			return fn
+		}
+	case "dynamodb":
+		if _, rest, ok := strings.Cut(name, ":table/"); ok {
+			return rest
+		}
+	case "eventbridge":
+		if _, rest, ok := strings.Cut(name, ":event-bus/"); ok {
+			return rest
+		}
+	case "bedrock":
+		if _, rest, ok := strings.Cut(name, "foundation-model/"); ok {
+			return rest
+		}
+	}
+	return name
+}
+
+// writeMalformed answers 200 with something the SDK cannot decode for this
+// protocol. HEAD and body-less S3 operations get an undecodable header.
+func writeMalformed(c *call) {
+	const brokenJSON = `{"malformed": `
+	switch c.service {
+	case "dynamodb", "kms", "eventbridge", "stepfunctions":
+		c.writeRawJSON(http.StatusOK, []byte(brokenJSON))
+	case "bedrock", "lambda":
+		c.writeRaw(http.StatusOK, "application/json", []byte(brokenJSON))
+	case "sts":
+		// Broken at the root element, which the awsQuery decoder reports as a
+		// deserialization error (a break further in comes back as a bare XML error).
+		c.writeXML(http.StatusOK, "text/xml", []byte(`<<GetCallerIdentityResponse>`))
+	default:
+		c.setS3RequestHeaders()
+		h := c.w.Header()
+		switch c.op {
+		case "HeadBucket":
+			h.Set("X-Amz-Access-Point-Alias", "maybe")
+		case "HeadObject", "GetObject":
+			h.Set("Last-Modified", "not a date")
+		case "PutObject":
+			h.Set("X-Amz-Server-Side-Encryption-Bucket-Key-Enabled", "maybe")
+		case "DeleteObject":
+			h.Set("X-Amz-Delete-Marker", "maybe")
+		default:
+			c.writeXML(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Broken><Rule>`))
+			return
+		}
+		c.w.WriteHeader(http.StatusOK)
+	}
+}
+
+// serveControl is the /_sim/ JSON API used by tests and `socmond demo`.
+func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/_sim/faults" && r.Method == http.MethodGet:
+		writeControl(w, http.StatusOK, s.Faults())
+	case r.URL.Path == "/_sim/faults" && r.Method == http.MethodDelete:
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_sim/faults" && r.Method == http.MethodPost:
+		f, err := decodeFault(r.Body)
+		if err != nil {
+			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		a, err := normaliseFault(f)
+		if err != nil {
+			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		s.faults = append(s.faults, a)
+		s.mu.Unlock()
+		writeControl(w, http.StatusCreated, a.Fault)
+	case r.URL.Path == "/_sim/calls" && r.Method == http.MethodGet:
+		writeControl(w, http.StatusOK, s.Calls())
+	case r.URL.Path == "/_sim/calls" && r.Method == http.MethodDelete:
+		s.ResetCalls()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_sim/faults" || r.URL.Path == "/_sim/calls":
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		writeControl(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed on " + r.URL.Path})
+	default:
+		writeControl(w, http.StatusNotFound, map[string]string{"error": "no control endpoint " + r.URL.Path + " (have /_sim/faults, /_sim/calls)"})
+	}
+}
+
+func decodeFault(body io.Reader) (Fault, error) {
+	data, err := io.ReadAll(io.LimitReader(body, 1<<20))
+	if err != nil {
+		return Fault{}, fmt.Errorf("read body: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f Fault
+	if err := dec.Decode(&f); err != nil {
+		return Fault{}, fmt.Errorf("decode fault: %w", err)
+	}
+	if dec.More() {
+		return Fault{}, fmt.Errorf("decode fault: body holds more than one JSON value")
+	}
+	return f, nil
+}
+
+func writeControl(w http.ResponseWriter, status int, v any) {
+	body, _ := json.MarshalIndent(v, "", "  ")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,319 @@
+// Package awssim is a wire-level simulator of the AWS services socmond watches
+// (Bedrock, DynamoDB, S3, KMS, EventBridge, Step Functions, Lambda and STS).
+//
+// It speaks the real protocols (awsJson, restJson, restXml, awsQuery), so the
+// unmodified aws-sdk-go-v2 clients can be pointed at it with BaseEndpoint, and
+// it lets tests and demos inject faults (errors, latency, state changes,
+// malformed bodies) through a small JSON control API under /_sim/.
+//
+// It shares no code with socmond's probes, on purpose: an independent reading
+// of aws-api.md is what lets the simulator catch the probes' mistakes.
+package awssim
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Seed lists the resources the simulator starts with.
+type Seed struct {
+	Region        string   // default "us-east-1"
+	AccountID     string   // default "123456789012"
+	Tables        []string // DynamoDB table names
+	Buckets       []string // S3 bucket names
+	AuditBuckets  []string // S3 buckets with Object Lock (COMPLIANCE, 7 years default retention); may also appear in Buckets
+	Keys          []string // KMS key ids or aliases ("alias/AsiaAgenticSoc"); "alias/aws/..." makes an AWS-managed key
+	EventBuses    []string
+	StateMachines []string // state machine ARNs, or names (the ARN is built from region/account)
+	Functions     []string // Lambda function names
+	Models        []string // Bedrock foundation model ids
+
+	// TableKeys names the partition key attribute (type S) of a table; tables
+	// not listed use "pk". Real tables always have a key schema and PutItem and
+	// GetItem are validated against it.
+	TableKeys map[string]string
+	// Rules are EventBridge rules; the simulator records them and their targets
+	// but does not deliver events.
+	Rules []Rule
+}
+
+// Rule is an EventBridge rule for Seed.Rules.
+type Rule struct {
+	Name         string
+	EventBus     string   // default "default"
+	EventPattern string   // JSON; default matches source "socmond.probe"
+	State        string   // default "ENABLED"
+	Targets      []string // target ARNs (e.g. a state machine ARN)
+}
+
+// Call is one AWS operation the simulator served.
+type Call struct {
+	Service   string `json:"service"`
+	Operation string `json:"operation"`
+	Resource  string `json:"resource,omitempty"`
+	Attempt   int    `json:"attempt"`
+	Status    int    `json:"status"`
+}
+
+// Sim is the simulator. It is an http.Handler; Start serves it on a listener.
+type Sim struct {
+	region  string
+	account string
+
+	mu     sync.Mutex // guards everything below and all service state
+	faults []activeFault
+	calls  []Call
+	kms    kmsState
+	ddb    dynamoState
+	s3     s3State
+	events eventsState
+	sfn    sfnState
+	lambda lambdaState
+	models bedrockState
+	sts    stsState
+
+	srv       *http.Server
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds a simulator holding the seeded resources. Every table and bucket
+// is encrypted with the first seeded KMS key (SSE-KMS, bucket key enabled), so
+// compliance checks pass against a fresh simulator.
+func New(seed Seed) *Sim {
+	s := &Sim{region: seed.Region, account: seed.AccountID, closed: make(chan struct{})}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if s.account == "" {
+		s.account = "123456789012"
+	}
+	s.kms.seed(s, seed.Keys)
+	defaultKey := s.kms.firstKeyARN()
+	s.ddb.seed(s, seed.Tables, seed.TableKeys, defaultKey)
+	s.s3.seed(s, seed.Buckets, seed.AuditBuckets, defaultKey)
+	s.events.seed(s, seed.EventBuses, seed.Rules)
+	s.lambda.seed(s, seed.Functions, defaultKey)
+	s.sfn.seed(s, seed.StateMachines, s.lambda.names())
+	s.models.seed(s, seed.Models)
+	return s
+}
+
+// Start listens on addr (use "127.0.0.1:0") and serves in the background until
+// Close. It returns the base URL, e.g. "http://127.0.0.1:40123".
+func (s *Sim) Start(addr string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return "", errors.New("awssim: already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("awssim: listen %s: %w", addr, err)
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops the listener and releases requests waiting on injected latency.
+func (s *Sim) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+// Calls returns every AWS operation served so far, in order.
+func (s *Sim) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// ResetCalls forgets the recorded calls.
+func (s *Sim) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// call is one request in flight. Handlers write into a buffered response so
+// they can run under s.mu without a slow client blocking the simulator.
+type call struct {
+	sim       *Sim
+	r         *http.Request
+	w         *bufferedResponse
+	service   string // fault/service name: bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda, sts
+	signing   string // SigV4 signing name the request must be scoped to
+	op        string
+	resource  string
+	body      []byte
+	handler   func(c *call)
+	state     string // resource state override from a fault
+	requestID string
+	attempt   int
+}
+
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+// ServeHTTP answers one AWS request (or a /_sim/ control request).
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.serveControl(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	c := &call{
+		sim: s, r: r, body: body,
+		w:         &bufferedResponse{header: http.Header{}},
+		requestID: newUUID(),
+		attempt:   parseAttempt(r.Header.Get("Amz-Sdk-Request")),
+	}
+	s.serve(c)
+
+	status := c.w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt, Status: status})
+	s.mu.Unlock()
+
+	for k, v := range c.w.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(c.w.body.Bytes())
+	}
+}
+
+func (s *Sim) serve(c *call) {
+	routeErr := s.route(c)
+	if e := checkAuth(c, s.region); e != nil {
+		c.writeError(e)
+		return
+	}
+	if routeErr != nil {
+		c.writeError(routeErr)
+		return
+	}
+	f := s.takeFaults(c.service, c.resource)
+	if f.latency > 0 {
+		t := time.NewTimer(f.latency)
+		select {
+		case <-t.C:
+		case <-c.r.Context().Done():
+		case <-s.closed:
+		}
+		t.Stop()
+	}
+	switch {
+	case f.err != "":
+		c.writeError(&apiError{Code: f.err, Message: "injected fault: " + f.err})
+		return
+	case f.malformed:
+		writeMalformed(c)
+		return
+	}
+	c.state = f.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.handler(c)
+}
+
+// route works out service, operation and resource. Unknown operations and
+// undecodable bodies come back as an error that is answered after the
+// authentication check, as AWS does.
+func (s *Sim) route(c *call) *apiError {
+	r := c.r
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		return s.routeJSON(c, target)
+	}
+	p := r.URL.EscapedPath()
+	switch {
+	case strings.HasPrefix(p, "/foundation-model"), strings.HasPrefix(p, "/model/"):
+		return s.routeBedrock(c)
+	case strings.HasPrefix(p, "/2015-03-31/"):
+		return s.routeLambda(c)
+	case p == "/" && r.Method == http.MethodPost &&
+		strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		return s.routeSTS(c)
+	}
+	// Bedrock and Lambda have their own hosts on AWS; here a path neither knows
+	// is told apart from S3 by the service the request is signed for.
+	switch scopeService(r) {
+	case "bedrock":
+		return s.routeBedrock(c)
+	case "lambda":
+		return s.routeLambda(c)
+	}
+	return s.routeS3(c)
+}
+
+func parseAttempt(h string) int {
+	for _, part := range strings.Split(h, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && k == "attempt" {
+			n, err := strconv.Atoi(v)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// epoch renders a time the way awsJson protocols carry timestamps.
+func epoch(t time.Time) float64 {
+	return float64(t.UnixMilli()) / 1000
+}
+
+func (s *Sim) arn(service, resource string) string {
+	return "arn:aws:" + service + ":" + s.region + ":" + s.account + ":" + resource
+}
