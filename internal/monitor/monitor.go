@@ -1,0 +1,271 @@
+// Package monitor is the daemon's core loop: it schedules each check, runs
+// it, and hands its Result to the health store, the metrics and the status
+// change log. It owns no AWS knowledge beyond calling a probe.
+package monitor
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/metrics"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/scheduler"
+)
+
+// Check is one scheduled probe with its resolved settings.
+type Check struct {
+	Target config.Target
+	Probe  probes.Probe
+}
+
+func (c Check) key() string { return c.Probe.Target().String() }
+
+// Listener is told about every result after it has been recorded (the
+// alerting engine subscribes here).
+type Listener func(r probes.Result, s health.Snapshot, t config.Target)
+
+// Options configure a Monitor.
+type Options struct {
+	Logger    zerolog.Logger
+	Metrics   *metrics.Metrics
+	Scheduler scheduler.Options // OnSkip and OnPanic are filled in by the Monitor
+}
+
+// Monitor runs checks on their schedules and records what they see.
+type Monitor struct {
+	log     zerolog.Logger
+	metrics *metrics.Metrics
+	store   *health.Store
+	sched   *scheduler.Scheduler
+
+	mu        sync.RWMutex
+	checks    map[string]Check
+	pending   map[string]bool // checks that have not produced a first result
+	listeners []Listener
+	ready     atomic.Bool
+}
+
+// New builds a Monitor; Start begins scheduling.
+func New(o Options) *Monitor {
+	m := &Monitor{
+		log:     o.Logger,
+		metrics: o.Metrics,
+		store:   health.NewStore(),
+		checks:  map[string]Check{},
+		pending: map[string]bool{},
+	}
+	so := o.Scheduler
+	so.OnSkip = m.skipped
+	so.OnPanic = m.panicked
+	m.sched = scheduler.New(so)
+	return m
+}
+
+// Subscribe adds a listener for every recorded result.
+func (m *Monitor) Subscribe(l Listener) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.listeners = append(m.listeners, l)
+}
+
+// Apply makes the scheduled checks equal to checks: new ones are added,
+// removed ones are dropped with their health windows and metric series, and
+// changed ones are updated. A check whose settings did not change keeps its
+// probe, its schedule phase and its window untouched.
+func (m *Monitor) Apply(checks []Check) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := make(map[string]Check, len(checks))
+	for _, c := range checks {
+		want[c.key()] = c
+	}
+	for k, old := range m.checks {
+		if _, ok := want[k]; !ok {
+			m.sched.Remove(k)
+			delete(m.checks, k)
+			delete(m.pending, k)
+			if m.metrics != nil {
+				m.metrics.Forget(old.Probe.Target())
+			}
+		}
+	}
+	keep := make(map[probes.Target]bool, len(want))
+	for k, c := range want {
+		keep[c.Probe.Target()] = true
+		old, exists := m.checks[k]
+		switch {
+		case !exists:
+			if err := m.sched.Add(m.job(k, c)); err != nil {
+				return err
+			}
+			m.pending[k] = true
+			m.ready.Store(false)
+			m.checks[k] = c
+		case old.Target != c.Target:
+			if err := m.sched.Update(m.job(k, c)); err != nil {
+				return err
+			}
+			m.checks[k] = c
+		}
+	}
+	m.store.Retain(keep)
+	return nil
+}
+
+func (m *Monitor) job(key string, c Check) scheduler.Job {
+	return scheduler.Job{
+		Key:      key,
+		Group:    c.Target.Service,
+		Schedule: c.Target.Schedule,
+		Run:      func(ctx context.Context) { m.runKey(ctx, key) },
+	}
+}
+
+// runKey looks the check up at run time, so a settings change that keeps
+// the schedule (a new threshold) applies from the next run on.
+func (m *Monitor) runKey(ctx context.Context, key string) {
+	m.mu.RLock()
+	c, ok := m.checks[key]
+	m.mu.RUnlock()
+	if !ok {
+		return
+	}
+	r := probes.Run(ctx, c.Probe, probes.Options{Timeout: c.Target.Timeout, SlowThreshold: c.Target.ResponseTimeThreshold})
+	m.Record(r, c.Target)
+}
+
+// Record files one result: health window, metrics, status-change log,
+// readiness and listeners. Exported for checks that are not probes
+// (compliance, workflow) and for tests.
+func (m *Monitor) Record(r probes.Result, t config.Target) {
+	prev, cur, changed := m.store.Record(r, health.Options{ErrorWindow: t.ErrorRateWindow, AvailabilityWindow: t.AvailabilityWindow})
+	if m.metrics != nil {
+		m.metrics.Observe(r, cur)
+	}
+	if changed {
+		m.logChange(prev, r)
+	} else {
+		m.log.Debug().Str("service", r.Service).Str("resource", r.Resource).Str("status", string(r.Status)).
+			Float64("duration_seconds", r.Duration.Seconds()).Msg("probe")
+	}
+	m.mu.Lock()
+	key := r.Target.String()
+	if m.pending[key] {
+		delete(m.pending, key)
+		if len(m.pending) == 0 {
+			m.ready.Store(true)
+		}
+	}
+	ls := m.listeners
+	m.mu.Unlock()
+	for _, l := range ls {
+		l(r, cur, t)
+	}
+}
+
+func (m *Monitor) logChange(prev health.Snapshot, r probes.Result) {
+	ev := m.log.Info()
+	if r.Status != probes.Healthy {
+		ev = m.log.Warn()
+	}
+	ev = ev.Str("service", r.Service).Str("resource", r.Resource).Str("status", string(r.Status)).
+		Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
+	if prev.Status != "" {
+		ev = ev.Str("previous", string(prev.Status))
+	}
+	if r.Class != probes.ClassNone {
+		ev = ev.Str("class", string(r.Class))
+	}
+	if r.Code != "" {
+		ev = ev.Str("code", r.Code)
+	}
+	if r.RequestID != "" {
+		ev = ev.Str("request_id", r.RequestID)
+	}
+	if r.Detail != "" {
+		ev = ev.Str("detail", r.Detail)
+	}
+	if r.Hint != "" {
+		ev = ev.Str("hint", r.Hint)
+	}
+	ev.Msg("status changed")
+}
+
+func (m *Monitor) target(key string) (probes.Target, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := m.checks[key]
+	if !ok {
+		return probes.Target{}, false
+	}
+	return c.Probe.Target(), true
+}
+
+func (m *Monitor) skipped(key string) {
+	t, ok := m.target(key)
+	if !ok {
+		return
+	}
+	m.log.Debug().Str("service", t.Service).Str("resource", t.Resource).Msg("previous run still going; run skipped")
+	if m.metrics != nil {
+		m.metrics.Skipped(t)
+	}
+}
+
+func (m *Monitor) panicked(key string, v any) {
+	t, _ := m.target(key)
+	ev := m.log.Error().Str("service", t.Service).Str("resource", t.Resource)
+	if pe, ok := v.(*scheduler.PanicError); ok {
+		ev = ev.Interface("panic", pe.Value).Str("stack", string(pe.Stack))
+	} else {
+		ev = ev.Interface("panic", v)
+	}
+	ev.Msg("probe panicked; recovered")
+	if m.metrics != nil && t.Service != "" {
+		m.metrics.Panicked(t)
+	}
+}
+
+// Start begins scheduling and runs every check once at once, so the first
+// statuses (and readiness) do not wait for the schedules.
+func (m *Monitor) Start() {
+	m.sched.Start()
+	m.mu.RLock()
+	keys := make([]string, 0, len(m.checks))
+	for k := range m.checks {
+		keys = append(keys, k)
+	}
+	m.mu.RUnlock()
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		m.ready.Store(true)
+	}
+	for _, k := range keys {
+		m.sched.RunNow(k)
+	}
+}
+
+// Stop stops scheduling and waits for runs in flight until ctx is done.
+func (m *Monitor) Stop(ctx context.Context) error { return m.sched.Stop(ctx) }
+
+// RunNow runs one check at once, outside its schedule (skipped if it is
+// still running). It reports whether the run was started.
+func (m *Monitor) RunNow(key string) bool { return m.sched.RunNow(key) }
+
+// Ready reports whether every check has produced at least one result.
+func (m *Monitor) Ready() bool { return m.ready.Load() }
+
+// Snapshots returns every resource's health now.
+func (m *Monitor) Snapshots(now time.Time) []health.Snapshot { return m.store.Snapshots(now) }
+
+// Snapshot returns one resource's health.
+func (m *Monitor) Snapshot(t probes.Target, now time.Time) (health.Snapshot, bool) {
+	return m.store.Snapshot(t, now)
+}

@@ -1,0 +1,223 @@
+package monitor
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/metrics"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/scheduler"
+)
+
+// fakeProbe returns whatever status it is set to.
+type fakeProbe struct {
+	target probes.Target
+	status atomic.Value // probes.Status
+	calls  atomic.Int32
+}
+
+func newFake(service, resource string, st probes.Status) *fakeProbe {
+	p := &fakeProbe{target: probes.Target{Service: service, Resource: resource}}
+	p.status.Store(st)
+	return p
+}
+
+func (p *fakeProbe) Target() probes.Target { return p.target }
+func (p *fakeProbe) Check(ctx context.Context) probes.Observation {
+	p.calls.Add(1)
+	st := p.status.Load().(probes.Status)
+	o := probes.Observation{Check: "Fake", Status: st}
+	if st != probes.Healthy {
+		o.Status, o.Class, o.Detail, o.Hint = st, probes.ClassInvalidState, "state Failed", "fix it"
+	}
+	return o
+}
+
+func target(service, resource string) config.Target {
+	return config.Target{Service: service, Resource: resource, Schedule: "@every 1h", Timeout: time.Second,
+		ResponseTimeThreshold: time.Second, ErrorRateThreshold: 0.05, AvailabilityThreshold: 0.99,
+		ErrorRateWindow: 5 * time.Minute, AvailabilityWindow: time.Hour}
+}
+
+// syncBuffer is a concurrency-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newMonitor(t *testing.T, logs *syncBuffer) (*Monitor, *metrics.Metrics) {
+	t.Helper()
+	m := metrics.New("test", "abc")
+	mon := New(Options{Logger: zerolog.New(logs), Metrics: m, Scheduler: scheduler.Options{}})
+	t.Cleanup(func() { _ = mon.Stop(context.Background()) })
+	return mon, m
+}
+
+// waitFor polls cond until it holds; the deadline is a hang guard, not a
+// performance assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStartRunsFirstRoundAndBecomesReady(t *testing.T) {
+	var logs syncBuffer
+	mon, m := newMonitor(t, &logs)
+	a := newFake("dynamodb", "t1", probes.Healthy)
+	b := newFake("lambda", "f1", probes.Unavailable)
+	if err := mon.Apply([]Check{{Target: target("dynamodb", "t1"), Probe: a}, {Target: target("lambda", "f1"), Probe: b}}); err != nil {
+		t.Fatal(err)
+	}
+	if mon.Ready() {
+		t.Fatal("ready before any probe ran")
+	}
+	mon.Start()
+	waitFor(t, "readiness", mon.Ready)
+	snaps := mon.Snapshots(time.Now())
+	if len(snaps) != 2 {
+		t.Fatalf("snapshots = %d, want 2", len(snaps))
+	}
+	if got := value(t, m, "socmond_probes_total", lbl("service", "lambda", "resource", "f1", "status", "unavailable")); got != 1 {
+		t.Fatalf("unavailable count = %v", got)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"message":"status changed"`) || !strings.Contains(out, `"hint":"fix it"`) || !strings.Contains(out, `"resource":"f1"`) {
+		t.Fatalf("status change not logged with hint:\n%s", out)
+	}
+}
+
+func TestStatusChangeLoggedOncePerChange(t *testing.T) {
+	var logs syncBuffer
+	mon, _ := newMonitor(t, &logs)
+	tg := target("kms", "alias/k")
+	p := newFake("kms", "alias/k", probes.Healthy)
+	now := time.Now()
+	rec := func(st probes.Status) {
+		now = now.Add(time.Second)
+		mon.Record(probes.Result{Target: p.target, Status: st, Start: now}, tg)
+	}
+	for _, st := range []probes.Status{probes.Healthy, probes.Healthy, probes.Degraded, probes.Degraded, probes.Healthy} {
+		rec(st)
+	}
+	if n := strings.Count(logs.String(), "status changed"); n != 3 {
+		t.Fatalf("status change lines = %d, want 3 (first, to degraded, back):\n%s", n, logs.String())
+	}
+}
+
+func TestApplyAddsRemovesAndKeepsUnchanged(t *testing.T) {
+	var logs syncBuffer
+	mon, m := newMonitor(t, &logs)
+	a := newFake("dynamodb", "t1", probes.Healthy)
+	b := newFake("s3", "b1", probes.Healthy)
+	if err := mon.Apply([]Check{{Target: target("dynamodb", "t1"), Probe: a}, {Target: target("s3", "b1"), Probe: b}}); err != nil {
+		t.Fatal(err)
+	}
+	mon.Start()
+	waitFor(t, "first round", mon.Ready)
+
+	// Same t1 settings with a new probe object: the old one must be kept.
+	a2 := newFake("dynamodb", "t1", probes.Healthy)
+	c := newFake("kms", "k1", probes.Healthy)
+	if err := mon.Apply([]Check{{Target: target("dynamodb", "t1"), Probe: a2}, {Target: target("kms", "k1"), Probe: c}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mon.checks["dynamodb/t1"].Probe; got != a {
+		t.Fatal("an unchanged check was replaced")
+	}
+	if _, ok := mon.Snapshot(b.target, time.Now()); ok {
+		t.Fatal("removed resource still has a health window")
+	}
+	if _, ok := mon.Snapshot(a.target, time.Now()); !ok {
+		t.Fatal("unchanged resource lost its health window")
+	}
+	if n := testutil.CollectAndCount(m.Registry(), "socmond_probes_total"); n != 3 {
+		// t1 has 3 status series; b1's were forgotten; k1 has not run.
+		t.Fatalf("socmond_probes_total series = %d, want 3", n)
+	}
+}
+
+func TestPanicRecoveredAndCounted(t *testing.T) {
+	var logs syncBuffer
+	mon, m := newMonitor(t, &logs)
+	p := &panicProbe{target: probes.Target{Service: "lambda", Resource: "boom"}}
+	if err := mon.Apply([]Check{{Target: target("lambda", "boom"), Probe: p}}); err != nil {
+		t.Fatal(err)
+	}
+	mon.Start()
+	waitFor(t, "panic counted", func() bool {
+		return value(t, m, "socmond_probe_panics_total", lbl("service", "lambda", "resource", "boom")) == 1
+	})
+	if !strings.Contains(logs.String(), "probe panicked") {
+		t.Fatalf("panic not logged:\n%s", logs.String())
+	}
+}
+
+type panicProbe struct{ target probes.Target }
+
+func (p *panicProbe) Target() probes.Target                    { return p.target }
+func (p *panicProbe) Check(context.Context) probes.Observation { panic("probe bug") }
+
+// value gathers the registry and returns one series' value (counter or
+// gauge), or -1 when the series does not exist.
+func value(t *testing.T, m *metrics.Metrics, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, mt := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range mt.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case mt.Counter != nil:
+				return mt.Counter.GetValue()
+			case mt.Gauge != nil:
+				return mt.Gauge.GetValue()
+			case mt.Histogram != nil:
+				return float64(mt.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return -1
+}
+
+func lbl(kv ...string) map[string]string {
+	out := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}

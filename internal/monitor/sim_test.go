@@ -1,0 +1,179 @@
+package monitor_test
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/metrics"
+	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/scheduler"
+)
+
+// simMonitor wires the real pieces — SDK clients, probes, scheduler,
+// health, metrics — against the simulator.
+func simMonitor(tb testing.TB, schedule string, seed awssim.Seed, targets []config.Target) (*monitor.Monitor, *metrics.Metrics, *awssim.Sim) {
+	tb.Helper()
+	sim := awssim.New(seed)
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sim.Close() })
+	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := metrics.New("test", "abc")
+	mon := monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: m, Scheduler: scheduler.Options{Stagger: true}})
+	var checks []monitor.Check
+	for _, t := range targets {
+		t.Schedule = schedule
+		p, err := probes.New(t.Service, t.Resource, clients)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		checks = append(checks, monitor.Check{Target: t, Probe: p})
+	}
+	if err := mon.Apply(checks); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = mon.Stop(context.Background()) })
+	return mon, m, sim
+}
+
+func simTarget(service, resource string) config.Target {
+	return config.Target{Service: service, Resource: resource, Timeout: 2 * time.Second,
+		ResponseTimeThreshold: time.Second, ErrorRateThreshold: 0.05, AvailabilityThreshold: 0.99,
+		ErrorRateWindow: 5 * time.Minute, AvailabilityWindow: time.Hour}
+}
+
+// TestFaultMovesMetricsAndStatusThenRecovers drives the whole daemon core
+// through a fault and its recovery.
+func TestFaultMovesMetricsAndStatusThenRecovers(t *testing.T) {
+	seed := awssim.Seed{Tables: []string{"Investigations", "Metrics"}, Keys: []string{"alias/AsiaAgenticSoc"}, Functions: []string{"Analyze"}}
+	targets := []config.Target{simTarget("dynamodb", "Investigations"), simTarget("dynamodb", "Metrics"), simTarget("kms", "alias/AsiaAgenticSoc"), simTarget("lambda", "Analyze")}
+	mon, m, sim := simMonitor(t, "@every 1s", seed, targets)
+	metricsTable := probes.Target{Service: "dynamodb", Resource: "Metrics"}
+	fn := probes.Target{Service: "lambda", Resource: "Analyze"}
+
+	mon.Start()
+	waitFor(t, "readiness", mon.Ready)
+	for _, s := range mon.Snapshots(time.Now()) {
+		if s.Status != probes.Healthy {
+			t.Fatalf("%s: %s before any fault (%+v)", s.Target, s.Status, s.Last)
+		}
+	}
+
+	sim.AddFault(awssim.Fault{Service: "dynamodb", Resource: "Metrics", Error: "ThrottlingException"})
+	sim.AddFault(awssim.Fault{Service: "lambda", Resource: "Analyze", State: "Failed"})
+	waitFor(t, "throttle and failed state to show", func() bool {
+		a, _ := mon.Snapshot(metricsTable, time.Now())
+		b, _ := mon.Snapshot(fn, time.Now())
+		return a.Status == probes.Degraded && b.Status == probes.Unavailable
+	})
+	s, _ := mon.Snapshot(metricsTable, time.Now())
+	if s.Last.Class != probes.ClassThrottled || s.Last.Code != "ThrottlingException" || s.Last.Hint == "" || s.ErrorRatio <= 0 || s.Availability != 1 {
+		t.Fatalf("throttled snapshot = %+v", s)
+	}
+	if v := value(t, m, "socmond_probe_failures_total", lbl("service", "dynamodb", "resource", "Metrics", "class", "throttled")); v < 1 {
+		t.Fatalf("throttled failures = %v", v)
+	}
+	if v := value(t, m, "socmond_service_status", lbl("service", "lambda", "resource", "Analyze", "status", "unavailable")); v != 1 {
+		t.Fatalf("lambda unavailable gauge = %v", v)
+	}
+	if v := value(t, m, "socmond_service_availability_ratio", lbl("service", "lambda", "resource", "Analyze")); v >= 1 {
+		t.Fatalf("lambda availability = %v, want < 1", v)
+	}
+
+	sim.ClearFaults()
+	waitFor(t, "recovery", func() bool {
+		a, _ := mon.Snapshot(metricsTable, time.Now())
+		b, _ := mon.Snapshot(fn, time.Now())
+		return a.Status == probes.Healthy && b.Status == probes.Healthy
+	})
+	if v := value(t, m, "socmond_service_status", lbl("service", "lambda", "resource", "Analyze", "status", "healthy")); v != 1 {
+		t.Fatalf("lambda healthy gauge after recovery = %v", v)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func value(t *testing.T, m *metrics.Metrics, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, mt := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range mt.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			if mt.Counter != nil {
+				return mt.Counter.GetValue()
+			}
+			return mt.Gauge.GetValue()
+		}
+	}
+	return -1
+}
+
+func lbl(kv ...string) map[string]string {
+	out := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// BenchmarkProbeRoundTrip measures one probe round trip through the
+// scheduler, a real SDK call to the simulator, the health store and the
+// metrics: the daemon's hot path.
+func BenchmarkProbeRoundTrip(b *testing.B) {
+	mon, _, _ := simMonitor(b, "@every 1h", awssim.Seed{Tables: []string{"Metrics"}}, []config.Target{simTarget("dynamodb", "Metrics")})
+	done := make(chan struct{}, 1)
+	mon.Subscribe(func(probes.Result, health.Snapshot, config.Target) { done <- struct{}{} })
+	mon.Start()
+	<-done // the first round
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		// The listener fires just before the run releases its slot, so
+		// the next RunNow may find it still running for an instant.
+		for !mon.RunNow("dynamodb/Metrics") {
+			runtime.Gosched()
+		}
+		<-done
+	}
+}
