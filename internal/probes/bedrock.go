@@ -1,0 +1,163 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go"
+)
+
+// BedrockAPI is the part of the Bedrock control-plane client the model probe uses.
+type BedrockAPI interface {
+	GetFoundationModel(ctx context.Context, in *bedrock.GetFoundationModelInput, optFns ...func(*bedrock.Options)) (*bedrock.GetFoundationModelOutput, error)
+}
+
+// BedrockRuntimeAPI is the part of the Bedrock runtime client the runtime probe uses.
+type BedrockRuntimeAPI interface {
+	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
+}
+
+var (
+	_ BedrockAPI        = (*bedrock.Client)(nil)
+	_ BedrockRuntimeAPI = (*bedrockruntime.Client)(nil)
+)
+
+type bedrockModel struct {
+	c       BedrockAPI
+	modelID string
+}
+
+// NewBedrockModel probes a foundation model with GetFoundationModel: free,
+// read-only, and it shows the model's lifecycle. It does not prove the
+// account may invoke the model; NewBedrockRuntime does.
+func NewBedrockModel(c BedrockAPI, modelID string) Probe {
+	return &bedrockModel{c: c, modelID: modelID}
+}
+
+func (p *bedrockModel) Target() Target { return Target{Service: ServiceBedrock, Resource: p.modelID} }
+
+func (p *bedrockModel) Check(ctx context.Context) Observation {
+	obs := Observation{Check: "GetFoundationModel"}
+	out, err := p.c.GetFoundationModel(ctx, &bedrock.GetFoundationModelInput{ModelIdentifier: aws.String(p.modelID)},
+		func(o *bedrock.Options) { o.Retryer = aws.NopRetryer{} })
+	if err != nil {
+		obs.Err = err
+		return obs
+	}
+	obs.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	if out.ModelDetails == nil || out.ModelDetails.ModelLifecycle == nil {
+		return invalid(obs, Degraded, "response had no modelLifecycle", "")
+	}
+	lc := out.ModelDetails.ModelLifecycle
+	switch lc.Status {
+	case types.FoundationModelLifecycleStatusActive:
+		obs.Status = Healthy
+		obs.Detail = "model ACTIVE"
+		return obs
+	case types.FoundationModelLifecycleStatusLegacy:
+		// LEGACY models still answer, but can be withdrawn from inactive
+		// accounts and move to extended-access pricing, so it is a warning.
+		detail := "model LEGACY"
+		if lc.EndOfLifeTime != nil {
+			detail += ", end of life " + lc.EndOfLifeTime.UTC().Format(time.RFC3339)
+		}
+		if lc.PublicExtendedAccessTime != nil {
+			detail += ", extended-access pricing from " + lc.PublicExtendedAccessTime.UTC().Format(time.RFC3339)
+		}
+		return invalid(obs, Degraded, detail,
+			fmt.Sprintf("Model %s is LEGACY: migrate the SOC pipeline to an ACTIVE model before its end of life and budget for extended-access pricing meanwhile", p.modelID))
+	}
+	return invalid(obs, Degraded, "unknown model lifecycle "+string(lc.Status), "")
+}
+
+func (p *bedrockModel) Hint(class Class, code string, err error) string {
+	return bedrockHint(p.modelID, "bedrock:GetFoundationModel", class, code)
+}
+
+type bedrockRuntime struct {
+	c         BedrockRuntimeAPI
+	modelID   string
+	maxTokens int32
+}
+
+// NewBedrockRuntime probes the whole inference path (entitlement, quota,
+// model) with a Converse call capped at maxTokens output tokens. It costs
+// money on every run, so it is off unless configured.
+func NewBedrockRuntime(c BedrockRuntimeAPI, modelID string, maxTokens int32) Probe {
+	return &bedrockRuntime{c: c, modelID: modelID, maxTokens: maxTokens}
+}
+
+func (p *bedrockRuntime) Target() Target {
+	return Target{Service: ServiceBedrock, Resource: "runtime:" + p.modelID}
+}
+
+func (p *bedrockRuntime) Check(ctx context.Context) Observation {
+	obs := Observation{Check: "Converse"}
+	out, err := p.c.Converse(ctx, &bedrockruntime.ConverseInput{
+		ModelId: aws.String(p.modelID),
+		Messages: []rttypes.Message{{
+			Role:    rttypes.ConversationRoleUser,
+			Content: []rttypes.ContentBlock{&rttypes.ContentBlockMemberText{Value: "ping"}},
+		}},
+		InferenceConfig: &rttypes.InferenceConfiguration{MaxTokens: aws.Int32(p.maxTokens)},
+	}, func(o *bedrockruntime.Options) { o.Retryer = aws.NopRetryer{} })
+	if err != nil {
+		obs.Err = err
+		return obs
+	}
+	obs.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	// Any answer proves the path works; stopReason max_tokens is expected.
+	obs.Status = Healthy
+	obs.Detail = "stopReason " + string(out.StopReason)
+	if out.Usage != nil {
+		obs.Detail += fmt.Sprintf(", %d input and %d output tokens", aws.ToInt32(out.Usage.InputTokens), aws.ToInt32(out.Usage.OutputTokens))
+	}
+	return obs
+}
+
+// reclassify reads Bedrock runtime's answer to an unknown model id: a 400
+// ValidationException "The provided model identifier is invalid.", not the
+// 404 the model declares. The message is the only thing that tells it from
+// a malformed request, so it is matched here, for this one call only.
+func (p *bedrockRuntime) reclassify(class Class, code string, err error) Class {
+	var apiErr smithy.APIError
+	if code == "ValidationException" && errors.As(err, &apiErr) &&
+		strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "model identifier is invalid") {
+		return ClassNotFound
+	}
+	return class
+}
+
+func (p *bedrockRuntime) Hint(class Class, code string, err error) string {
+	return bedrockHint(p.modelID, "bedrock:InvokeModel", class, code)
+}
+
+// bedrockHint serves both Bedrock probes: they differ only in the IAM action.
+func bedrockHint(modelID, action string, class Class, code string) string {
+	a := advice{
+		name:     "Bedrock",
+		action:   action,
+		resource: "model " + modelID,
+		notFound: fmt.Sprintf("Model %s was not found: check the model id (including its version suffix) and that the model is offered in this region (AWS_REGION); some models are only reachable through an inference profile", modelID),
+	}
+	switch {
+	case class == ClassAuth:
+		return fmt.Sprintf("Enable access to model %s in the Bedrock console (Model access) and grant bedrock:GetFoundationModel/bedrock:InvokeModel on its ARN to socmond's role; check the role's credentials are present and not expired", modelID)
+	case code == "ModelNotReadyException":
+		return fmt.Sprintf("Model %s is not ready to serve yet (ModelNotReadyException); the SDK does not retry it. If it persists, check the model's status and Bedrock in the AWS Health Dashboard", modelID)
+	case code == "ServiceQuotaExceededException":
+		return fmt.Sprintf("A Bedrock quota for model %s is exhausted: check tokens/requests-per-minute quotas in Service Quotas and other consumers of the model in the account", modelID)
+	case code == "ModelTimeoutException", code == "ModelErrorException":
+		return fmt.Sprintf("Model %s failed to answer (%s): check the AWS Health Dashboard for Bedrock; if it persists, open a support case quoting the request id", modelID, code)
+	}
+	return a.hint(class)
+}

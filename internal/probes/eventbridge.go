@@ -1,0 +1,59 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+)
+
+// EventBridgeAPI is the part of the EventBridge client the bus probe uses.
+type EventBridgeAPI interface {
+	DescribeEventBus(ctx context.Context, in *eventbridge.DescribeEventBusInput, optFns ...func(*eventbridge.Options)) (*eventbridge.DescribeEventBusOutput, error)
+}
+
+var _ EventBridgeAPI = (*eventbridge.Client)(nil)
+
+type eventBus struct {
+	c    EventBridgeAPI
+	name string
+}
+
+// NewEventBus probes an event bus with DescribeEventBus. A bus has no status
+// field, so any successful answer is healthy.
+func NewEventBus(c EventBridgeAPI, name string) Probe {
+	return &eventBus{c: c, name: name}
+}
+
+func (p *eventBus) Target() Target { return Target{Service: ServiceEventBridge, Resource: p.name} }
+
+func (p *eventBus) Check(ctx context.Context) Observation {
+	obs := Observation{Check: "DescribeEventBus"}
+	out, err := p.c.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(p.name)},
+		func(o *eventbridge.Options) { o.Retryer = aws.NopRetryer{} })
+	if err != nil {
+		obs.Err = err
+		return obs
+	}
+	obs.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	obs.Status = Healthy
+	if out.Arn != nil {
+		obs.Detail = "bus " + *out.Arn
+	}
+	return obs
+}
+
+func (p *eventBus) Hint(class Class, code string, err error) string {
+	a := advice{
+		name:     "EventBridge",
+		action:   "events:DescribeEventBus",
+		resource: "event bus " + p.name,
+		notFound: fmt.Sprintf("Event bus %s was not found: check the bus name (the account's own bus is \"default\") and the region (AWS_REGION); it may have been deleted (see DeleteEventBus in CloudTrail)", p.name),
+	}
+	if code == "LimitExceededException" {
+		return "EventBridge refused a call over an account quota: check EventBridge quotas in Service Quotas and other consumers in the account"
+	}
+	return a.hint(class)
+}

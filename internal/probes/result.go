@@ -1,0 +1,89 @@
+// Package probes holds the health probes for the AWS services the SOC pipeline
+// depends on: one file per service, all behind the small Probe interface, and
+// all producing the same Result that everything downstream consumes.
+package probes
+
+import (
+	"context"
+	"time"
+)
+
+// Status is the health of one resource as seen by one probe run.
+type Status string
+
+const (
+	Healthy     Status = "healthy"
+	Degraded    Status = "degraded"
+	Unavailable Status = "unavailable"
+)
+
+// Statuses lists every status, in order of severity; metrics rely on it to
+// export a 0 for the statuses a resource is not in.
+var Statuses = []Status{Healthy, Degraded, Unavailable}
+
+// Class says why a probe did not come back healthy. It is a bounded label
+// value, so it is safe to put on a metric.
+type Class string
+
+const (
+	ClassNone         Class = ""
+	ClassTimeout      Class = "timeout"
+	ClassThrottled    Class = "throttled"
+	ClassAuth         Class = "auth"
+	ClassNotFound     Class = "not_found"
+	ClassInvalidState Class = "invalid_state"
+	ClassServer       Class = "server"
+	ClassNetwork      Class = "network"
+	ClassOther        Class = "other"
+	// ClassSlow marks a call that succeeded but took longer than the
+	// response-time threshold. It is not an error, only a degradation.
+	ClassSlow Class = "slow"
+)
+
+// Classes lists every failure class (ClassSlow included).
+var Classes = []Class{ClassTimeout, ClassThrottled, ClassAuth, ClassNotFound, ClassInvalidState, ClassServer, ClassNetwork, ClassOther, ClassSlow}
+
+// Service label values. They are part of the metrics contract.
+const (
+	ServiceBedrock       = "bedrock"
+	ServiceDynamoDB      = "dynamodb"
+	ServiceS3            = "s3"
+	ServiceKMS           = "kms"
+	ServiceEventBridge   = "eventbridge"
+	ServiceStepFunctions = "stepfunctions"
+	ServiceLambda        = "lambda"
+)
+
+// Target names what a probe checks.
+type Target struct {
+	Service  string `json:"service"`
+	Resource string `json:"resource"`
+}
+
+func (t Target) String() string { return t.Service + "/" + t.Resource }
+
+// Result is what one probe run saw. Everything that checks AWS produces one.
+type Result struct {
+	Target
+	// Check is the AWS operation that was called, e.g. "DescribeTable".
+	Check     string        `json:"check"`
+	Start     time.Time     `json:"start"`
+	Duration  time.Duration `json:"duration_ns"`
+	Status    Status        `json:"status"`
+	Class     Class         `json:"class,omitempty"`
+	Code      string        `json:"code,omitempty"`       // AWS error code, e.g. ThrottlingException
+	RequestID string        `json:"request_id,omitempty"` // AWS request id, for support cases
+	Hint      string        `json:"hint,omitempty"`       // what a person should do about it
+	Detail    string        `json:"detail,omitempty"`     // what was seen, for a person
+}
+
+// IsError reports whether the result counts towards the error ratio.
+// A slow but successful call is degraded, not an error.
+func (r Result) IsError() bool { return r.Class != ClassNone && r.Class != ClassSlow }
+
+// Probe checks one resource of one AWS service with one cheap read-only call.
+type Probe interface {
+	Target() Target
+	// Check performs exactly one attempt. It must honour ctx's deadline.
+	Check(ctx context.Context) Observation
+}

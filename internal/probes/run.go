@@ -1,0 +1,148 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+// Observation is what one call saw before timing and classification are applied.
+type Observation struct {
+	Check     string // AWS operation name, e.g. "DescribeTable"
+	Status    Status // from the response when the call succeeded (e.g. degraded for UPDATING)
+	Class     Class  // ClassInvalidState when the status comes from a resource state; "" if healthy
+	Detail    string // what was seen: "TableStatus UPDATING", "model LEGACY, end of life 2026-…"
+	Hint      string // for state-derived problems
+	RequestID string
+	Err       error // the SDK error, if the call failed; Run classifies it
+}
+
+// Options bound one probe run.
+type Options struct {
+	Timeout       time.Duration    // the probe's deadline (context.WithTimeout around Check); 0 means none
+	SlowThreshold time.Duration    // a successful call slower than this is Degraded with ClassSlow; 0 disables
+	Now           func() time.Time // nil → time.Now
+}
+
+// Hinter is implemented by probes that know service-specific advice for a
+// failure. Run asks it first and falls back to DefaultHint when it has
+// nothing to say.
+type Hinter interface {
+	Hint(class Class, code string, err error) string
+}
+
+// Run performs one check of p: exactly one attempt under its own deadline,
+// timed around the call, classified into a Result. It does not recover
+// panics; the scheduler owns that, so a bug is reported once, in one place.
+func Run(ctx context.Context, p Probe, o Options) Result {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+
+	start := now()
+	obs := p.Check(ctx)
+	elapsed := now().Sub(start)
+
+	r := Result{
+		Target:    p.Target(),
+		Check:     obs.Check,
+		Start:     start,
+		Duration:  elapsed,
+		Status:    obs.Status,
+		Class:     obs.Class,
+		RequestID: obs.RequestID,
+		Hint:      obs.Hint,
+		Detail:    obs.Detail,
+	}
+
+	if obs.Err != nil {
+		class, code, rid := Classify(obs.Err)
+		if rc, ok := p.(reclassifier); ok {
+			class = rc.reclassify(class, code, obs.Err)
+		}
+		r.Status = StatusFor(class)
+		r.Class = class
+		r.Code = code
+		if rid != "" {
+			r.RequestID = rid
+		}
+		r.Detail = errorDetail(obs.Err)
+		r.Hint = hintFor(p, class, code, obs.Err)
+		return r
+	}
+
+	if r.Status == "" {
+		r.Status = Healthy
+	}
+	// A probe that reports a bad state without a class still failed for a
+	// reason a person can look up; say it was the resource's state.
+	if r.Status != Healthy && r.Class == ClassNone {
+		r.Class = ClassInvalidState
+	}
+	if r.Status == Healthy && o.SlowThreshold > 0 && elapsed > o.SlowThreshold {
+		r.Status = Degraded
+		r.Class = ClassSlow
+		slow := fmt.Sprintf("response %s over threshold %s", round(elapsed), o.SlowThreshold)
+		if r.Detail != "" {
+			slow += "; " + r.Detail
+		}
+		r.Detail = slow
+		r.Hint = ""
+	}
+	if r.Class != ClassNone && r.Hint == "" {
+		r.Hint = hintFor(p, r.Class, "", nil)
+	}
+	return r
+}
+
+// reclassifier is implemented by probes whose service uses a generic code
+// in its own way, such as S3 answering HEAD with a bare 503 when it means
+// "slow down".
+type reclassifier interface {
+	reclassify(class Class, code string, err error) Class
+}
+
+func hintFor(p Probe, class Class, code string, err error) string {
+	if h, ok := p.(Hinter); ok {
+		if s := h.Hint(class, code, err); s != "" {
+			return s
+		}
+	}
+	return DefaultHint(p.Target(), class)
+}
+
+// round keeps durations readable in details: "6.01s", not "6.010234567s".
+func round(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// invalid records a state-derived problem seen in a successful response.
+func invalid(obs Observation, s Status, detail, hint string) Observation {
+	obs.Status = s
+	obs.Class = ClassInvalidState
+	obs.Detail = detail
+	obs.Hint = hint
+	return obs
+}
+
+// errorDetail is what AWS said, without the SDK's operation and request-id
+// wrapping that Result already carries in its own fields.
+func errorDetail(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorMessage() != "" {
+		return ae.ErrorMessage()
+	}
+	return err.Error()
+}

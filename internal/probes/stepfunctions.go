@@ -1,0 +1,67 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+)
+
+// SFNAPI is the part of the Step Functions client the state machine probe uses.
+type SFNAPI interface {
+	DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, optFns ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
+}
+
+var _ SFNAPI = (*sfn.Client)(nil)
+
+type stateMachine struct {
+	c   SFNAPI
+	arn string
+}
+
+// NewStateMachine probes a state machine, named by its ARN, with DescribeStateMachine.
+func NewStateMachine(c SFNAPI, arn string) Probe {
+	return &stateMachine{c: c, arn: arn}
+}
+
+func (p *stateMachine) Target() Target { return Target{Service: ServiceStepFunctions, Resource: p.arn} }
+
+func (p *stateMachine) Check(ctx context.Context) Observation {
+	obs := Observation{Check: "DescribeStateMachine"}
+	out, err := p.c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(p.arn)},
+		func(o *sfn.Options) { o.Retryer = aws.NopRetryer{} })
+	if err != nil {
+		obs.Err = err
+		return obs
+	}
+	obs.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	obs.Detail = "status " + string(out.Status)
+	if out.Type != "" {
+		obs.Detail += ", type " + string(out.Type)
+	}
+	switch out.Status {
+	case types.StateMachineStatusActive:
+		obs.Status = Healthy
+		return obs
+	case types.StateMachineStatusDeleting:
+		return invalid(obs, Unavailable, obs.Detail,
+			"The state machine is being deleted and accepts no new executions: find who deleted it in CloudTrail (DeleteStateMachine) and redeploy it")
+	}
+	return invalid(obs, Degraded, "unknown "+obs.Detail, "")
+}
+
+func (p *stateMachine) Hint(class Class, code string, err error) string {
+	a := advice{
+		name:     "Step Functions",
+		action:   "states:DescribeStateMachine",
+		resource: "state machine " + p.arn,
+		notFound: fmt.Sprintf("State machine %s does not exist: check the ARN's account, region and name; it may have been deleted (see DeleteStateMachine in CloudTrail)", p.arn),
+	}
+	if code == "InvalidArn" {
+		return fmt.Sprintf("%q is not a valid state machine ARN: it must look like arn:aws:states:REGION:ACCOUNT:stateMachine:NAME", p.arn)
+	}
+	return a.hint(class)
+}
