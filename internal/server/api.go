@@ -26,6 +26,7 @@ type apiResponse struct {
 type statusData struct {
 	GeneratedAt time.Time        `json:"generated_at"`
 	Resources   []resourceStatus `json:"resources"`
+	Panels      []Panel          `json:"panels"`
 }
 
 type resourceStatus struct {
@@ -66,7 +67,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	now := s.now()
 	snaps := s.source.Snapshots(now)
-	data := statusData{GeneratedAt: now.UTC(), Resources: make([]resourceStatus, 0, len(snaps))}
+	data := statusData{GeneratedAt: now.UTC(), Resources: make([]resourceStatus, 0, len(snaps)), Panels: s.panels(now)}
 	for _, sn := range snaps {
 		data.Resources = append(data.Resources, toResourceStatus(sn))
 	}

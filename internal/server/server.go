@@ -33,17 +33,21 @@ type Options struct {
 	// "POST /-/reload". A key that clashes with a built-in route panics,
 	// like any duplicate ServeMux registration.
 	Extra map[string]http.Handler
+	// Panels add sections (compliance, workflow, alerts) to
+	// /api/v1/status and the status page, in this order.
+	Panels []PanelSource
 	// Now is the clock for generated_at and snapshots; nil means time.Now.
 	Now func() time.Time
 }
 
 // Server routes socmond's HTTP endpoints.
 type Server struct {
-	mux     *http.ServeMux
-	source  Source
-	version string
-	log     zerolog.Logger
-	now     func() time.Time
+	panelSources []PanelSource
+	mux          *http.ServeMux
+	source       Source
+	version      string
+	log          zerolog.Logger
+	now          func() time.Time
 }
 
 // New builds the routes. Read endpoints are registered for GET only, which
@@ -56,6 +60,8 @@ func New(o Options) *Server {
 		version: o.Version,
 		log:     o.Logger,
 		now:     o.Now,
+
+		panelSources: o.Panels,
 	}
 	if s.now == nil {
 		s.now = time.Now

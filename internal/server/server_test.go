@@ -220,6 +220,7 @@ func TestStatusAPI(t *testing.T) {
 		"status": "success",
 		"data": map[string]any{
 			"generated_at": "2025-03-14T09:26:53Z",
+			"panels":       []any{},
 			"resources": []any{
 				map[string]any{
 					"service": "dynamodb", "resource": "soc-alerts", "status": "unavailable",
@@ -274,7 +275,7 @@ func TestStatusAPIEmpty(t *testing.T) {
 	ts := newTestServer(t, &fakeSource{}, nil)
 	_, body := do(t, "GET", ts.URL+"/api/v1/status")
 	// An empty list, not null, so clients can iterate without a nil check.
-	want := `{"status":"success","data":{"generated_at":"2025-03-14T09:26:53Z","resources":[]}}` + "\n"
+	want := `{"status":"success","data":{"generated_at":"2025-03-14T09:26:53Z","resources":[],"panels":[]}}` + "\n"
 	if body != want {
 		t.Errorf("body = %q, want %q", body, want)
 	}
@@ -321,5 +322,34 @@ func TestNewHTTPServer(t *testing.T) {
 	}
 	if srv.Handler == nil {
 		t.Error("handler not set")
+	}
+}
+
+func TestStatusIncludesPanels(t *testing.T) {
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	srv := New(Options{Source: &fakeSource{}, Now: func() time.Time { return at }, Panels: []PanelSource{
+		func(now time.Time) Panel {
+			return Panel{ID: "compliance", Title: "Encryption compliance", Items: []PanelItem{
+				{Name: "kms_key_rotation", Resource: "alias/k", State: "fail", Reason: "rotation disabled", Hint: "enable rotation", At: now},
+			}}
+		},
+		func(time.Time) Panel { return Panel{ID: "alerts", Title: "Alerts firing"} },
+	}})
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/status", nil))
+	var doc struct {
+		Data struct {
+			Panels []Panel `json:"panels"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Data.Panels) != 2 || doc.Data.Panels[0].ID != "compliance" || doc.Data.Panels[1].Items == nil {
+		t.Fatalf("panels = %+v", doc.Data.Panels)
+	}
+	it := doc.Data.Panels[0].Items[0]
+	if it.State != "fail" || it.OK || it.Reason != "rotation disabled" || !it.At.Equal(at) {
+		t.Fatalf("item = %+v", it)
 	}
 }

@@ -1,0 +1,45 @@
+package server
+
+import "time"
+
+// A Panel is a titled group of checks that are not service probes —
+// encryption compliance, the workflow and canary, the alerts firing — shown
+// in /api/v1/status (data.panels) and on the status page. Each feature
+// renders its own state into this neutral shape, so the server needs no
+// knowledge of compliance rules or workflow steps.
+type Panel struct {
+	ID    string      `json:"id"`    // stable key: "compliance", "workflow", "alerts"
+	Title string      `json:"title"` // for people: "Encryption compliance"
+	Items []PanelItem `json:"items"`
+}
+
+// PanelItem is one line of a panel.
+type PanelItem struct {
+	Name     string `json:"name"`               // e.g. "kms_key_rotation"
+	Resource string `json:"resource,omitempty"` // e.g. "alias/AsiaAgenticSoc"
+	// State is the item's own word for its state: pass, fail,
+	// not_applicable, firing, pending, healthy, …
+	State string `json:"state"`
+	// OK says whether the state is good; the page colours by it and always
+	// prints State too, so nothing relies on colour alone.
+	OK      bool              `json:"ok"`
+	Reason  string            `json:"reason,omitempty"`
+	Hint    string            `json:"hint,omitempty"`
+	At      time.Time         `json:"at,omitempty"`
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// PanelSource renders a panel at a given time.
+type PanelSource func(now time.Time) Panel
+
+func (s *Server) panels(now time.Time) []Panel {
+	out := make([]Panel, 0, len(s.panelSources))
+	for _, p := range s.panelSources {
+		pn := p(now)
+		if pn.Items == nil {
+			pn.Items = []PanelItem{}
+		}
+		out = append(out, pn)
+	}
+	return out
+}
