@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/monitor"
+)
+
+// demoStep is one moment of the demo's fault timeline.
+type demoStep struct {
+	after  time.Duration // since the start of the cycle
+	say    string
+	faults []awssim.Fault // nil clears all faults
+}
+
+// demoTimeline shows each kind of trouble within two minutes, then recovery.
+func demoTimeline(cfg *config.Config) []demoStep {
+	first := func(service string) string {
+		for _, t := range cfg.Targets() {
+			if t.Service == service {
+				return t.Resource
+			}
+		}
+		return ""
+	}
+	steps := []demoStep{{after: 0, say: "all services healthy"}}
+	if m := first(config.ServiceBedrock); m != "" {
+		steps = append(steps, demoStep{after: 20 * time.Second, say: "Bedrock slows to 6s per call (over the 5s threshold): DEGRADED, class slow",
+			faults: []awssim.Fault{{Service: "bedrock", Resource: m, Latency: "6s"}}})
+	}
+	if tb := first(config.ServiceDynamoDB); tb != "" {
+		steps = append(steps, demoStep{after: 50 * time.Second, say: "DynamoDB throttles " + tb + ": DEGRADED, class throttled, error ratio climbs",
+			faults: []awssim.Fault{{Service: "dynamodb", Resource: tb, Error: "ThrottlingException"}}})
+	}
+	if fn := first(config.ServiceLambda); fn != "" {
+		steps = append(steps, demoStep{after: 80 * time.Second, say: "Lambda function " + fn + " enters state Failed: UNAVAILABLE, class invalid_state",
+			faults: []awssim.Fault{{Service: "lambda", Resource: fn, State: "Failed"}}})
+	}
+	steps = append(steps, demoStep{after: 110 * time.Second, say: "faults cleared: everything recovers"})
+	return steps
+}
+
+func demoCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
+	cmd := app.Command("demo", "Run the daemon against an in-process AWS simulator seeded from the configuration, playing a fault timeline. Nothing leaves this machine.")
+	d := &daemonFlags{}
+	addDaemonFlags(cmd, d, "127.0.0.1:9815")
+	schedule := cmd.Flag("demo.schedule", "Probe schedule used in the demo, so changes show within seconds.").Default("@every 5s").String()
+	duration := cmd.Flag("demo.duration", "Stop after this long (0 = until interrupted).").Default("0s").Duration()
+	return cmd, func() int {
+		cfg, err := g.loadConfig()
+		if err != nil {
+			return g.configError(err)
+		}
+		sim := awssim.New(seedFromConfig(cfg))
+		url, err := sim.Start("127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintf(g.stderr, "socmond: simulator: %v\n", err)
+			return exitRuntime
+		}
+		defer sim.Close()
+
+		ctx, cancel := signalContext()
+		defer cancel()
+		if *duration > 0 {
+			var stop context.CancelFunc
+			ctx, stop = context.WithTimeout(ctx, *duration)
+			defer stop()
+		}
+		// Fake credentials: the simulator checks that requests are signed,
+		// not by whom.
+		co := awsclient.Options{Region: cfg.Region, Endpoint: url, Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDDEMO", "demo-secret-not-real", "")}
+		fast := func(checks []monitor.Check) {
+			for i := range checks {
+				checks[i].Target.Schedule = *schedule
+			}
+		}
+		started := func(addr string) {
+			base := "http://" + addr
+			fmt.Fprintf(g.stdout, "socmond demo: AWS simulator at %s\n  status page  %s/\n  status API   %s/api/v1/status\n  metrics      %s/metrics\n  faults       %s/_sim/faults\nPress Ctrl-C to stop.\n", url, base, base, base, url)
+			go playTimeline(ctx, g, sim, demoTimeline(cfg))
+		}
+		return serve(ctx, g, d, cfg, co, fast, started)
+	}
+}
+
+// playTimeline applies the demo's faults in a loop until ctx ends.
+func playTimeline(ctx context.Context, g *globals, sim *awssim.Sim, steps []demoStep) {
+	const cycle = 150 * time.Second
+	for start := time.Now(); ; start = start.Add(cycle) {
+		for _, s := range steps {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(s.after))):
+			}
+			sim.ClearFaults()
+			for _, f := range s.faults {
+				sim.AddFault(f)
+			}
+			fmt.Fprintf(g.stdout, "[demo +%3ds] %s\n", int(s.after.Seconds()), s.say)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(start.Add(cycle))):
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/metrics"
+	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/scheduler"
+	"github.com/socmond/socmond/internal/server"
+	"github.com/socmond/socmond/internal/version"
+)
+
+// defaultListen is socmond's port: /metrics, /api/v1/status and / live here.
+const defaultListen = ":9815"
+
+// daemonFlags are the flags of `run` and `demo`.
+type daemonFlags struct {
+	listen        string
+	maxConcurrent int
+	maxPerService int
+	grace         time.Duration
+}
+
+func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
+	cmd.Flag("web.listen-address", "Address on which to expose metrics, the status API and the status page.").Default(listen).StringVar(&d.listen)
+	cmd.Flag("scheduler.max-concurrent", "Most probes running at once.").Default("64").IntVar(&d.maxConcurrent)
+	cmd.Flag("scheduler.max-per-service", "Most probes of one service running at once, so one hanging service cannot starve the others.").Default("16").IntVar(&d.maxPerService)
+	cmd.Flag("shutdown.grace-period", "On SIGTERM, how long probes in flight may take to finish.").Default("15s").DurationVar(&d.grace)
+}
+
+func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
+	cmd := app.Command("run", "Run the monitoring daemon (the default).").Default()
+	d := &daemonFlags{}
+	addDaemonFlags(cmd, d, defaultListen)
+	return cmd, func() int {
+		cfg, err := g.loadConfig()
+		if err != nil {
+			return g.configError(err)
+		}
+		ctx, cancel := signalContext()
+		defer cancel()
+		return serve(ctx, g, d, cfg, awsclient.Options{Region: cfg.Region}, nil, nil)
+	}
+}
+
+// serve runs the daemon until ctx ends: probes on their schedules, the HTTP
+// endpoints, and a graceful stop. adjust may rewrite the checks (the demo
+// speeds up schedules); started is told the listening address.
+func serve(ctx context.Context, g *globals, d *daemonFlags, cfg *config.Config, co awsclient.Options,
+	adjust func([]monitor.Check), started func(addr string)) int {
+	log := g.logger()
+	clients, err := awsclient.New(ctx, co)
+	if err != nil {
+		return g.configError(err)
+	}
+	checks, err := buildChecks(cfg, clients)
+	if err != nil {
+		return g.configError(err)
+	}
+	if adjust != nil {
+		adjust(checks)
+	}
+	m := metrics.New(version.Version, version.Revision)
+	mon := monitor.New(monitor.Options{
+		Logger:    log,
+		Metrics:   m,
+		Scheduler: scheduler.Options{MaxConcurrent: d.maxConcurrent, MaxPerGroup: d.maxPerService, Stagger: true},
+	})
+	if err := mon.Apply(checks); err != nil {
+		return g.configError(err)
+	}
+	srv := server.New(server.Options{Metrics: m.Handler(), Source: mon, Version: version.Version, Logger: log})
+	ln, err := net.Listen("tcp", d.listen)
+	if err != nil {
+		log.Error().Err(err).Str("address", d.listen).Msg("cannot listen")
+		return exitRuntime
+	}
+	httpSrv := server.NewHTTPServer(d.listen, srv.Handler())
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info().Str("version", version.Version).Str("address", ln.Addr().String()).Int("checks", len(checks)).
+		Str("region", clients.Config.Region).Msg("socmond started")
+	if started != nil {
+		started(ln.Addr().String())
+	}
+	mon.Start()
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		log.Info().Dur("grace_period", d.grace).Msg("stopping: letting probes in flight finish")
+	case err := <-serveErr:
+		log.Error().Err(err).Msg("HTTP server failed")
+		code = exitRuntime
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), d.grace)
+	defer cancel()
+	if err := mon.Stop(stopCtx); err != nil {
+		log.Warn().Err(err).Msg("probes still running at the end of the grace period were cancelled")
+	}
+	if err := shutdownHTTP(httpSrv); err != nil {
+		log.Warn().Err(err).Msg("HTTP server did not shut down cleanly")
+	}
+	log.Info().Msg("socmond stopped")
+	return code
+}
+
+func shutdownHTTP(s *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+var _ = zerolog.Nop

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/config"
+)
+
+func simCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
+	cmd := app.Command("sim", "Run the AWS simulator alone, seeded with the resources named in the configuration, until interrupted. Faults: POST/GET/DELETE /_sim/faults.")
+	listen := cmd.Flag("sim.listen-address", "Address the simulator listens on.").Default("127.0.0.1:4566").String()
+	return cmd, func() int {
+		cfg, err := g.loadConfig()
+		if err != nil {
+			return g.configError(err)
+		}
+		log := g.logger()
+		sim := awssim.New(seedFromConfig(cfg))
+		url, err := sim.Start(*listen)
+		if err != nil {
+			log.Error().Err(err).Str("address", *listen).Msg("simulator could not listen")
+			return exitRuntime
+		}
+		defer sim.Close()
+		fmt.Fprintf(g.stdout, "AWS simulator listening on %s\n  export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim AWS_REGION=%s\n  faults: curl -X POST %s/_sim/faults -d '{\"service\":\"dynamodb\",\"error\":\"ThrottlingException\"}'\n",
+			url, url, cfg.Region, url)
+		ctx, cancel := signalContext()
+		defer cancel()
+		<-ctx.Done()
+		log.Info().Msg("simulator stopping")
+		return exitOK
+	}
+}
+
+// seedFromConfig creates in the simulator every resource the configuration
+// names, so socmond finds a healthy pipeline until faults are injected.
+func seedFromConfig(cfg *config.Config) awssim.Seed {
+	seed := awssim.Seed{Region: cfg.Region}
+	for _, t := range cfg.Targets() {
+		switch t.Service {
+		case config.ServiceDynamoDB:
+			seed.Tables = append(seed.Tables, t.Resource)
+		case config.ServiceS3:
+			seed.Buckets = append(seed.Buckets, t.Resource)
+		case config.ServiceKMS:
+			seed.Keys = append(seed.Keys, t.Resource)
+		case config.ServiceEventBridge:
+			seed.EventBuses = append(seed.EventBuses, t.Resource)
+		case config.ServiceStepFunctions:
+			seed.StateMachines = append(seed.StateMachines, t.Resource)
+		case config.ServiceLambda:
+			seed.Functions = append(seed.Functions, t.Resource)
+		case config.ServiceBedrock:
+			seed.Models = append(seed.Models, t.Resource)
+		}
+	}
+	if b := cfg.Pipeline.AuditBucket; b != "" {
+		seed.AuditBuckets = append(seed.AuditBuckets, b)
+	}
+	return seed
+}

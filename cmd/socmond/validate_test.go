@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/report"
+)
+
+const example = "../../config.example.yaml"
+
+// startSim seeds a simulator from the example config and points the SDK's
+// own endpoint variable at it, exactly as a user would.
+func startSim(t *testing.T) string {
+	t.Helper()
+	cfg, err := config.Load(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := awssim.New(seedFromConfig(cfg))
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("NO_COLOR", "1")
+	return url
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidateAgainstSimulator(t *testing.T) {
+	url := startSim(t)
+
+	code, out, errOut := runCLI(t, "validate", "--config.file", example)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	for _, svc := range []string{"Amazon Bedrock", "DynamoDB", "Amazon S3", "AWS KMS", "EventBridge", "Step Functions", "AWS Lambda"} {
+		if !strings.Contains(out, "✅ PASS "+svc+" Health") {
+			t.Errorf("no PASS line for %s:\n%s", svc, out)
+		}
+	}
+	if !strings.Contains(out, "Overall: PASS (12 of 12 checks passed)") {
+		t.Errorf("overall line missing:\n%s", out)
+	}
+
+	// Inject the fault the way a user does: through the control API.
+	resp, err := http.Post(url+"/_sim/faults", "application/json",
+		strings.NewReader(`{"service":"dynamodb","resource":"AsiaAgenticSocMetrics-dev","error":"ThrottlingException"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /_sim/faults: %s", resp.Status)
+	}
+	code, out, _ = runCLI(t, "validate", "--config.file", example)
+	if code != exitFailed {
+		t.Fatalf("exit %d with a throttled table, want 1\n%s", code, out)
+	}
+	var failLines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "❌ FAIL") {
+			failLines = append(failLines, l)
+		}
+	}
+	if len(failLines) != 1 || !strings.Contains(failLines[0], "DynamoDB Health") ||
+		!strings.Contains(failLines[0], "AsiaAgenticSocMetrics-dev: ThrottlingException (degraded, throttled") ||
+		!strings.Contains(failLines[0], "quota") {
+		t.Fatalf("want one FAIL line for the throttled table with its hint, got %q", failLines)
+	}
+
+	code, out, _ = runCLI(t, "validate", "--config.file", example, "--output", "json")
+	if code != exitFailed {
+		t.Fatalf("json: exit %d, want 1", code)
+	}
+	var rep report.JSONReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json output does not parse: %v\n%s", err, out)
+	}
+	if rep.Pass || rep.Total != 12 || rep.Failed != 1 {
+		t.Fatalf("json report = pass %v total %d failed %d", rep.Pass, rep.Total, rep.Failed)
+	}
+	for _, r := range rep.Results {
+		if r.Resource == "AsiaAgenticSocMetrics-dev" && (r.Class != "throttled" || r.Code != "ThrottlingException" || r.RequestID == "" || r.Hint == "") {
+			t.Fatalf("throttled result = %+v", r)
+		}
+	}
+}
+
+func TestValidateUnreachableEndpoint(t *testing.T) {
+	// A port nothing listens on: every probe fails fast with class network.
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
+	code, out, _ := runCLI(t, "validate", "--config.file", example, "-o", "json")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	var rep report.JSONReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status != "unavailable" || r.Class != "network" {
+			t.Fatalf("%s/%s: status %s class %s, want unavailable/network", r.Service, r.Resource, r.Status, r.Class)
+		}
+	}
+}
+
+func TestBadConfigExitsTwoWithFileAndLine(t *testing.T) {
+	good, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		edit func(string) string
+		want string // regexp on the single stderr line
+	}{
+		"unknown key": {
+			edit: func(s string) string { return strings.Replace(s, "  timeout: 10s", "  tiemout: 10s", 1) },
+			want: `^socmond: bad\.yaml:\d+: unknown key "tiemout" in defaults$`,
+		},
+		"bad duration": {
+			edit: func(s string) string { return strings.Replace(s, "  timeout: 10s", "  timeout: 10x", 1) },
+			want: `^socmond: bad\.yaml:\d+: defaults\.timeout: .*"10x"`,
+		},
+		"missing required resource name": {
+			edit: func(s string) string {
+				return strings.Replace(s, "      - name: AsiaAgenticSocMetrics-dev", "      - schedule: \"@every 1m\"", 1)
+			},
+			want: `^socmond: bad\.yaml:\d+: services\.dynamodb\.resources\[1\]\.name: required$`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(path, []byte(tc.edit(string(good))), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"validate", "check-config", "run"} {
+				code, _, errOut := runCLI(t, cmd, "--config.file", path)
+				if code != exitUsage {
+					t.Fatalf("%s: exit %d, want 2", cmd, code)
+				}
+				lines := strings.Split(strings.TrimSpace(errOut), "\n")
+				if len(lines) != 1 || !regexp.MustCompile(tc.want).MatchString(strings.Replace(lines[0], path, "bad.yaml", 1)) {
+					t.Fatalf("%s: stderr %q does not match %s", cmd, errOut, tc.want)
+				}
+				if !strings.Contains(lines[0], path) {
+					t.Fatalf("%s: error does not name the file: %q", cmd, lines[0])
+				}
+			}
+		})
+	}
+}
+
+func TestCheckConfigPrintsEffectiveConfig(t *testing.T) {
+	code, out, errOut := runCLI(t, "check-config", "--config.file", example)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The effective config re-parses to the same targets.
+	reparsed, err := config.Parse("effective.yaml", []byte(out), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("effective config does not parse: %v\n%s", err, out)
+	}
+	orig, _ := config.Load(example)
+	if len(reparsed.Targets()) != len(orig.Targets()) || reparsed.Targets()[0] != orig.Targets()[0] {
+		t.Fatal("effective config differs from the source")
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{{"nosuchcommand"}, {"validate", "--output", "xml"}, {"run", "--no-such-flag"}} {
+		if code, _, _ := runCLI(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, out, _ := runCLI(t, "--version"); code != exitOK || !strings.Contains(out+"", "socmond") {
+		// kingpin prints the version to the usage writer.
+		t.Errorf("--version: exit %d out %q", code, out)
+	}
+}
+
