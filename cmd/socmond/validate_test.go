@@ -200,4 +200,3 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		t.Errorf("--version: exit %d out %q", code, out)
 	}
 }
-
