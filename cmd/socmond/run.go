@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -53,10 +54,32 @@ func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 	}
 }
 
+// daemon is what serve assembles. Features beyond the probes (alerting,
+// compliance, workflow, …) attach to it, each from its own attach function
+// listed in attachments, so serve itself stays a short table of contents.
+type daemon struct {
+	ctx      context.Context // ends when the daemon stops
+	cfg      *config.Config
+	clients  *awsclient.Clients
+	log      zerolog.Logger
+	metrics  *metrics.Metrics
+	monitor  *monitor.Monitor
+	handlers map[string]http.Handler // extra routes, ServeMux patterns
+	panels   []server.PanelSource    // extra /api/v1/status and status page sections
+	// background runs until the daemon's context ends; serve waits for it
+	// before exiting.
+	background []func(ctx context.Context)
+	// stops run after the probes have stopped, in order.
+	stops []func(ctx context.Context)
+}
+
+// attachments add features to the daemon, in this order.
+var attachments = []func(d *daemon) error{}
+
 // serve runs the daemon until ctx ends: probes on their schedules, the HTTP
 // endpoints, and a graceful stop. adjust may rewrite the checks (the demo
 // speeds up schedules); started is told the listening address.
-func serve(ctx context.Context, g *globals, d *daemonFlags, cfg *config.Config, co awsclient.Options,
+func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config, co awsclient.Options,
 	adjust func([]monitor.Check), started func(addr string)) int {
 	log := g.logger()
 	clients, err := awsclient.New(ctx, co)
@@ -74,18 +97,28 @@ func serve(ctx context.Context, g *globals, d *daemonFlags, cfg *config.Config, 
 	mon := monitor.New(monitor.Options{
 		Logger:    log,
 		Metrics:   m,
-		Scheduler: scheduler.Options{MaxConcurrent: d.maxConcurrent, MaxPerGroup: d.maxPerService, Stagger: true},
+		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, Stagger: true},
 	})
 	if err := mon.Apply(checks); err != nil {
 		return g.configError(err)
 	}
-	srv := server.New(server.Options{Metrics: m.Handler(), Source: mon, Version: version.Version, Logger: log})
-	ln, err := net.Listen("tcp", d.listen)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{}}
+	for _, attach := range attachments {
+		if err := attach(d); err != nil {
+			return g.configError(err)
+		}
+	}
+
+	srv := server.New(server.Options{Metrics: m.Handler(), Source: mon, Version: version.Version, Logger: log,
+		Extra: d.handlers, Panels: d.panels})
+	ln, err := net.Listen("tcp", df.listen)
 	if err != nil {
-		log.Error().Err(err).Str("address", d.listen).Msg("cannot listen")
+		log.Error().Err(err).Str("address", df.listen).Msg("cannot listen")
 		return exitRuntime
 	}
-	httpSrv := server.NewHTTPServer(d.listen, srv.Handler())
+	httpSrv := server.NewHTTPServer(df.listen, srv.Handler())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info().Str("version", version.Version).Str("address", ln.Addr().String()).Int("checks", len(checks)).
@@ -93,20 +126,29 @@ func serve(ctx context.Context, g *globals, d *daemonFlags, cfg *config.Config, 
 	if started != nil {
 		started(ln.Addr().String())
 	}
+	var bg sync.WaitGroup
+	for _, f := range d.background {
+		bg.Go(func() { f(runCtx) })
+	}
 	mon.Start()
 
 	code := exitOK
 	select {
 	case <-ctx.Done():
-		log.Info().Dur("grace_period", d.grace).Msg("stopping: letting probes in flight finish")
+		log.Info().Dur("grace_period", df.grace).Msg("stopping: letting probes in flight finish")
 	case err := <-serveErr:
 		log.Error().Err(err).Msg("HTTP server failed")
 		code = exitRuntime
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), d.grace)
+	stopCtx, cancel := context.WithTimeout(context.Background(), df.grace)
 	defer cancel()
 	if err := mon.Stop(stopCtx); err != nil {
 		log.Warn().Err(err).Msg("probes still running at the end of the grace period were cancelled")
+	}
+	cancelRun()
+	bg.Wait()
+	for _, stop := range d.stops {
+		stop(stopCtx)
 	}
 	if err := shutdownHTTP(httpSrv); err != nil {
 		log.Warn().Err(err).Msg("HTTP server did not shut down cleanly")
@@ -123,5 +165,3 @@ func shutdownHTTP(s *http.Server) error {
 	}
 	return nil
 }
-
-var _ = zerolog.Nop

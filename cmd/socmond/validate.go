@@ -36,7 +36,7 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		if err != nil {
 			return g.configError(err)
 		}
-		sections := []report.Section{{Title: "Service Health", Results: runOnce(ctx, checks)}}
+		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(runOnce(ctx, checks))}}
 		if *output == "json" {
 			if err := report.JSON(g.stdout, validateTitle, version.Version, time.Now(), sections); err != nil {
 				return exitRuntime

@@ -1,5 +1,7 @@
-// Package report renders one round of Results for people (the PASS/FAIL
+// Package report renders one round of checks for people (the PASS/FAIL
 // table of `socmond validate`) and for pipelines and auditors (JSON).
+// Service probes, compliance checks and workflow steps all arrive as Rows,
+// so one renderer serves them all.
 package report
 
 import (
@@ -12,21 +14,81 @@ import (
 	"github.com/socmond/socmond/internal/probes"
 )
 
-// Section is a titled group of results, e.g. the service probes or the
-// encryption compliance checks.
-type Section struct {
-	Title   string
-	Results []probes.Result
+// Verdict is a row's outcome.
+type Verdict string
+
+const (
+	Pass          Verdict = "PASS"
+	Fail          Verdict = "FAIL"
+	NotApplicable Verdict = "N/A" // does not fail the round
+)
+
+// Row is one checked thing.
+type Row struct {
+	Name     string        // left column, e.g. "DynamoDB Health", "KMS key rotation"
+	Resource string        // e.g. the table name
+	Verdict  Verdict       //
+	Summary  string        // for a pass: what was seen; for a fail: the reason
+	Duration time.Duration // 0 when not measured
+
+	// Machine-readable fields, shown in JSON and, where set, in the text.
+	Service   string
+	Check     string
+	Status    string
+	Class     string
+	Code      string
+	RequestID string
+	Hint      string
+	Detail    string
+	Start     time.Time
 }
 
-// Passed reports whether a result counts as a pass: only healthy does.
-func Passed(r probes.Result) bool { return r.Status == probes.Healthy }
+// Section is a titled group of rows, e.g. the service probes or the
+// encryption compliance checks.
+type Section struct {
+	Title string
+	Rows  []Row
+}
 
-// AllPassed reports whether every result in every section passed.
+// ProbeRows turns probe results into rows: only healthy passes.
+func ProbeRows(results []probes.Result) []Row {
+	rows := make([]Row, 0, len(results))
+	for _, r := range results {
+		row := Row{
+			Name: DisplayName(r.Service) + " Health", Resource: r.Resource, Verdict: Fail, Duration: r.Duration,
+			Service: r.Service, Check: r.Check, Status: string(r.Status), Class: string(r.Class), Code: r.Code,
+			RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail, Start: r.Start,
+		}
+		if r.Status == probes.Healthy {
+			row.Verdict = Pass
+			row.Summary = "Response time: " + ms(r.Duration)
+		} else {
+			what := r.Code
+			if what == "" {
+				what = r.Detail
+			}
+			if what == "" {
+				what = string(r.Status)
+			}
+			row.Summary = fmt.Sprintf("%s (%s", what, r.Status)
+			if r.Class != "" {
+				row.Summary += ", " + string(r.Class)
+			}
+			row.Summary += ", " + ms(r.Duration) + ")"
+			if r.Code != "" && r.Detail != "" {
+				row.Summary += " " + r.Detail
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// AllPassed reports whether no row in any section failed.
 func AllPassed(sections []Section) bool {
 	for _, s := range sections {
-		for _, r := range s.Results {
-			if !Passed(r) {
+		for _, r := range s.Rows {
+			if r.Verdict == Fail {
 				return false
 			}
 		}
@@ -61,15 +123,17 @@ func Text(w io.Writer, title string, sections []Section, color bool) error {
 	fmt.Fprintf(&b, "%s\n %s\n%s\n", rule, title, rule)
 	total, failed := 0, 0
 	for i, s := range sections {
-		if len(sections) > 1 || s.Title != "" {
-			if i > 0 {
-				b.WriteString("\n")
-			}
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		if s.Title != "" {
 			fmt.Fprintf(&b, "%s\n", s.Title)
 		}
-		for _, r := range s.Results {
-			total++
-			if !Passed(r) {
+		for _, r := range s.Rows {
+			if r.Verdict != NotApplicable {
+				total++
+			}
+			if r.Verdict == Fail {
 				failed++
 			}
 			b.WriteString(line(r, color))
@@ -86,31 +150,22 @@ func Text(w io.Writer, title string, sections []Section, color bool) error {
 	return err
 }
 
-func line(r probes.Result, color bool) string {
-	name := fmt.Sprintf("%-24s", DisplayName(r.Service)+" Health")
-	if Passed(r) {
-		return fmt.Sprintf("✅ %s %s %s: Response time: %s", paint("PASS", green, color), name, r.Resource, ms(r.Duration))
+func line(r Row, color bool) string {
+	icon, word := "✅", paint("PASS", green, color)
+	switch r.Verdict {
+	case Fail:
+		icon, word = "❌", paint("FAIL", red, color)
+	case NotApplicable:
+		icon, word = "➖", paint("N/A ", yellow, color)
 	}
-	what := r.Detail
-	if r.Code != "" {
-		what = r.Code
-	}
-	if what == "" {
-		what = string(r.Status)
-	}
-	s := fmt.Sprintf("❌ %s %s %s: %s (%s", paint("FAIL", red, color), name, r.Resource, what, r.Status)
-	if r.Class != probes.ClassNone {
-		s += ", " + string(r.Class)
-	}
-	s += ", " + ms(r.Duration) + ")"
-	if r.Code != "" && r.Detail != "" {
-		s += " " + r.Detail
-	}
-	if r.RequestID != "" {
-		s += " [request id " + r.RequestID + "]"
-	}
-	if r.Hint != "" {
-		s += " — " + r.Hint
+	s := fmt.Sprintf("%s %s %-24s %s: %s", icon, word, r.Name, r.Resource, r.Summary)
+	if r.Verdict == Fail {
+		if r.RequestID != "" {
+			s += " [request id " + r.RequestID + "]"
+		}
+		if r.Hint != "" {
+			s += " — " + r.Hint
+		}
 	}
 	return s
 }
@@ -120,9 +175,10 @@ func ms(d time.Duration) string {
 }
 
 const (
-	green = "\x1b[32m"
-	red   = "\x1b[31m"
-	reset = "\x1b[0m"
+	green  = "\x1b[32m"
+	red    = "\x1b[31m"
+	yellow = "\x1b[33m"
+	reset  = "\x1b[0m"
 )
 
 func paint(s, c string, on bool) string {
@@ -132,16 +188,19 @@ func paint(s, c string, on bool) string {
 	return c + s + reset
 }
 
-// JSONResult is one result in the machine-readable report.
-type JSONResult struct {
+// JSONRow is one row in the machine-readable report.
+type JSONRow struct {
 	Section         string  `json:"section"`
-	Service         string  `json:"service"`
+	Name            string  `json:"name"`
+	Service         string  `json:"service,omitempty"`
 	Resource        string  `json:"resource"`
-	Check           string  `json:"check"`
+	Check           string  `json:"check,omitempty"`
+	Verdict         Verdict `json:"verdict"`
 	Pass            bool    `json:"pass"`
-	Status          string  `json:"status"`
+	Status          string  `json:"status,omitempty"`
+	Summary         string  `json:"summary,omitempty"`
 	DurationSeconds float64 `json:"duration_seconds"`
-	Start           string  `json:"start"`
+	Start           string  `json:"start,omitempty"`
 	Class           string  `json:"class,omitempty"`
 	Code            string  `json:"code,omitempty"`
 	RequestID       string  `json:"request_id,omitempty"`
@@ -151,30 +210,36 @@ type JSONResult struct {
 
 // JSONReport is the whole machine-readable report.
 type JSONReport struct {
-	Title       string       `json:"title"`
-	GeneratedAt string       `json:"generated_at"`
-	Version     string       `json:"version"`
-	Pass        bool         `json:"pass"`
-	Total       int          `json:"total"`
-	Failed      int          `json:"failed"`
-	Results     []JSONResult `json:"results"`
+	Title       string    `json:"title"`
+	GeneratedAt string    `json:"generated_at"`
+	Version     string    `json:"version"`
+	Pass        bool      `json:"pass"`
+	Total       int       `json:"total"`
+	Failed      int       `json:"failed"`
+	Results     []JSONRow `json:"results"`
 }
 
-// JSON writes the same results as Text, as one JSON document.
+// JSON writes the same rows as Text, as one JSON document.
 func JSON(w io.Writer, title, version string, now time.Time, sections []Section) error {
-	rep := JSONReport{Title: title, GeneratedAt: now.UTC().Format(time.RFC3339Nano), Version: version, Results: []JSONResult{}}
+	rep := JSONReport{Title: title, GeneratedAt: now.UTC().Format(time.RFC3339Nano), Version: version, Results: []JSONRow{}}
 	for _, s := range sections {
-		for _, r := range s.Results {
-			rep.Total++
-			if !Passed(r) {
+		for _, r := range s.Rows {
+			if r.Verdict != NotApplicable {
+				rep.Total++
+			}
+			if r.Verdict == Fail {
 				rep.Failed++
 			}
-			rep.Results = append(rep.Results, JSONResult{
-				Section: s.Title, Service: r.Service, Resource: r.Resource, Check: r.Check,
-				Pass: Passed(r), Status: string(r.Status), DurationSeconds: r.Duration.Seconds(),
-				Start: r.Start.UTC().Format(time.RFC3339Nano), Class: string(r.Class), Code: r.Code,
+			jr := JSONRow{
+				Section: s.Title, Name: r.Name, Service: r.Service, Resource: r.Resource, Check: r.Check,
+				Verdict: r.Verdict, Pass: r.Verdict != Fail, Status: r.Status, Summary: r.Summary,
+				DurationSeconds: r.Duration.Seconds(), Class: r.Class, Code: r.Code,
 				RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail,
-			})
+			}
+			if !r.Start.IsZero() {
+				jr.Start = r.Start.UTC().Format(time.RFC3339Nano)
+			}
+			rep.Results = append(rep.Results, jr)
 		}
 	}
 	rep.Pass = rep.Failed == 0

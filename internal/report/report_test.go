@@ -11,10 +11,10 @@ import (
 )
 
 func results() []Section {
-	return []Section{{Title: "Service Health", Results: []probes.Result{
+	return []Section{{Title: "Service Health", Rows: ProbeRows([]probes.Result{
 		{Target: probes.Target{Service: "bedrock", Resource: "anthropic.claude-3-haiku-20240307-v1:0"}, Check: "GetFoundationModel", Status: probes.Healthy, Duration: 150200 * time.Microsecond},
 		{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Check: "DescribeTable", Status: probes.Degraded, Class: probes.ClassThrottled, Code: "ThrottlingException", RequestID: "REQ1", Hint: "Request a quota increase", Duration: 12 * time.Millisecond},
-	}}}
+	})}}
 }
 
 func TestText(t *testing.T) {
@@ -48,7 +48,7 @@ func TestAllPassed(t *testing.T) {
 	if AllPassed(s) {
 		t.Fatal("a degraded result must fail the round")
 	}
-	s[0].Results = s[0].Results[:1]
+	s[0].Rows = s[0].Rows[:1]
 	if !AllPassed(s) {
 		t.Fatal("all healthy must pass")
 	}
@@ -70,5 +70,20 @@ func TestJSON(t *testing.T) {
 	r := rep.Results[1]
 	if r.Pass || r.Class != "throttled" || r.Code != "ThrottlingException" || r.RequestID != "REQ1" || r.DurationSeconds != 0.012 || r.Section != "Service Health" {
 		t.Fatalf("result = %+v", r)
+	}
+}
+
+func TestNotApplicableDoesNotFail(t *testing.T) {
+	s := []Section{{Title: "Encryption Compliance", Rows: []Row{
+		{Name: "KMS key rotation", Resource: "alias/aws/s3", Verdict: NotApplicable, Summary: "AWS-managed key rotates itself"},
+		{Name: "S3 Object Lock", Resource: "audit", Verdict: Pass, Summary: "COMPLIANCE 7 years"},
+	}}}
+	if !AllPassed(s) {
+		t.Fatal("N/A must not fail the round")
+	}
+	var b bytes.Buffer
+	_ = Text(&b, "t", s, false)
+	if !strings.Contains(b.String(), "➖ N/A  KMS key rotation") || !strings.Contains(b.String(), "Overall: PASS (1 of 1 checks passed)") {
+		t.Fatalf("text:\n%s", b.String())
 	}
 }
