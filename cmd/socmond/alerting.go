@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/compliance"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/server"
+)
+
+// alertTick is how often the engine re-evaluates by time alone (pending
+// alerts whose `for` has passed, resends). One second keeps firing close to
+// the configured `for` at a negligible cost.
+const alertTick = time.Second
+
+// attachAlerting evaluates the in-daemon alert rules on every probe result
+// and, when Alertmanagers are configured, delivers the alerts to them. It
+// sets d.alerts so features attached after it (compliance, workflow,
+// canary) raise their alerts through the same engine with Engine.Set.
+func attachAlerting(d *daemon) error {
+	a := &d.cfg.Alerting
+	var sink alerting.Sink
+	var notifier *alerting.Notifier
+	if len(a.Alertmanagers) > 0 {
+		n, err := alerting.NewNotifier(a, d.log)
+		if err != nil {
+			return err
+		}
+		notifier, sink = n, n
+	}
+	e := alerting.NewEngine(alertSettings(d.cfg), a.ResendInterval.D(), sink)
+	if err := d.metrics.Registry().Register(e.Collector()); err != nil {
+		return err
+	}
+	d.alerts = e
+	// A reload changes the rules (tenant, thresholds via targets, for,
+	// severities). Alertmanager URLs and credentials need a restart.
+	d.reloaders = append(d.reloaders, func(cfg *config.Config) error {
+		e.SetSettings(alertSettings(cfg))
+		return nil
+	})
+	d.monitor.Subscribe(e.Observe)
+	d.panels = append(d.panels, alertsPanel(e))
+	d.background = append(d.background, func(ctx context.Context) { e.Run(ctx, alertTick) })
+	if notifier != nil {
+		d.background = append(d.background, notifier.Run)
+		// Firing alerts are not resolved on shutdown: socmond stopping
+		// says nothing about AWS. Their endsAt lets Alertmanager expire
+		// them if socmond does not come back.
+		d.stops = append(d.stops, notifier.Flush)
+	}
+	return nil
+}
+
+// complianceAlerts raises ComplianceViolation for every FAIL finding, at
+// once, and clears it when the check passes or stops applying;
+// attachCompliance subscribes it to the compliance runner.
+func complianceAlerts(e *alerting.Engine) func(compliance.Finding) {
+	return func(f compliance.Finding) {
+		sig, ok := e.Settings().Compliance(f.Check, f.Resource, f.Verdict == compliance.Fail, f.Reason, f.Hint)
+		if ok {
+			e.Set(sig, f.Start.Add(f.Duration))
+		}
+	}
+}
+
+func alertSettings(cfg *config.Config) alerting.Settings {
+	a := &cfg.Alerting
+	return alerting.Settings{Tenant: cfg.Tenant, RunbookBaseURL: a.RunbookBaseURL, MinSamples: a.MinSamples, Alerting: a}
+}
+
+// alertsPanel lists the pending and firing alerts on /api/v1/status and
+// the status page.
+func alertsPanel(e *alerting.Engine) server.PanelSource {
+	return func(time.Time) server.Panel {
+		p := server.Panel{ID: "alerts", Title: "Alerts"}
+		for _, a := range e.Alerts() {
+			at := a.ActiveAt
+			if a.State == alerting.Firing {
+				at = a.FiredAt
+			}
+			p.Items = append(p.Items, server.PanelItem{
+				Name: a.Name(), Resource: a.Labels["resource"], State: string(a.State), OK: false,
+				Reason: a.Annotations["description"], Hint: a.Annotations["hint"], At: at,
+				Details: map[string]string{
+					"service": a.Labels["service"], "severity": a.Labels["severity"],
+					"runbook_url": a.Annotations["runbook_url"],
+				},
+			})
+		}
+		return p
+	}
+}

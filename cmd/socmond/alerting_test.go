@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/testenv"
+)
+
+// alWebhook is the receiver behind the real Alertmanager: it keeps every
+// alert it is sent, with the time it arrived.
+type alWebhook struct {
+	mu  sync.Mutex
+	got []alReceived
+}
+
+type alReceived struct {
+	at          time.Time
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func (w *alWebhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	var msg struct {
+		Alerts []alReceived `json:"alerts"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, a := range msg.Alerts {
+		a.at = time.Now()
+		w.got = append(w.got, a)
+	}
+}
+
+// find returns the first alert alReceived after since that matches.
+func (w *alWebhook) find(since time.Time, match func(alReceived) bool) (alReceived, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, a := range w.got {
+		if !a.at.Before(since) && match(a) {
+			return a, true
+		}
+	}
+	return alReceived{}, false
+}
+
+// fromSocmond and fromPrometheus tell the two paths apart: the test's
+// Prometheus adds the external label source="prometheus".
+func fromSocmond(status string) func(alReceived) bool {
+	return func(a alReceived) bool {
+		return a.Labels["alertname"] == alerting.AlertHighErrorRate && a.Labels["source"] == "" && a.Status == status
+	}
+}
+
+func fromPrometheus(status string) func(alReceived) bool {
+	return func(a alReceived) bool {
+		return a.Labels["alertname"] == alerting.AlertHighErrorRate && a.Labels["source"] == "prometheus" && a.Status == status
+	}
+}
+
+const e2eTable = "AsiaAgenticSocMetrics-dev"
+
+// TestAlertingEndToEnd runs socmond against the simulator with the real
+// Prometheus (evaluating deploy/prometheus/socmond-rules.yml with its
+// windows shortened) and the real Alertmanager: a DynamoDB fault must reach
+// the alWebhook through both paths with the contract's labels and
+// annotations, both must resolve when it clears, and an alert raised while
+// Alertmanager is down must arrive once it is back (queue and retry).
+// Times from fault to alWebhook are logged, not asserted.
+func TestAlertingEndToEnd(t *testing.T) {
+	promBin := testenv.Tool(t, "prometheus")
+	amBin := testenv.Tool(t, "prometheus-alertmanager")
+	simURL := startSim(t)
+	dir := t.TempDir()
+	alerting.BackoffMax = time.Second // retry quickly once Alertmanager is back
+	t.Cleanup(func() { alerting.BackoffMax = 30 * time.Second })
+
+	hook := &alWebhook{}
+	hookSrv := httptest.NewServer(hook)
+	t.Cleanup(hookSrv.Close)
+
+	amPort, promPort, socPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	amAddr, socAddr := testenv.Addr(amPort), testenv.Addr(socPort)
+	alWrite(t, filepath.Join(dir, "am.yml"), fmt.Sprintf(`
+route:
+  receiver: hook
+  group_by: [alertname, source, service, resource]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: %s
+        send_resolved: true
+`, hookSrv.URL))
+	startAM := func(run int) func() {
+		cmd := testenv.Start(t, amAddr, nil, amBin, "--config.file="+filepath.Join(dir, "am.yml"),
+			fmt.Sprintf("--storage.path=%s/am%d", dir, run), "--web.listen-address="+amAddr, "--cluster.listen-address=")
+		return func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }
+	}
+	stopAM := startAM(1)
+
+	// The production rules with test-sized windows: 5m → 10s, for 1m → 2s,
+	// at least 3 probes instead of 10.
+	rules, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "deploy", "prometheus", "socmond-rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := strings.NewReplacer("[5m]", "[10s]", "for: 1m", "for: 2s", "increase5m >= 10", "increase5m >= 3").Replace(string(rules))
+	alWrite(t, filepath.Join(dir, "rules.yml"), fast)
+	alWrite(t, filepath.Join(dir, "prometheus.yml"), fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+  external_labels: {source: prometheus}
+rule_files: [rules.yml]
+alerting:
+  alertmanagers: [{static_configs: [{targets: ['%s']}]}]
+scrape_configs:
+  - job_name: socmond
+    static_configs: [{targets: ['%s'], labels: {tenant: e2e}}]
+`, amAddr, socAddr))
+	promAddr := testenv.Addr(promPort)
+	testenv.Start(t, promAddr, nil, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr,
+		"--rules.alert.resend-delay=1s")
+
+	cfgFile := filepath.Join(dir, "socmond.yaml")
+	alWrite(t, cfgFile, fmt.Sprintf(`
+region: us-east-1
+tenant: e2e
+defaults:
+  schedule: "@every 1s"
+  timeout: 2s
+  windows: {error_rate: 5s, availability: 10s}
+services:
+  dynamodb:
+    resources: [{name: %s}]
+alerting:
+  alertmanagers: [{url: "http://%s"}]
+  resend_interval: 2s
+  min_samples: 3
+  runbook_base_url: https://runbooks.example/socmond.md
+  rules:
+    high_error_rate: {for: 2s, clear_for: 2s}
+`, e2eTable, amAddr))
+	startDaemon(t, cfgFile, "--web.listen-address", socAddr)
+	base := "http://" + socAddr
+	poll(t, "socmond ready", func() bool {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	// Prometheus must have scraped a healthy baseline before the fault,
+	// or the error ratio has no denominator history.
+	alWaitProm(t, promAddr, `socmond:probes:rate5m{tenant="e2e"}`)
+
+	// Phase 1: fault → both paths fire → fault clears → both resolve.
+	faultAt := alInjectFault(t, simURL)
+	own := alWaitAlert(t, hook, faultAt, "socmond's alert", fromSocmond("firing"))
+	prom := alWaitAlert(t, hook, faultAt, "the Prometheus rule's alert", fromPrometheus("firing"))
+	t.Logf("fault → webhook: socmond %s, Prometheus %s", own.at.Sub(faultAt).Round(time.Millisecond), prom.at.Sub(faultAt).Round(time.Millisecond))
+	for _, a := range []alReceived{own, prom} {
+		alCheckContract(t, a)
+	}
+	if own.Annotations["hint"] == prom.Annotations["hint"] {
+		t.Errorf("socmond's hint should be the probe's own: %q", own.Annotations["hint"])
+	}
+
+	clearAt := alClearFaults(t, simURL)
+	ownR := alWaitAlert(t, hook, clearAt, "socmond's alert to resolve", fromSocmond("resolved"))
+	promR := alWaitAlert(t, hook, clearAt, "the Prometheus alert to resolve", fromPrometheus("resolved"))
+	t.Logf("fault cleared → resolved at the webhook: socmond %s, Prometheus %s",
+		ownR.at.Sub(clearAt).Round(time.Millisecond), promR.at.Sub(clearAt).Round(time.Millisecond))
+
+	// Phase 2: Alertmanager down while the alert fires; socmond queues and
+	// retries, and the alert arrives after the restart.
+	stopAM()
+	faultAt = alInjectFault(t, simURL)
+	poll(t, "a failed delivery to the stopped Alertmanager", func() bool {
+		return strings.Contains(scrape(t, base), `socmond_notifications_total{result="failure"}`) &&
+			!strings.Contains(scrape(t, base), `socmond_notifications_total{result="failure"} 0`)
+	})
+	if !strings.Contains(scrape(t, base), "socmond_notification_queue_length 1") {
+		t.Errorf("the alert is not queued while Alertmanager is down:\n%s", alGrep(scrape(t, base), "socmond_notification"))
+	}
+	restartAt := time.Now()
+	startAM(2)
+	again := alWaitAlert(t, hook, faultAt, "socmond's alert after the Alertmanager restart", fromSocmond("firing"))
+	alCheckContract(t, again)
+	t.Logf("Alertmanager restart → webhook: socmond %s", again.at.Sub(restartAt).Round(time.Millisecond))
+	metrics := scrape(t, base)
+	if !strings.Contains(metrics, `socmond_alerts{alertname="AWSServiceHighErrorRate",state="firing"} 1`) {
+		t.Errorf("socmond_alerts does not show the firing alert:\n%s", alGrep(metrics, "socmond_alerts"))
+	}
+	doc := alFetch(t, base+"/api/v1/status")
+	if !strings.Contains(doc, `"id":"alerts"`) || !strings.Contains(doc, alerting.AlertHighErrorRate) {
+		t.Errorf("/api/v1/status has no alerts panel with the firing alert")
+	}
+	alClearFaults(t, simURL)
+}
+
+// alCheckContract asserts the labels and annotations both paths promise.
+func alCheckContract(t *testing.T, a alReceived) {
+	t.Helper()
+	want := map[string]string{"alertname": alerting.AlertHighErrorRate, "service": "dynamodb", "resource": e2eTable, "severity": "page", "tenant": "e2e"}
+	for k, v := range want {
+		if a.Labels[k] != v {
+			t.Errorf("%s alert: label %s=%q, want %q (labels %v)", a.Labels["source"], k, a.Labels[k], v, a.Labels)
+		}
+	}
+	if a.Annotations["summary"] != "dynamodb "+e2eTable+" error rate is high" {
+		t.Errorf("summary %q", a.Annotations["summary"])
+	}
+	for _, k := range []string{"description", "hint", "runbook_url"} {
+		if a.Annotations[k] == "" {
+			t.Errorf("%s alert: annotation %s missing (%v)", a.Labels["source"], k, a.Annotations)
+		}
+	}
+	if !strings.HasSuffix(a.Annotations["runbook_url"], "#awsservicehigherrorrate") {
+		t.Errorf("runbook_url %q", a.Annotations["runbook_url"])
+	}
+}
+
+func alInjectFault(t *testing.T, simURL string) time.Time {
+	t.Helper()
+	at := time.Now()
+	resp, err := http.Post(simURL+"/_sim/faults", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"service":"dynamodb","resource":%q,"error":"AccessDeniedException"}`, e2eTable)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return at
+}
+
+func alClearFaults(t *testing.T, simURL string) time.Time {
+	t.Helper()
+	at := time.Now()
+	req, _ := http.NewRequest(http.MethodDelete, simURL+"/_sim/faults", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return at
+}
+
+func alWaitAlert(t *testing.T, w *alWebhook, since time.Time, what string, match func(alReceived) bool) alReceived {
+	t.Helper()
+	var got alReceived
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if a, ok := w.find(since, match); ok {
+			got = a
+			break
+		}
+		if time.Now().After(deadline) {
+			w.mu.Lock()
+			t.Fatalf("timed out waiting for %s; alWebhook got %+v", what, w.got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return got
+}
+
+// alWaitProm waits until a PromQL query returns a sample.
+func alWaitProm(t *testing.T, addr, query string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		body := alFetch(t, "http://"+addr+"/api/v1/query?query="+strings.ReplaceAll(query, "\"", "%22"))
+		if strings.Contains(body, `"value"`) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("Prometheus never returned %s", query)
+}
+
+func alFetch(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return b.String()
+}
+
+func alGrep(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func alWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

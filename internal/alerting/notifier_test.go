@@ -1,0 +1,172 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/config"
+)
+
+// fakeAM answers 503 while down, records the alerts it accepts and the
+// Authorization header it saw.
+type fakeAM struct {
+	mu   sync.Mutex
+	down bool
+	got  []Notification
+	auth string
+}
+
+func (f *fakeAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.URL.Path != "/api/v2/alerts" || r.Method != http.MethodPost {
+		http.Error(w, "bad path", http.StatusNotFound)
+		return
+	}
+	f.auth = r.Header.Get("Authorization")
+	if f.down {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	var ns []Notification
+	if err := json.NewDecoder(r.Body).Decode(&ns); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.got = append(f.got, ns...)
+}
+
+func (f *fakeAM) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.got)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func note(name string) Notification {
+	return Notification{Labels: map[string]string{"alertname": name}, StartsAt: t0, EndsAt: t0.Add(time.Hour)}
+}
+
+func TestNotifierRetriesUntilDelivered(t *testing.T) {
+	am := &fakeAM{down: true}
+	srv := httptest.NewServer(am)
+	defer srv.Close()
+	n, err := NewNotifier(&config.Alerting{QueueCapacity: 10, Alertmanagers: []config.Alertmanager{
+		{URL: srv.URL, BearerToken: "tok"},
+	}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	n.Enqueue([]Notification{note("A"), note("B")})
+	e := NewEngine(Settings{}, time.Minute, n)
+	waitFor(t, "a failed attempt", func() bool {
+		return testutil.ToFloat64(metricVec(t, e, "socmond_notifications_total", "failure")) > 0
+	})
+	if n.QueueLength() != 2 {
+		t.Fatalf("queue length %d while the Alertmanager is down, want 2", n.QueueLength())
+	}
+	am.mu.Lock()
+	am.down = false
+	am.mu.Unlock()
+	waitFor(t, "delivery after recovery", func() bool { return am.count() == 2 })
+	waitFor(t, "an empty queue", func() bool { return n.QueueLength() == 0 })
+	if am.auth != "Bearer tok" {
+		t.Fatalf("Authorization %q", am.auth)
+	}
+}
+
+func TestNotifierDropsOldestWhenFull(t *testing.T) {
+	n, err := NewNotifier(&config.Alerting{QueueCapacity: 2, Alertmanagers: []config.Alertmanager{
+		{URL: "http://127.0.0.1:1", BasicAuth: &config.BasicAuth{Username: "u", Password: "p"}},
+	}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not running: nothing leaves the queue.
+	n.Enqueue([]Notification{note("A"), note("B"), note("A"), note("C")})
+	e := NewEngine(Settings{}, time.Minute, n)
+	if n.QueueLength() != 2 {
+		t.Fatalf("queue length %d, want 2", n.QueueLength())
+	}
+	if got := testutil.ToFloat64(metricVec(t, e, "socmond_notifications_dropped_total", "")); got != 1 {
+		t.Fatalf("dropped %v, want 1 (A was replaced in place, then the oldest dropped for C)", got)
+	}
+	names := []string{}
+	for _, it := range n.queues[0].items {
+		names = append(names, it.Labels["alertname"])
+	}
+	if strings.Join(names, ",") != "B,C" {
+		t.Fatalf("queue holds %v, want B,C", names)
+	}
+}
+
+// metricVec picks one series of the engine's collector.
+func metricVec(t *testing.T, e *Engine, name, result string) prometheus.Collector {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			if len(m.Label) == 0 || m.Label[0].GetValue() == result {
+				v := m.GetCounter().GetValue()
+				g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
+				g.Set(v)
+				return g
+			}
+		}
+	}
+	t.Fatalf("no %s{%s}", name, result)
+	return nil
+}
+
+func TestAlertsMetric(t *testing.T) {
+	e := NewEngine(Settings{}, time.Minute, nil)
+	e.Set(Signal{Labels: map[string]string{"alertname": AlertHighErrorRate, "resource": "a"}, Active: true}, t0)
+	e.Set(Signal{Labels: map[string]string{"alertname": AlertHighErrorRate, "resource": "b"}, Active: true, For: time.Hour}, t0)
+	want := ""
+	for _, n := range knownAlerts {
+		f, p := 0, 0
+		if n == AlertHighErrorRate {
+			f, p = 1, 1
+		}
+		want += fmt.Sprintf("socmond_alerts{alertname=%q,state=\"firing\"} %d\nsocmond_alerts{alertname=%q,state=\"pending\"} %d\n", n, f, n, p)
+	}
+	err := testutil.CollectAndCompare(e.Collector(), strings.NewReader(
+		"# HELP socmond_alerts Alerts of the in-daemon rules by state (pending, firing).\n# TYPE socmond_alerts gauge\n"+want), "socmond_alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,127 @@
+// Package alerting turns what socmond sees into alerts and delivers them to
+// Alertmanager. Rules (this file) evaluate a health Snapshot against a
+// target's thresholds; the state machine (state.go) gives each alert its
+// pending → firing → resolved life, with `for` and `clear_for` so a
+// flapping condition pages once; the Engine (engine.go) ties them together
+// for any producer — probes, compliance checks, the workflow canary — and
+// the Notifier (notifier.go) posts to Alertmanager's API v2 with a bounded,
+// retried queue. The same rule names, labels and annotations are defined
+// for Prometheus in deploy/prometheus/, so both paths page alike.
+package alerting
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/probes"
+)
+
+// Alert names. They are a contract with deploy/prometheus/, the example
+// Alertmanager routes and docs/runbooks.md.
+const (
+	AlertSlowResponse        = "AWSServiceSlowResponse"
+	AlertHighErrorRate       = "AWSServiceHighErrorRate"
+	AlertLowAvailability     = "AWSServiceLowAvailability"
+	AlertComplianceViolation = "ComplianceViolation"
+)
+
+// Settings are what the rules need beyond the targets' own thresholds.
+type Settings struct {
+	Tenant         string
+	RunbookBaseURL string
+	MinSamples     int // low-traffic guard of the ratio rules
+	Alerting       *config.Alerting
+}
+
+// RunbookURL is the runbook section of an alert: docs/runbooks.md has one
+// heading per alertname, and GitHub anchors are lower-cased headings.
+func (s Settings) RunbookURL(alertname string) string {
+	return s.RunbookBaseURL + "#" + strings.ToLower(alertname)
+}
+
+// rule resolves one rule for a target: severity, for and clear_for.
+func (s Settings) rule(key string, t config.Target) config.ResolvedRule {
+	a := s.Alerting
+	if a == nil {
+		a = &config.Alerting{}
+	}
+	return a.Rule(key, t.Service, config.Interval(t.Schedule))
+}
+
+// Evaluate applies the three service rules to one resource's snapshot.
+// Disabled rules yield no signal. The hint is the latest failure's, so the
+// page says what to do for this failure, not in general.
+func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
+	hint := snap.Last.Hint
+	if hint == "" && snap.LastFailure != nil {
+		hint = snap.LastFailure.Hint
+	}
+	var out []Signal
+	add := func(key, name string, active bool, summary, description string) {
+		r := s.rule(key, t)
+		if !r.Enabled {
+			return
+		}
+		out = append(out, Signal{
+			Labels: map[string]string{
+				"alertname": name, "service": t.Service, "resource": t.Resource,
+				"severity": r.Severity, "tenant": s.Tenant,
+			},
+			Annotations: map[string]string{
+				"summary": summary, "description": description,
+				"hint": hint, "runbook_url": s.RunbookURL(name),
+			},
+			Active: active, For: r.For, ClearFor: r.ClearFor,
+		})
+	}
+	where := t.Service + " " + t.Resource
+
+	// Slow: the latest call succeeded but took longer than the threshold
+	// (class slow, as Prometheus sees it in socmond_probe_failures_total);
+	// `for` turns "latest" into "for two probe intervals".
+	d := snap.Last.Duration
+	add(config.RuleSlowResponse, AlertSlowResponse,
+		snap.Last.Class == probes.ClassSlow,
+		fmt.Sprintf("%s responds slowly", where),
+		fmt.Sprintf("%s took %s to answer %s (threshold %s).", where, round(d), snap.Last.Check, t.ResponseTimeThreshold))
+
+	errActive := snap.ErrorSamples >= s.MinSamples && snap.ErrorRatio > t.ErrorRateThreshold
+	add(config.RuleHighErrorRate, AlertHighErrorRate, errActive,
+		fmt.Sprintf("%s error rate is high", where),
+		fmt.Sprintf("%s failed %s of %d probes over %s (threshold %s).", where,
+			percent(snap.ErrorRatio), snap.ErrorSamples, t.ErrorRateWindow, percent(t.ErrorRateThreshold)))
+
+	availActive := snap.AvailabilitySamples >= s.MinSamples && snap.Availability < t.AvailabilityThreshold
+	add(config.RuleLowAvailability, AlertLowAvailability, availActive,
+		fmt.Sprintf("%s availability is low", where),
+		fmt.Sprintf("%s was available for %s of %d probes over %s (objective %s).", where,
+			percent(snap.Availability), snap.AvailabilitySamples, t.AvailabilityWindow, percent(t.AvailabilityThreshold)))
+	return out
+}
+
+// Compliance builds the ComplianceViolation signal of one compliance check
+// on one resource: active while the check fails, firing at once.
+func (s Settings) Compliance(check, resource string, failing bool, reason, hint string) (Signal, bool) {
+	r := s.rule(config.RuleComplianceViolation, config.Target{Service: "compliance"})
+	if !r.Enabled {
+		return Signal{}, false
+	}
+	return Signal{
+		Labels: map[string]string{
+			"alertname": AlertComplianceViolation, "service": "compliance", "check": check,
+			"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
+		},
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("Compliance check %s fails for %s", check, resource),
+			"description": reason, "hint": hint, "runbook_url": s.RunbookURL(AlertComplianceViolation),
+		},
+		Active: failing, For: r.For, ClearFor: r.ClearFor,
+	}, true
+}
+
+func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+
+func percent(f float64) string { return fmt.Sprintf("%.4g%%", 100*f) }

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const alertingBase = "services:\n  kms:\n    resources: [{name: alias/k}]\n"
+
+func TestAlertingDefaultsAndRules(t *testing.T) {
+	c, err := Parse("config.yaml", []byte(alertingBase+`
+alerting:
+  alertmanagers:
+    - url: http://am:9093
+      basic_auth:
+        username: u
+        password: ${AM_PASSWORD}
+  rules:
+    high_error_rate: {for: 3m, severity: ticket}
+  services:
+    kms:
+      high_error_rate: {severity: page, clear_for: 10m}
+      slow_response: {enabled: false}
+`), envMap(map[string]string{"AM_PASSWORD": "pw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &c.Alerting
+	if a.ResendInterval.D() != time.Minute || a.MinSamples != 10 || a.QueueCapacity != 1000 ||
+		a.Alertmanagers[0].Timeout.D() != 10*time.Second || a.RunbookBaseURL != DefaultRunbookBaseURL {
+		t.Fatalf("defaults not applied: %+v", a)
+	}
+	if a.Alertmanagers[0].BasicAuth.Password != "pw" {
+		t.Fatal("password not expanded from the environment")
+	}
+	if out, _ := c.YAML(); strings.Contains(string(out), "pw") || !strings.Contains(string(out), "<secret>") {
+		t.Fatalf("check-config output shows the password:\n%s", out)
+	}
+	tests := map[string]struct {
+		rule, service string
+		want          ResolvedRule
+	}{
+		"built-in: two intervals, ticket": {RuleSlowResponse, "s3", ResolvedRule{true, time.Minute, time.Minute, "ticket"}},
+		"disabled per service":            {RuleSlowResponse, "kms", ResolvedRule{false, time.Minute, time.Minute, "ticket"}},
+		"global for, service severity":    {RuleHighErrorRate, "kms", ResolvedRule{true, 3 * time.Minute, 10 * time.Minute, "page"}},
+		"global only":                     {RuleHighErrorRate, "s3", ResolvedRule{true, 3 * time.Minute, time.Minute, "ticket"}},
+		"compliance is immediate":         {RuleComplianceViolation, "", ResolvedRule{true, 0, 0, "page"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := a.Rule(tc.rule, tc.service, Interval("@every 30s")); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	if got := Interval("*/15 * * * * *"); got != 15*time.Second {
+		t.Fatalf("Interval of a 15s cron spec: %s", got)
+	}
+}
+
+func TestAlertingErrors(t *testing.T) {
+	tests := map[string]struct{ yaml, want string }{
+		"bad url":         {"alerting:\n  alertmanagers: [{url: 'am:9093'}]\n", `config.yaml:5: alerting.alertmanagers[0].url: invalid URL "am:9093"`},
+		"bad severity":    {"alerting:\n  rules:\n    slow_response: {severity: urgent}\n", `alerting.rules.slow_response.severity: invalid severity "urgent"`},
+		"unknown service": {"alerting:\n  services:\n    sqs: {}\n", `alerting.services.sqs: unknown service "sqs"`},
+		"unknown key":     {"alerting:\n  resend: 1m\n", "resend"},
+		"both auths": {"alerting:\n  alertmanagers: [{url: 'http://a', bearer_token: x, basic_auth: {username: u, password: p}}]\n",
+			"set either basic_auth or bearer_token"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("config.yaml", []byte(alertingBase+tc.yaml), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
