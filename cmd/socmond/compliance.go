@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/compliance"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/report"
+	"github.com/socmond/socmond/internal/server"
+	"github.com/socmond/socmond/internal/version"
+)
+
+// complianceChecker builds the encryption compliance checks from the
+// pipeline section, or nil when they are disabled.
+func complianceChecker(cfg *config.Config, c *awsclient.Clients) *compliance.Checker {
+	if !cfg.Compliance.IsEnabled(&cfg.Pipeline) {
+		return nil
+	}
+	p := cfg.Pipeline
+	var buckets []string
+	for _, b := range []string{p.ArtifactsBucket, p.AuditBucket} {
+		if b != "" {
+			buckets = append(buckets, b)
+		}
+	}
+	return &compliance.Checker{
+		KMS: c.KMS, DynamoDB: c.DynamoDB, S3: c.S3, Timeout: cfg.Defaults.Timeout.D(),
+		Targets: compliance.Targets{
+			KMSKey: p.KMSKey, Tables: cfg.ComplianceTables(), Buckets: buckets, AuditBucket: p.AuditBucket,
+			MinRetention: compliance.Retention{Years: cfg.Compliance.MinRetention.Years, Days: cfg.Compliance.MinRetention.Days},
+		},
+	}
+}
+
+// attachCompliance runs the compliance checks in the daemon: metrics on the
+// daemon registry, a panel in /api/v1/status, and evidence when enabled.
+func attachCompliance(d *daemon) error {
+	checker := complianceChecker(d.cfg, d.clients)
+	if checker == nil {
+		return nil
+	}
+	o := compliance.RunnerOptions{Checker: checker, Schedule: d.cfg.Compliance.Schedule, Registerer: d.metrics.Registry(),
+		Logger: d.log.With().Str("component", "compliance").Logger(), Version: version.Version}
+	if ev := d.cfg.Compliance.Evidence; ev.Enabled {
+		o.Evidence = &compliance.Evidence{S3: d.clients.S3, Bucket: d.cfg.Pipeline.AuditBucket, Prefix: ev.Prefix, KMSKey: d.cfg.Pipeline.KMSKey}
+		o.EvidenceSchedule = ev.Schedule
+	}
+	r, err := compliance.NewRunner(o)
+	if err != nil {
+		return err
+	}
+	if d.alerts != nil {
+		// ComplianceViolation pages at once on any FAIL (no `for`).
+		r.Subscribe(complianceAlerts(d.alerts))
+	}
+	d.panels = append(d.panels, func(time.Time) server.Panel { return compliancePanel(r.Findings()) })
+	d.background = append(d.background, r.Run)
+	return nil
+}
+
+// compliancePanel renders findings for /api/v1/status and the status page.
+func compliancePanel(findings []compliance.Finding) server.Panel {
+	p := server.Panel{ID: "compliance", Title: "Encryption compliance"}
+	for _, f := range findings {
+		state := "pass"
+		switch f.Verdict {
+		case compliance.Fail:
+			state = "fail"
+		case compliance.NotApplicable:
+			state = "not_applicable"
+		}
+		p.Items = append(p.Items, server.PanelItem{Name: f.Check, Resource: f.Resource, State: state,
+			OK: f.Verdict != compliance.Fail, Reason: f.Reason, Hint: f.Hint, At: f.Start, Details: f.Inputs})
+	}
+	return p
+}
+
+// complianceSection runs the checks once for `socmond validate`.
+func complianceSection(ctx context.Context, cfg *config.Config, c *awsclient.Clients) []report.Section {
+	checker := complianceChecker(cfg, c)
+	if checker == nil {
+		return nil
+	}
+	return []report.Section{{Title: "Encryption Compliance", Rows: complianceRows(checker.Run(ctx))}}
+}
+
+var complianceNames = map[string]string{
+	compliance.CheckKMSRotation:  "KMS key rotation",
+	compliance.CheckDynamoDBKMS:  "DynamoDB KMS encryption",
+	compliance.CheckS3KMS:        "S3 KMS encryption",
+	compliance.CheckS3ObjectLock: "S3 Object Lock retention",
+}
+
+func complianceRows(findings []compliance.Finding) []report.Row {
+	rows := make([]report.Row, 0, len(findings))
+	for _, f := range findings {
+		v := report.Pass
+		switch f.Verdict {
+		case compliance.Fail:
+			v = report.Fail
+		case compliance.NotApplicable:
+			v = report.NotApplicable
+		}
+		rows = append(rows, report.Row{Name: complianceNames[f.Check], Resource: f.Resource, Verdict: v, Summary: f.Reason,
+			Duration: f.Duration, Service: "compliance", Check: f.Check, Status: string(f.Verdict), Class: string(f.Class),
+			Code: f.Code, RequestID: f.RequestID, Hint: f.Hint, Start: f.Start})
+	}
+	return rows
+}

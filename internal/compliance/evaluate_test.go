@@ -1,0 +1,151 @@
+package compliance
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every branch of every pure evaluation, with the words a person acts on.
+
+func TestEvaluateKeyRotation(t *testing.T) {
+	ok := KeyFacts{KeyID: "k1", KeyState: "Enabled", Enabled: true, KeyManager: "CUSTOMER", KeySpec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS",
+		RotationKnown: true, RotationEnabled: true, RotationDays: 365, NextRotation: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)}
+	with := func(f func(*KeyFacts)) KeyFacts { k := ok; f(&k); return k }
+	cases := map[string]struct {
+		k      KeyFacts
+		want   Verdict
+		reason string
+	}{
+		"rotating customer key": {ok, Pass, "every 365 days, next on 2027-03-01"},
+		"aws-managed":           {with(func(k *KeyFacts) { k.KeyManager = "AWS" }), NotApplicable, "AWS-managed"},
+		"asymmetric":            {with(func(k *KeyFacts) { k.KeySpec = "RSA_2048" }), NotApplicable, "RSA_2048 cannot rotate"},
+		"hmac":                  {with(func(k *KeyFacts) { k.KeySpec = "HMAC_256" }), NotApplicable, "HMAC_256"},
+		"imported material":     {with(func(k *KeyFacts) { k.Origin = "EXTERNAL" }), NotApplicable, "imported key material"},
+		"custom key store":      {with(func(k *KeyFacts) { k.Origin = "AWS_CLOUDHSM" }), NotApplicable, "custom key store"},
+		"disabled":              {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "Disabled", false }), Fail, "Disabled, not Enabled"},
+		"pending deletion":      {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "PendingDeletion", false }), Fail, "PendingDeletion"},
+		"rotation off":          {with(func(k *KeyFacts) { k.RotationEnabled = false }), Fail, "enable-key-rotation --key-id k1"},
+		"rotation not answered": {with(func(k *KeyFacts) { k.RotationKnown = false }), Fail, "unknown"},
+		"rotating, no period":   {with(func(k *KeyFacts) { k.RotationDays, k.NextRotation = 0, time.Time{} }), Pass, "automatic rotation on"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			v, reason := EvaluateKeyRotation(tc.k)
+			if v != tc.want || !strings.Contains(reason, tc.reason) {
+				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+const (
+	cmkARN = "arn:aws:kms:us-east-1:123456789012:key/1111"
+	awsARN = "arn:aws:kms:us-east-1:123456789012:key/2222"
+)
+
+var want = WantKey{Name: "alias/AsiaAgenticSoc", KeyID: "1111", ARN: cmkARN}
+
+func TestEvaluateTableEncryption(t *testing.T) {
+	ok := TableFacts{SSEPresent: true, Status: "ENABLED", SSEType: "KMS", KeyARN: cmkARN, KeyManager: "CUSTOMER"}
+	with := func(f func(*TableFacts)) TableFacts { x := ok; f(&x); return x }
+	since := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	cases := map[string]struct {
+		t      TableFacts
+		want   WantKey
+		v      Verdict
+		reason string
+	}{
+		"configured cmk":        {ok, want, Pass, "customer-managed key " + cmkARN},
+		"no key configured":     {ok, WantKey{}, Pass, cmkARN},
+		"aws-owned":             {TableFacts{}, want, Fail, "AWS-owned key"},
+		"inaccessible":          {with(func(x *TableFacts) { x.InaccessibleSince = since }), want, Fail, "KMS KEY INACCESSIBLE since 2026-11-20T08:00:00Z: DynamoDB cannot read or write the table and ARCHIVES it after 7 days (by 2026-11-27T08:00:00Z)"},
+		"updating":              {with(func(x *TableFacts) { x.Status = "UPDATING" }), want, Fail, "UPDATING, not ENABLED"},
+		"not kms":               {with(func(x *TableFacts) { x.SSEType = "AES256" }), want, Fail, "SSEType is AES256"},
+		"aws-managed key":       {with(func(x *TableFacts) { x.KeyARN, x.KeyManager = awsARN, "AWS" }), want, Fail, "AWS-managed key (aws/dynamodb)"},
+		"other cmk":             {with(func(x *TableFacts) { x.KeyARN = awsARN }), want, Fail, "not the configured key alias/AsiaAgenticSoc"},
+		"unknown manager":       {with(func(x *TableFacts) { x.KeyManager = "" }), WantKey{}, Fail, "could not be read"},
+		"unresolved, same name": {ok, WantKey{Name: cmkARN}, Pass, cmkARN},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			v, reason := EvaluateTableEncryption(tc.t, tc.want)
+			if v != tc.v || !strings.Contains(reason, tc.reason) {
+				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
+			}
+		})
+	}
+}
+
+func TestEvaluateBucketEncryption(t *testing.T) {
+	ok := BucketEncryptionFacts{Configured: true, Algorithm: "aws:kms", KeyID: cmkARN, BucketKey: true}
+	with := func(f func(*BucketEncryptionFacts)) BucketEncryptionFacts { x := ok; f(&x); return x }
+	cases := map[string]struct {
+		b      BucketEncryptionFacts
+		want   WantKey
+		v      Verdict
+		reason string
+	}{
+		"kms with cmk":          {ok, want, Pass, "aws:kms with " + cmkARN + ", S3 Bucket Keys on"},
+		"dsse, bucket keys off": {with(func(x *BucketEncryptionFacts) { x.Algorithm, x.BucketKey = "aws:kms:dsse", false }), want, Pass, "S3 Bucket Keys off"},
+		"key by id":             {with(func(x *BucketEncryptionFacts) { x.KeyID = "1111" }), want, Pass, "aws:kms"},
+		"key by alias":          {with(func(x *BucketEncryptionFacts) { x.KeyID = "alias/AsiaAgenticSoc" }), want, Pass, "aws:kms"},
+		"minio key name":        {with(func(x *BucketEncryptionFacts) { x.KeyID = "arn:aws:kms:soc-key" }), WantKey{Name: "soc-key"}, Pass, "aws:kms"},
+		"no configuration":      {BucketEncryptionFacts{}, want, Fail, "ServerSideEncryptionConfigurationNotFoundError"},
+		"sse-s3":                {with(func(x *BucketEncryptionFacts) { x.Algorithm, x.KeyID = "AES256", "" }), want, Fail, "AES256 (SSE-S3"},
+		"unknown algorithm":     {with(func(x *BucketEncryptionFacts) { x.Algorithm = "weird" }), want, Fail, `"weird" is not aws:kms`},
+		"aws/s3 key":            {with(func(x *BucketEncryptionFacts) { x.KeyID = "" }), want, Fail, "AWS-managed aws/s3 key"},
+		"other key":             {with(func(x *BucketEncryptionFacts) { x.KeyID = awsARN }), want, Fail, "not the configured key"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			v, reason := EvaluateBucketEncryption(tc.b, tc.want)
+			if v != tc.v || !strings.Contains(reason, tc.reason) {
+				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
+			}
+		})
+	}
+}
+
+func TestEvaluateObjectLock(t *testing.T) {
+	ok := ObjectLockFacts{Configured: true, Enabled: "Enabled", HasRule: true, Mode: "COMPLIANCE", Years: 7}
+	with := func(f func(*ObjectLockFacts)) ObjectLockFacts { x := ok; f(&x); return x }
+	cases := map[string]struct {
+		l      ObjectLockFacts
+		min    Retention
+		v      Verdict
+		reason string
+	}{
+		"7 years":              {ok, DefaultRetention, Pass, "COMPLIANCE 7 years"},
+		"2557 days":            {with(func(x *ObjectLockFacts) { x.Years, x.Days = 0, 2557 }), DefaultRetention, Pass, "2557 days"},
+		"10 years":             {with(func(x *ObjectLockFacts) { x.Years = 10 }), DefaultRetention, Pass, "10 years"},
+		"2555 days":            {with(func(x *ObjectLockFacts) { x.Years, x.Days = 0, 2555 }), DefaultRetention, Fail, "2555 days, shorter than the required 7 years (2557 days)"},
+		"6 years":              {with(func(x *ObjectLockFacts) { x.Years = 6 }), DefaultRetention, Fail, "shorter"},
+		"governance":           {with(func(x *ObjectLockFacts) { x.Mode = "GOVERNANCE" }), DefaultRetention, Fail, "s3:BypassGovernanceRetention"},
+		"no rule":              {with(func(x *ObjectLockFacts) { x.HasRule, x.Mode, x.Years = false, "", 0 }), DefaultRetention, Fail, "no default retention rule"},
+		"not enabled":          {ObjectLockFacts{}, DefaultRetention, Fail, "ObjectLockConfigurationNotFoundError"},
+		"min in days, years":   {ok, Retention{Days: 2556}, Pass, "7 years"}, // 7 years hold at least 2556 days
+		"min in days, short":   {with(func(x *ObjectLockFacts) { x.Years, x.Days = 0, 30 }), Retention{Days: 90}, Fail, "30 days"},
+		"min in days, 1 year":  {with(func(x *ObjectLockFacts) { x.Years = 1 }), Retention{Days: 365}, Pass, "1 years"},
+		"min 1 year, 365 days": {with(func(x *ObjectLockFacts) { x.Years, x.Days = 0, 365 }), Retention{Years: 1}, Fail, "366 days"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			v, reason := EvaluateObjectLock(tc.l, tc.min)
+			if v != tc.v || !strings.Contains(reason, tc.reason) {
+				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
+			}
+		})
+	}
+}
+
+func TestRetentionMinDays(t *testing.T) {
+	for _, tc := range []struct {
+		r    Retention
+		want int
+	}{{Retention{Years: 7}, 2557}, {Retention{Years: 1}, 366}, {Retention{Years: 4}, 1461}, {Retention{Days: 90}, 90}} {
+		if got := tc.r.MinDays(); got != tc.want {
+			t.Errorf("%v.MinDays() = %d, want %d", tc.r, got, tc.want)
+		}
+	}
+}

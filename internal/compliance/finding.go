@@ -1,0 +1,115 @@
+// Package compliance checks that the SOC pipeline's data at rest is
+// encrypted with the bank's own KMS key, that the key rotates, and that the
+// audit bucket keeps its records immutable for the required period
+// (HKMA SA-2 §2.5/§2.8, TM-G-1 §3.1/§3.3). Each check first fetches what AWS
+// reports, then evaluates it with a pure function (prowler style), so every
+// PASS/FAIL/NOT_APPLICABLE branch is table-tested without a network.
+//
+// A Runner schedules the checks, keeps the latest Findings, exports them as
+// metrics, tells subscribers, and optionally writes tamper-evident evidence
+// reports to the audit bucket (the only S3 writes socmond makes).
+package compliance
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/socmond/socmond/internal/probes"
+)
+
+// Verdict is a check's outcome.
+type Verdict string
+
+const (
+	Pass Verdict = "PASS"
+	Fail Verdict = "FAIL"
+	// NotApplicable: the check does not apply to what was found (an
+	// AWS-managed key, a key type that cannot rotate). It never fails a round.
+	NotApplicable Verdict = "NOT_APPLICABLE"
+)
+
+// Check names. They are metric label values, so they are part of the
+// metrics contract.
+const (
+	CheckKMSRotation  = "kms_key_rotation"
+	CheckDynamoDBKMS  = "dynamodb_kms_encryption"
+	CheckS3KMS        = "s3_kms_encryption"
+	CheckS3ObjectLock = "s3_object_lock_retention"
+)
+
+// Finding is the outcome of one check on one resource.
+type Finding struct {
+	Check    string  `json:"check"`
+	Resource string  `json:"resource"`
+	Verdict  Verdict `json:"verdict"`
+	// Reason says, for a person, what was found and what to do about it.
+	Reason string `json:"reason"`
+	// Inputs are the facts AWS reported that the verdict rests on.
+	Inputs   map[string]string `json:"inputs,omitempty"`
+	Start    time.Time         `json:"start"`
+	Duration time.Duration     `json:"duration_ns"`
+
+	// Set when an AWS call failed and the check could not see the facts.
+	Class     probes.Class `json:"class,omitempty"`
+	Code      string       `json:"code,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+	Hint      string       `json:"hint,omitempty"`
+}
+
+// Key identifies a finding's (check, resource) pair.
+func (f Finding) Key() string { return f.Check + "/" + f.Resource }
+
+// outcome is what a pure evaluation function returns.
+type outcome struct {
+	verdict Verdict
+	reason  string
+}
+
+func pass(format string, args ...any) outcome {
+	return outcome{Pass, fmt.Sprintf(format, args...)}
+}
+
+func fail(format string, args ...any) outcome {
+	return outcome{Fail, fmt.Sprintf(format, args...)}
+}
+
+func notApplicable(format string, args ...any) outcome {
+	return outcome{NotApplicable, fmt.Sprintf(format, args...)}
+}
+
+// callFailed turns a failed AWS call into a FAIL finding: compliance that
+// cannot be observed cannot be shown to an auditor. The class, code and
+// request id come from probes.Classify, so they read like probe failures.
+func callFailed(f *Finding, op, action string, err error) {
+	class, code, rid := probes.Classify(err)
+	f.Verdict = Fail
+	f.Class, f.Code, f.RequestID = class, code, rid
+	what := code
+	if what == "" {
+		what = string(class)
+	}
+	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, what)
+	f.Hint = hint(f.Resource, action, class)
+}
+
+// hint is the troubleshooting text for a failed call, in the style of the
+// probes' hints.
+func hint(resource, action string, class probes.Class) string {
+	switch class {
+	case probes.ClassAuth:
+		return fmt.Sprintf("socmond may not read %s: grant %s on it to socmond's role and check no SCP or permission boundary denies it", resource, action)
+	case probes.ClassNotFound:
+		return fmt.Sprintf("%s was not found: check the name under pipeline: in the configuration and the region (AWS_REGION)", resource)
+	case probes.ClassThrottled:
+		return fmt.Sprintf("AWS throttled %s; the check runs again on its schedule — look for other consumers of the account quota if it persists", action)
+	case probes.ClassTimeout, probes.ClassNetwork:
+		return "No usable answer from AWS: check the network path to the endpoint (VPC endpoint, NAT, proxy) and the AWS Health Dashboard"
+	case probes.ClassInvalidState:
+		return fmt.Sprintf("%s is in a state that refuses %s: see the KMS key state", resource, action)
+	default:
+		return fmt.Sprintf("%s failed for %s: see the AWS error code and request id; open a support case if it persists", action, resource)
+	}
+}
+
+// ts formats a time for Inputs.
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }

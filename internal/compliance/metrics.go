@@ -1,0 +1,54 @@
+package compliance
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics exports findings. A NOT_APPLICABLE finding has no
+// socmond_compliance_check_passed series at all (its last-run timestamp
+// still moves), so `socmond_compliance_check_passed == 0` selects exactly
+// the failing checks and a check that does not apply never pages.
+type metrics struct {
+	passed   *prometheus.GaugeVec
+	lastRun  *prometheus.GaugeVec
+	failures *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	labels := []string{"check", "resource"}
+	m := &metrics{
+		passed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "socmond_compliance_check_passed",
+			Help: "1 when the compliance check passed on its last run, 0 when it failed; absent when the check does not apply (NOT_APPLICABLE).",
+		}, labels),
+		lastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "socmond_compliance_last_run_timestamp_seconds",
+			Help: "Unix time of the compliance check's last run, whatever its verdict.",
+		}, labels),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "socmond_compliance_failures_total",
+			Help: "Compliance check runs that ended in FAIL.",
+		}, labels),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.passed, m.lastRun, m.failures} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) record(f Finding) {
+	l := prometheus.Labels{"check": f.Check, "resource": f.Resource}
+	m.lastRun.With(l).Set(float64(f.Start.UnixNano()) / 1e9)
+	fails := m.failures.With(l) // created at 0 so rate() works from the first failure
+	switch f.Verdict {
+	case Pass:
+		m.passed.With(l).Set(1)
+	case Fail:
+		m.passed.With(l).Set(0)
+		fails.Inc()
+	default:
+		m.passed.Delete(l)
+	}
+}
