@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/report"
+	"github.com/socmond/socmond/internal/server"
+	"github.com/socmond/socmond/internal/workflow"
+)
+
+// Alert names of the workflow (a contract with deploy/ and the runbooks).
+const (
+	alertWorkflowExecutionsFailing = "WorkflowExecutionsFailing"
+	alertCanaryFailed              = "CanaryFailed"
+)
+
+// newPassive builds the passive workflow check from the configuration.
+func newPassive(cfg *config.Config, c *awsclient.Clients) *workflow.Passive {
+	var configured []string
+	if cfg.Services.Lambda.IsEnabled() {
+		for _, r := range cfg.Services.Lambda.Resources {
+			configured = append(configured, r.Name)
+		}
+	}
+	return &workflow.Passive{Events: c.EventBridge, SFN: c.SFN, Lambda: c.Lambda,
+		EventBus: cfg.Pipeline.EventBus, Rules: cfg.Workflow.Rules, StateMachine: cfg.Pipeline.StateMachine,
+		Window: cfg.Workflow.ExecutionWindow.D(), MaxFailureRatio: *cfg.Workflow.FailureRatio, Configured: configured, LambdaTimeout: cfg.Defaults.Timeout.D()}
+}
+
+// newCanary builds the canary from the configuration.
+func newCanary(cfg *config.Config, c *awsclient.Clients) *workflow.Canary {
+	k, p := &cfg.Canary, &cfg.Pipeline
+	return &workflow.Canary{
+		Spec: workflow.CanarySpec{
+			EventBus: p.EventBus, Source: k.Source, DetailType: k.DetailType, Tenant: k.Tenant,
+			StateMachine: p.StateMachine, Table: p.InvestigationsTable, KeyAttribute: k.KeyAttribute, KeyTemplate: k.KeyTemplate,
+			AnalysisAttribute: k.BedrockAttribute, ArtifactsBucket: p.ArtifactsBucket, ArtifactKey: k.ArtifactKey,
+			AuditBucket: p.AuditBucket, AuditKey: k.AuditKey, CompliancePrefix: k.CompliancePrefix, KMSKey: p.KMSKey,
+			MinRetentionDays: k.MinRetentionDays, Timeout: k.Timeout.D(), FindTimeout: k.FindTimeout.D(),
+		},
+		Events: c.EventBridge, SFN: c.SFN, DynamoDB: c.DynamoDB, S3: c.S3, KMS: c.KMS,
+	}
+}
+
+// attachWorkflow runs the passive workflow check and, on the canary leader
+// when the canary is enabled, the scheduled canary: metrics, the "workflow"
+// panel, alerts, and discovered Lambda functions recorded like probes.
+func attachWorkflow(d *daemon) error {
+	cfg := d.cfg
+	runCanary := cfg.Canary.Enabled && cfg.CanaryLeader()
+	if !cfg.WorkflowEnabled() && !runCanary {
+		return nil
+	}
+	r := &workflow.Runner{PassiveSchedule: cfg.Workflow.Schedule, PassiveTimeout: cfg.Workflow.Timeout.D(),
+		CanarySchedule: cfg.Canary.Schedule, Metrics: workflow.NewMetrics(d.metrics.Registry())}
+	if cfg.WorkflowEnabled() {
+		r.Passive = newPassive(cfg, d.clients)
+	}
+	if runCanary {
+		r.Canary = newCanary(cfg, d.clients)
+	}
+	// Discovered functions join the Lambda health like configured ones.
+	r.SubscribePassive(func(rep workflow.PassiveReport) {
+		for _, res := range rep.Lambdas {
+			d.monitor.Record(res, lambdaTarget(cfg, res.Resource))
+		}
+	})
+	if d.alerts != nil {
+		r.SubscribePassive(func(rep workflow.PassiveReport) { d.alerts.Set(executionsSignal(cfg, rep), time.Now()) })
+		r.SubscribeCanary(func(rep workflow.CanaryReport) { d.alerts.Set(canarySignal(cfg, rep), time.Now()) })
+	}
+	d.panels = append(d.panels, workflowPanel(r))
+	d.background = append(d.background, func(ctx context.Context) {
+		if err := r.Run(ctx); err != nil {
+			d.log.Error().Err(err).Msg("workflow checks not scheduled")
+		}
+	})
+	return nil
+}
+
+func lambdaTarget(cfg *config.Config, fn string) config.Target {
+	return config.Target{Service: config.ServiceLambda, Resource: fn, Schedule: cfg.Workflow.Schedule,
+		Timeout: cfg.Defaults.Timeout.D(), ResponseTimeThreshold: cfg.Defaults.Thresholds.ResponseTime.D(),
+		ErrorRateThreshold: *cfg.Defaults.Thresholds.ErrorRate, AvailabilityThreshold: *cfg.Defaults.Thresholds.Availability,
+		ErrorRateWindow: cfg.Defaults.Windows.ErrorRate.D(), AvailabilityWindow: cfg.Defaults.Windows.Availability.D()}
+}
+
+func workflowSignal(cfg *config.Config, name, resource string, active bool, summary, description, hint string) alerting.Signal {
+	return alerting.Signal{
+		Labels: map[string]string{"alertname": name, "service": "workflow", "resource": resource,
+			"severity": "critical", "tenant": cfg.Tenant},
+		Annotations: map[string]string{"summary": summary, "description": description, "hint": hint},
+		Active:      active,
+	}
+}
+
+func executionsSignal(cfg *config.Config, rep workflow.PassiveReport) alerting.Signal {
+	x := rep.Executions
+	active := x != nil && x.Total > 0 && x.FailureRatio > *cfg.Workflow.FailureRatio
+	desc := "no executions could be listed"
+	if x != nil {
+		desc = fmt.Sprintf("%d of %d executions in the last %s failed (threshold %.0f%%)", x.Failed, x.Total, x.Window, 100**cfg.Workflow.FailureRatio)
+		if f := x.NewestFailure; f != nil {
+			desc += fmt.Sprintf("; newest failure in state %q: %s: %s", f.State, f.Error, f.Cause)
+		}
+	}
+	return workflowSignal(cfg, alertWorkflowExecutionsFailing, cfg.Pipeline.StateMachine, active,
+		"SOC pipeline executions are failing", desc, "Open the newest failed execution in the Step Functions console and the failing stage's CloudWatch logs.")
+}
+
+func canarySignal(cfg *config.Config, rep workflow.CanaryReport) alerting.Signal {
+	desc := "all eight steps passed"
+	if s, failed := rep.FailedStep(); failed {
+		desc = fmt.Sprintf("step %d (%s) failed: %s", s.Number, s.Name, s.Reason)
+	}
+	return workflowSignal(cfg, alertCanaryFailed, cfg.Pipeline.StateMachine, !rep.Passed,
+		"The synthetic end-to-end canary failed", desc, "Run `socmond e2e` to reproduce; the failed step names the stage.")
+}
+
+// workflowPanel renders the latest passive round and canary run.
+func workflowPanel(r *workflow.Runner) server.PanelSource {
+	return func(time.Time) server.Panel {
+		p := server.Panel{ID: "workflow", Title: "Workflow and canary"}
+		passive, canary := r.Latest()
+		if passive != nil {
+			for _, c := range passive.Checks {
+				p.Items = append(p.Items, server.PanelItem{Name: c.Name, Resource: c.Resource, State: passFail(c.OK), OK: c.OK, Reason: c.Reason, At: passive.At})
+			}
+			for _, l := range passive.Lambdas {
+				p.Items = append(p.Items, server.PanelItem{Name: "discovered_function", Resource: l.Resource, State: string(l.Status),
+					OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start})
+			}
+		}
+		if canary != nil {
+			for _, s := range canary.Steps {
+				p.Items = append(p.Items, server.PanelItem{Name: "canary_" + s.Name, Resource: canary.InvestigationID, State: s.Status,
+					OK: s.Status == workflow.Passed, Reason: s.Reason, At: canary.Start,
+					Details: map[string]string{"step": fmt.Sprint(s.Number), "duration": s.Duration.Round(time.Millisecond).String()}})
+			}
+		}
+		return p
+	}
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "fail"
+}
+
+// workflowSection is the "Workflow" section of `socmond validate`: one
+// passive round as rows.
+func workflowSection(ctx context.Context, cfg *config.Config, c *awsclient.Clients) []report.Section {
+	if !cfg.WorkflowEnabled() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Workflow.Timeout.D())
+	defer cancel()
+	rep := newPassive(cfg, c).Run(ctx)
+	var rows []report.Row
+	for _, ck := range rep.Checks {
+		v := report.Fail
+		if ck.OK {
+			v = report.Pass
+		}
+		rows = append(rows, report.Row{Name: "Workflow " + ck.Name, Resource: ck.Resource, Verdict: v, Summary: ck.Reason,
+			Duration: ck.Duration, Service: "workflow", Check: ck.Name, Status: string(ck.Status()), Class: string(ck.Class),
+			Code: ck.Code, RequestID: ck.RequestID, Start: rep.At})
+	}
+	for _, row := range report.ProbeRows(rep.Lambdas) {
+		row.Name = "Discovered " + row.Name
+		rows = append(rows, row)
+	}
+	return []report.Section{{Title: "Workflow", Rows: rows}}
+}

@@ -1,0 +1,102 @@
+package workflow
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics exports passive workflow health and canary outcomes.
+type Metrics struct {
+	ruleEnabled    *prometheus.GaugeVec
+	ruleTarget     *prometheus.GaugeVec
+	standard       prometheus.Gauge
+	functions      prometheus.Gauge
+	executions     *prometheus.GaugeVec
+	failureRatio   prometheus.Gauge
+	passiveOK      prometheus.Gauge
+	canaryRuns     *prometheus.CounterVec
+	canaryStep     *prometheus.GaugeVec
+	canaryDuration *prometheus.GaugeVec
+	canaryLast     prometheus.Gauge
+}
+
+// NewMetrics registers the workflow collectors on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		ruleEnabled: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_rule_enabled",
+			Help: "1 when the EventBridge rule that routes alerts is ENABLED."}, []string{"rule"}),
+		ruleTarget: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_rule_targets_state_machine",
+			Help: "1 when the rule targets the configured state machine."}, []string{"rule"}),
+		standard: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_state_machine_standard",
+			Help: "1 when the state machine is a STANDARD machine whose executions can be followed."}),
+		functions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_discovered_functions",
+			Help: "Lambda functions the state machine definition invokes."}),
+		executions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_executions",
+			Help: "Executions started within the execution window, by status."}, []string{"status"}),
+		failureRatio: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_execution_failure_ratio",
+			Help: "Share of executions in the window that FAILED, TIMED_OUT or were ABORTED."}),
+		passiveOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_healthy",
+			Help: "1 when every passive workflow check passed in the last round."}),
+		canaryRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "socmond_canary_runs_total",
+			Help: "Synthetic end-to-end canary runs, by result (pass, fail)."}, []string{"result"}),
+		canaryStep: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_canary_step_passed",
+			Help: "1 when the step passed in the last canary run, 0 when it failed or was skipped."}, []string{"step"}),
+		canaryDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_canary_duration_seconds",
+			Help: "Duration of the last canary run (stage=\"total\") and of each Lambda stage in it."}, []string{"stage"}),
+		canaryLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_canary_last_run_timestamp_seconds",
+			Help: "When the last canary run started."}),
+	}
+	reg.MustRegister(m.ruleEnabled, m.ruleTarget, m.standard, m.functions, m.executions, m.failureRatio, m.passiveOK,
+		m.canaryRuns, m.canaryStep, m.canaryDuration, m.canaryLast)
+	for _, r := range []string{"pass", "fail"} {
+		m.canaryRuns.WithLabelValues(r)
+	}
+	return m
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ObservePassive records one passive round.
+func (m *Metrics) ObservePassive(r PassiveReport) {
+	for _, c := range r.Checks {
+		switch c.Name {
+		case "rule_enabled":
+			m.ruleEnabled.WithLabelValues(c.Resource).Set(b2f(c.OK))
+		case "rule_target":
+			m.ruleTarget.WithLabelValues(c.Resource).Set(b2f(c.OK))
+		case "state_machine_type":
+			m.standard.Set(b2f(c.OK))
+		}
+	}
+	m.functions.Set(float64(len(Functions(r.Functions))))
+	if x := r.Executions; x != nil {
+		m.executions.Reset()
+		for _, s := range []string{"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"} {
+			m.executions.WithLabelValues(s).Set(float64(x.Counts[s]))
+		}
+		m.failureRatio.Set(x.FailureRatio)
+	}
+	m.passiveOK.Set(b2f(r.OK()))
+}
+
+// ObserveCanary records one canary run.
+func (m *Metrics) ObserveCanary(r CanaryReport) {
+	result := "fail"
+	if r.Passed {
+		result = "pass"
+	}
+	m.canaryRuns.WithLabelValues(result).Inc()
+	for _, s := range r.Steps {
+		m.canaryStep.WithLabelValues(s.Name).Set(b2f(s.Status == Passed))
+	}
+	m.canaryDuration.Reset()
+	m.canaryDuration.WithLabelValues("total").Set(r.Duration.Seconds())
+	for _, st := range r.Stages {
+		m.canaryDuration.WithLabelValues(st.State).Set(st.Duration.Seconds())
+	}
+	m.canaryLast.Set(float64(r.Start.UnixMilli()) / 1000)
+}

@@ -1,0 +1,355 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/socmond/socmond/internal/probes"
+)
+
+// Passive is the read-only workflow check: rules, state machine, the Lambda
+// functions its definition invokes, and recent executions.
+type Passive struct {
+	Events       EventsAPI
+	SFN          SFNAPI
+	Lambda       probes.LambdaAPI // probes the discovered functions; nil skips them
+	EventBus     string
+	Rules        []string
+	StateMachine string        // ARN
+	Window       time.Duration // executions started this long ago or later are counted
+	// MaxFailureRatio is the share of failed executions the executions
+	// check tolerates (0: none).
+	MaxFailureRatio float64
+	// Configured lists functions already probed on their own schedule; they
+	// are not probed again here.
+	Configured    []string
+	LambdaTimeout time.Duration
+	Now           func() time.Time
+}
+
+// Check is one passive finding.
+type Check struct {
+	Name      string        `json:"name"`     // rule_enabled, rule_target, state_machine_type, executions
+	Resource  string        `json:"resource"` // rule name, state machine ARN
+	OK        bool          `json:"ok"`
+	Reason    string        `json:"reason"`
+	Class     probes.Class  `json:"class,omitempty"` // set when an AWS call failed
+	Code      string        `json:"code,omitempty"`
+	RequestID string        `json:"request_id,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
+}
+
+// Status maps the check to probe statuses: an AWS call that failed is
+// classified like a probe; a wrong answer (rule disabled, EXPRESS machine,
+// failing executions) is unavailable.
+func (c Check) Status() probes.Status {
+	switch {
+	case c.OK:
+		return probes.Healthy
+	case c.Class != probes.ClassNone:
+		return probes.StatusFor(c.Class)
+	}
+	return probes.Unavailable
+}
+
+// Failure describes the newest failed execution.
+type Failure struct {
+	ExecutionArn string    `json:"execution_arn"`
+	Status       string    `json:"status"`
+	State        string    `json:"state,omitempty"` // the state that failed
+	Error        string    `json:"error,omitempty"`
+	Cause        string    `json:"cause,omitempty"`
+	Stop         time.Time `json:"stop"`
+}
+
+// Executions summarises the executions started within the window.
+type Executions struct {
+	Window        time.Duration  `json:"window_ns"`
+	Counts        map[string]int `json:"counts"` // by status
+	Total         int            `json:"total"`
+	Failed        int            `json:"failed"` // FAILED, TIMED_OUT and ABORTED
+	FailureRatio  float64        `json:"failure_ratio"`
+	NewestFailure *Failure       `json:"newest_failure,omitempty"`
+}
+
+// PassiveReport is what one passive round saw.
+type PassiveReport struct {
+	At         time.Time       `json:"at"`
+	Checks     []Check         `json:"checks"`
+	Functions  []LambdaRef     `json:"functions"`
+	Lambdas    []probes.Result `json:"lambdas"` // probes of discovered, not configured, functions
+	Executions *Executions     `json:"executions,omitempty"`
+}
+
+// OK reports whether every check passed and every discovered function is healthy.
+func (r PassiveReport) OK() bool {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return false
+		}
+	}
+	for _, l := range r.Lambdas {
+		if l.Status != probes.Healthy {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Passive) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// Run performs one passive round. It never writes.
+func (p *Passive) Run(ctx context.Context) PassiveReport {
+	rep := PassiveReport{At: p.now()}
+	for _, rule := range p.Rules {
+		rep.Checks = append(rep.Checks, p.checkRule(ctx, rule)...)
+	}
+	def, c := p.checkStateMachine(ctx)
+	rep.Checks = append(rep.Checks, c)
+	if def != "" {
+		refs, err := ParseASL(def)
+		if err != nil {
+			rep.Checks = append(rep.Checks, Check{Name: "definition", Resource: p.StateMachine, Reason: err.Error()})
+		}
+		rep.Functions = refs
+		rep.Lambdas = p.probeFunctions(ctx, refs)
+	}
+	if c.OK {
+		ex, check := p.executions(ctx)
+		rep.Executions = ex
+		rep.Checks = append(rep.Checks, check)
+	}
+	return rep
+}
+
+func failed(name, resource string, err error, d time.Duration, what string) Check {
+	class, code, rid := probes.Classify(err)
+	return Check{Name: name, Resource: resource, Reason: what + ": " + errText(err), Class: class, Code: code, RequestID: rid, Duration: d}
+}
+
+// errText is an SDK error without the request-id noise the Check carries separately.
+func errText(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "api error "); i >= 0 {
+		return s[i+len("api error "):]
+	}
+	return s
+}
+
+func (p *Passive) checkRule(ctx context.Context, rule string) []Check {
+	start := time.Now()
+	out, err := p.Events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(rule), EventBusName: nonEmpty(p.EventBus)})
+	if err != nil {
+		return []Check{failed("rule_enabled", rule, err, time.Since(start), "DescribeRule failed")}
+	}
+	enabled := Check{Name: "rule_enabled", Resource: rule, Duration: time.Since(start)}
+	switch state := string(out.State); {
+	case strings.HasPrefix(state, "ENABLED"):
+		enabled.OK, enabled.Reason = true, "rule is "+state
+	default:
+		enabled.Reason = "rule is " + state + ": alerts sent to the bus never reach the state machine (aws events enable-rule --name " + rule + ")"
+	}
+	start = time.Now()
+	targets, err := p.Events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(rule), EventBusName: nonEmpty(p.EventBus)})
+	if err != nil {
+		return []Check{enabled, failed("rule_target", rule, err, time.Since(start), "ListTargetsByRule failed")}
+	}
+	target := Check{Name: "rule_target", Resource: rule, Duration: time.Since(start)}
+	var arns []string
+	for _, t := range targets.Targets {
+		arns = append(arns, aws.ToString(t.Arn))
+	}
+	if slices.Contains(arns, p.StateMachine) {
+		target.OK, target.Reason = true, "targets "+p.StateMachine
+	} else {
+		target.Reason = fmt.Sprintf("does not target %s (targets: %s)", p.StateMachine, strings.Join(arns, ", "))
+		if len(arns) == 0 {
+			target.Reason = "has no targets; it should target " + p.StateMachine
+		}
+	}
+	return []Check{enabled, target}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+func (p *Passive) checkStateMachine(ctx context.Context) (string, Check) {
+	start := time.Now()
+	out, err := p.SFN.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(p.StateMachine)})
+	if err != nil {
+		return "", failed("state_machine_type", p.StateMachine, err, time.Since(start), "DescribeStateMachine failed")
+	}
+	c := Check{Name: "state_machine_type", Resource: p.StateMachine, Duration: time.Since(start)}
+	if out.Type == types.StateMachineTypeStandard {
+		c.OK, c.Reason = true, "STANDARD, "+string(out.Status)
+	} else {
+		c.Reason = "type is " + string(out.Type) + ": executions of EXPRESS machines cannot be listed or followed, so socmond cannot see failures"
+	}
+	return aws.ToString(out.Definition), c
+}
+
+// probeFunctions runs the ordinary Lambda probe on every discovered function
+// that is not configured (and so not probed) already.
+func (p *Passive) probeFunctions(ctx context.Context, refs []LambdaRef) []probes.Result {
+	if p.Lambda == nil {
+		return nil
+	}
+	var out []probes.Result
+	for _, fn := range Functions(refs) {
+		if slices.ContainsFunc(p.Configured, func(c string) bool { return FunctionName(c) == fn }) {
+			continue
+		}
+		timeout := p.LambdaTimeout
+		if timeout == 0 {
+			timeout = 10 * time.Second
+		}
+		out = append(out, probes.Run(ctx, probes.NewLambdaFunction(p.Lambda, fn), probes.Options{Timeout: timeout, Now: p.Now}))
+	}
+	return out
+}
+
+// maxExecutionPages bounds one round's listing (100 per page).
+const maxExecutionPages = 10
+
+func (p *Passive) executions(ctx context.Context) (*Executions, Check) {
+	start := time.Now()
+	since := p.now().Add(-p.Window)
+	ex := &Executions{Window: p.Window, Counts: map[string]int{}}
+	var newestFailed *types.ExecutionListItem
+	var token *string
+	for page := 0; page < maxExecutionPages; page++ {
+		out, err := p.SFN.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(p.StateMachine), MaxResults: 100, NextToken: token})
+		if err != nil {
+			return nil, failed("executions", p.StateMachine, err, time.Since(start), "ListExecutions failed")
+		}
+		done := false
+		for i := range out.Executions {
+			x := &out.Executions[i]
+			if aws.ToTime(x.StartDate).Before(since) {
+				done = true // newest first: everything after this is older
+				break
+			}
+			ex.Counts[string(x.Status)]++
+			ex.Total++
+			switch x.Status {
+			case types.ExecutionStatusFailed, types.ExecutionStatusTimedOut, types.ExecutionStatusAborted:
+				ex.Failed++
+				if newestFailed == nil {
+					newestFailed = x
+				}
+			}
+		}
+		if done || out.NextToken == nil {
+			break
+		}
+		token = out.NextToken
+	}
+	if ex.Total > 0 {
+		ex.FailureRatio = float64(ex.Failed) / float64(ex.Total)
+	}
+	c := Check{Name: "executions", Resource: p.StateMachine, OK: ex.FailureRatio <= p.MaxFailureRatio,
+		Reason: fmt.Sprintf("%d executions in the last %s, %d failed", ex.Total, p.Window, ex.Failed)}
+	if newestFailed != nil {
+		ex.NewestFailure = p.describeFailure(ctx, newestFailed)
+		f := ex.NewestFailure
+		c.Reason += fmt.Sprintf("; newest failure in state %q: %s: %s", f.State, f.Error, f.Cause)
+	}
+	c.Duration = time.Since(start)
+	return ex, c
+}
+
+// describeFailure finds the failed state, error and cause of an execution.
+func (p *Passive) describeFailure(ctx context.Context, x *types.ExecutionListItem) *Failure {
+	f := &Failure{ExecutionArn: aws.ToString(x.ExecutionArn), Status: string(x.Status), Stop: aws.ToTime(x.StopDate)}
+	if d, err := p.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: x.ExecutionArn}); err == nil {
+		f.Error, f.Cause = aws.ToString(d.Error), aws.ToString(d.Cause)
+	}
+	events, err := history(ctx, p.SFN, x.ExecutionArn)
+	if err != nil {
+		return f
+	}
+	entered := ""
+	for _, ev := range events {
+		if d := ev.StateEnteredEventDetails; d != nil {
+			entered = aws.ToString(d.Name)
+		}
+		if e, c, ok := failureOf(ev); ok {
+			f.State = entered
+			if f.Error == "" {
+				f.Error, f.Cause = e, c
+			}
+			break
+		}
+	}
+	return f
+}
+
+// failureOf returns the error and cause of a failed task or Lambda event.
+func failureOf(ev types.HistoryEvent) (string, string, bool) {
+	switch {
+	case ev.TaskFailedEventDetails != nil:
+		return aws.ToString(ev.TaskFailedEventDetails.Error), aws.ToString(ev.TaskFailedEventDetails.Cause), true
+	case ev.TaskTimedOutEventDetails != nil:
+		return aws.ToString(ev.TaskTimedOutEventDetails.Error), aws.ToString(ev.TaskTimedOutEventDetails.Cause), true
+	case ev.LambdaFunctionFailedEventDetails != nil:
+		return aws.ToString(ev.LambdaFunctionFailedEventDetails.Error), aws.ToString(ev.LambdaFunctionFailedEventDetails.Cause), true
+	case ev.LambdaFunctionTimedOutEventDetails != nil:
+		return aws.ToString(ev.LambdaFunctionTimedOutEventDetails.Error), aws.ToString(ev.LambdaFunctionTimedOutEventDetails.Cause), true
+	case ev.LambdaFunctionScheduleFailedEventDetails != nil:
+		return aws.ToString(ev.LambdaFunctionScheduleFailedEventDetails.Error), aws.ToString(ev.LambdaFunctionScheduleFailedEventDetails.Cause), true
+	case ev.LambdaFunctionStartFailedEventDetails != nil:
+		return aws.ToString(ev.LambdaFunctionStartFailedEventDetails.Error), aws.ToString(ev.LambdaFunctionStartFailedEventDetails.Cause), true
+	}
+	return "", "", false
+}
+
+// history reads an execution's whole history, oldest first.
+func history(ctx context.Context, c SFNAPI, arn *string) ([]types.HistoryEvent, error) {
+	var out []types.HistoryEvent
+	var token *string
+	for range 20 {
+		h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: arn, MaxResults: 1000, NextToken: token, IncludeExecutionData: aws.Bool(true)})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h.Events...)
+		if h.NextToken == nil {
+			break
+		}
+		token = h.NextToken
+	}
+	return out, nil
+}
+
+// inputMatches reports whether an execution input is the envelope of the
+// canary's event: detail.investigationId, or the event id.
+func inputMatches(input, investigationID, eventID string) bool {
+	var env struct {
+		ID     string `json:"id"`
+		Detail struct {
+			InvestigationID string `json:"investigationId"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal([]byte(input), &env) != nil {
+		return false
+	}
+	return env.Detail.InvestigationID == investigationID || (eventID != "" && env.ID == eventID)
+}

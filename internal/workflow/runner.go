@@ -1,0 +1,122 @@
+package workflow
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// scheduleParser reads the same schedules as the rest of socmond.
+var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Runner runs the passive check and (when set) the canary on their
+// schedules, keeps the latest reports, feeds the metrics and tells
+// subscribers (the alerting engine, the status panel) about every round.
+type Runner struct {
+	Passive         *Passive // nil: no passive check
+	PassiveSchedule string
+	PassiveTimeout  time.Duration
+	Canary          *Canary // nil: the canary does not run on this replica
+	CanarySchedule  string
+	Metrics         *Metrics // optional
+
+	mu          sync.Mutex
+	lastPassive *PassiveReport
+	lastCanary  *CanaryReport
+	onPassive   []func(PassiveReport)
+	onCanary    []func(CanaryReport)
+}
+
+// SubscribePassive adds a hook called after every passive round.
+func (r *Runner) SubscribePassive(f func(PassiveReport)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onPassive = append(r.onPassive, f)
+}
+
+// SubscribeCanary adds a hook called after every canary run.
+func (r *Runner) SubscribeCanary(f func(CanaryReport)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onCanary = append(r.onCanary, f)
+}
+
+// Latest returns the newest reports; nil when there is none yet.
+func (r *Runner) Latest() (*PassiveReport, *CanaryReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastPassive, r.lastCanary
+}
+
+// RunPassive runs one passive round now and records it.
+func (r *Runner) RunPassive(ctx context.Context) PassiveReport {
+	if r.PassiveTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.PassiveTimeout)
+		defer cancel()
+	}
+	rep := r.Passive.Run(ctx)
+	if r.Metrics != nil {
+		r.Metrics.ObservePassive(rep)
+	}
+	r.mu.Lock()
+	r.lastPassive = &rep
+	hooks := slices.Clone(r.onPassive)
+	r.mu.Unlock()
+	for _, h := range hooks {
+		h(rep)
+	}
+	return rep
+}
+
+// RunCanary runs the canary once now and records it.
+func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
+	rep := r.Canary.Run(ctx, nil)
+	if r.Metrics != nil {
+		r.Metrics.ObserveCanary(rep)
+	}
+	r.mu.Lock()
+	r.lastCanary = &rep
+	hooks := slices.Clone(r.onCanary)
+	r.mu.Unlock()
+	for _, h := range hooks {
+		h(rep)
+	}
+	return rep
+}
+
+// Run runs the schedules until ctx ends: the passive check at once and then
+// on its schedule, the canary on its schedule only (it writes, so it never
+// runs merely because the daemon started). Runs of one kind never overlap.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if r.Passive != nil {
+		s, err := scheduleParser.Parse(r.PassiveSchedule)
+		if err != nil {
+			return err
+		}
+		r.RunPassive(ctx)
+		wg.Go(func() { loop(ctx, s, func() { r.RunPassive(ctx) }) })
+	}
+	if r.Canary != nil {
+		s, err := scheduleParser.Parse(r.CanarySchedule)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() { loop(ctx, s, func() { r.RunCanary(ctx) }) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func loop(ctx context.Context, s cron.Schedule, f func()) {
+	for {
+		if !sleep(ctx, time.Until(s.Next(time.Now()))) {
+			return
+		}
+		f()
+	}
+}
