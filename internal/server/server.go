@@ -1,6 +1,6 @@
 // Package server is socmond's HTTP face: /metrics for Prometheus, the
 // /-/healthy and /-/ready probes for whatever runs the process, a JSON
-// status API for tools and people, and the landing page. It only reads:
+// status API for tools and people, and the status page. It only reads:
 // health snapshots come in through Source, metrics through a handler.
 package server
 
@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // Source is what the server reads the state of socmond from.
@@ -38,6 +39,9 @@ type Options struct {
 	Panels []PanelSource
 	// Now is the clock for generated_at and snapshots; nil means time.Now.
 	Now func() time.Time
+	// Thresholds tells the status page the settings a resource is judged
+	// by; nil (or false) leaves them off its card.
+	Thresholds func(probes.Target) (Thresholds, bool)
 }
 
 // Server routes socmond's HTTP endpoints.
@@ -48,6 +52,7 @@ type Server struct {
 	version      string
 	log          zerolog.Logger
 	now          func() time.Time
+	thresholds   func(probes.Target) (Thresholds, bool)
 }
 
 // New builds the routes. Read endpoints are registered for GET only, which
@@ -62,6 +67,7 @@ func New(o Options) *Server {
 		now:     o.Now,
 
 		panelSources: o.Panels,
+		thresholds:   o.Thresholds,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -72,8 +78,9 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /-/healthy", s.healthy)
 	s.mux.HandleFunc("GET /-/ready", s.ready)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
-	// {$} makes "/" the landing page only, not a catch-all.
-	s.mux.HandleFunc("GET /{$}", s.landing)
+	// {$} makes "/" the status page only, not a catch-all.
+	s.mux.HandleFunc("GET /{$}", s.statusPage)
+	s.mux.Handle("GET /assets/", assetHandler())
 	for pattern, h := range o.Extra {
 		s.mux.Handle(pattern, h)
 	}

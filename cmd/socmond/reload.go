@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/server"
+)
+
+// liveThresholds is what the status page shows next to each resource: the
+// settings of the checks in force, swapped whole on every reload.
+type liveThresholds struct {
+	p atomic.Pointer[map[probes.Target]server.Thresholds]
+}
+
+func (l *liveThresholds) set(checks []monitor.Check) {
+	m := make(map[probes.Target]server.Thresholds, len(checks))
+	for _, c := range checks {
+		t := c.Target
+		m[c.Probe.Target()] = server.Thresholds{
+			ResponseTime: t.ResponseTimeThreshold, ErrorRate: t.ErrorRateThreshold, Availability: t.AvailabilityThreshold,
+			ErrorWindow: t.ErrorRateWindow, AvailabilityWindow: t.AvailabilityWindow, Schedule: t.Schedule,
+		}
+	}
+	l.p.Store(&m)
+}
+
+func (l *liveThresholds) lookup(t probes.Target) (server.Thresholds, bool) {
+	m := l.p.Load()
+	if m == nil {
+		return server.Thresholds{}, false
+	}
+	th, ok := (*m)[t]
+	return th, ok
+}
+
+// reloadConfig returns the apply step of a reload: read the config again,
+// build and validate everything, and only then swap it in. Until the swap
+// nothing running has changed, so an invalid file leaves the old config
+// in force. Checks that did not change keep their probe, schedule phase and
+// health window (monitor.Apply). The AWS clients are rebuilt only when the
+// region changed; co carries the endpoint and credentials of the first
+// start (the demo's simulator).
+func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func([]monitor.Check), th *liveThresholds) func() error {
+	region, clients := d.cfg.Region, d.clients // owned by this closure; Reloader serialises calls
+	return func() error {
+		cfg, err := g.loadConfig()
+		if err != nil {
+			return err
+		}
+		next := clients
+		if cfg.Region != region {
+			o := co
+			o.Region = cfg.Region
+			if next, err = awsclient.New(d.ctx, o); err != nil {
+				return fmt.Errorf("AWS clients for region %s: %w", cfg.Region, err)
+			}
+		}
+		checks, err := buildChecks(cfg, next)
+		if err != nil {
+			return err
+		}
+		if adjust != nil {
+			adjust(checks)
+		}
+		for _, validate := range d.reloadValidators {
+			if err := validate(cfg); err != nil {
+				return err
+			}
+		}
+		if err := d.monitor.Apply(checks); err != nil {
+			return fmt.Errorf("applying checks: %w", err)
+		}
+		region, clients = cfg.Region, next
+		th.set(checks)
+		var errs []error
+		for _, apply := range d.reloaders {
+			if err := apply(cfg); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		d.log.Info().Int("checks", len(checks)).Str("region", region).Msg("checks applied")
+		return errors.Join(errs...)
+	}
+}
