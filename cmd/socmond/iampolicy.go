@@ -1,0 +1,34 @@
+package main
+
+import (
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/socmond/socmond/internal/iampolicy"
+)
+
+// iamPolicyCommand prints the least-privilege IAM policy for the enabled
+// probes, checks, evidence and canary of the configuration.
+func iamPolicyCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
+	cmd := app.Command("iam-policy", "Print the least-privilege IAM policy (JSON) for exactly what the configuration enables.")
+	var o iampolicy.Options
+	cmd.Flag("aws.account-id", "Account id of the pipeline's resources (default: from the ARNs in the configuration).").StringVar(&o.Account)
+	cmd.Flag("aws.partition", "AWS partition (default: from the ARNs in the configuration, else aws).").StringVar(&o.Partition)
+	return cmd, func() int {
+		cfg, err := g.loadConfig()
+		if err != nil {
+			return g.configError(err)
+		}
+		p, err := iampolicy.Generate(cfg, o)
+		if err != nil {
+			return g.configError(err)
+		}
+		out, err := p.JSON()
+		if err != nil {
+			return exitRuntime
+		}
+		if _, err := g.stdout.Write(out); err != nil {
+			return exitRuntime
+		}
+		return exitOK
+	}
+}

@@ -1,0 +1,159 @@
+package deploy
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/iampolicy"
+)
+
+// update rewrites the generated files instead of comparing them:
+// `make manifests` runs `go test ./deploy -run TestGenerated -update`.
+var update = flag.Bool("update", false, "rewrite the generated deployment files")
+
+// prometheusRuleGroups reads every rule file in deploy/prometheus (the
+// files with top-level groups; promtool test files have rule_files instead),
+// decoding strictly into the operator's RuleGroup so a field the operator
+// would not carry over fails here.
+func prometheusRuleGroups(t *testing.T) []monitoringv1.RuleGroup {
+	t.Helper()
+	files, err := filepath.Glob("prometheus/*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	var groups []monitoringv1.RuleGroup
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top map[string]any
+		if err := yaml.Unmarshal(b, &top); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, ok := top["groups"]; !ok {
+			continue
+		}
+		var rf struct {
+			Groups []monitoringv1.RuleGroup `json:"groups"`
+		}
+		if err := yaml.UnmarshalStrict(b, &rf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		groups = append(groups, rf.Groups...)
+	}
+	return groups
+}
+
+// generated returns every derived file and its content.
+func generated(t *testing.T) map[string][]byte {
+	t.Helper()
+	example, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := monitoringv1.PrometheusRule{
+		TypeMeta: metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1", Kind: "PrometheusRule"},
+		ObjectMeta: metav1.ObjectMeta{Name: "socmond", Labels: map[string]string{
+			"app.kubernetes.io/name": "socmond",
+		}},
+		Spec: monitoringv1.PrometheusRuleSpec{Groups: prometheusRuleGroups(t)},
+	}
+	ruleYAML, err := yaml.Marshal(rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// metav1 writes an empty creationTimestamp; a manifest should not.
+	ruleYAML = bytes.Replace(ruleYAML, []byte("  creationTimestamp: null\n"), nil, 1)
+	header := "# Generated from deploy/prometheus/*.yml by `make manifests`; do not edit.\n"
+
+	t.Setenv("AWS_REGION", "us-east-1") // the example's ${AWS_REGION:-us-east-1}
+	cfg, err := config.Load("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := iampolicy.Generate(cfg, iampolicy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	polJSON, err := pol.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"kubernetes/config.yaml":         example,
+		"kubernetes/prometheusrule.yaml": append([]byte(header), ruleYAML...),
+		"iam/policy.json":                polJSON,
+	}
+}
+
+// TestGeneratedFilesUpToDate fails when a derived file no longer matches its
+// source: the Kubernetes ConfigMap input and config.example.yaml, the
+// PrometheusRule and deploy/prometheus, the IAM policy and
+// `socmond iam-policy --config.file config.example.yaml`.
+func TestGeneratedFilesUpToDate(t *testing.T) {
+	for path, want := range generated(t) {
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%v; run `make manifests`", err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("deploy/%s is out of date; run `make manifests`", path)
+		}
+	}
+}
+
+// TestServiceMonitorTenant keeps the tenant label the scrape adds equal to
+// the configured tenant, which the rules and socmond's own alerts carry.
+func TestServiceMonitorTenant(t *testing.T) {
+	m := loadManifests(t)
+	t.Setenv("AWS_REGION", "us-east-1")
+	cfg, err := config.Load(filepath.Join(k8sDir, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range m.sm.Spec.Endpoints {
+		for _, r := range e.RelabelConfigs {
+			if r.TargetLabel == "tenant" && r.Replacement != nil {
+				found = true
+				if *r.Replacement != cfg.Tenant {
+					t.Errorf("ServiceMonitor sets tenant %q, config.yaml says %q", *r.Replacement, cfg.Tenant)
+				}
+			}
+		}
+	}
+	if !found && strings.Contains(mustRead(t, "prometheus/socmond-rules.yml"), "tenant") {
+		t.Error("the rules group by tenant but the ServiceMonitor does not add it")
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

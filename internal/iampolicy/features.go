@@ -1,0 +1,115 @@
+package iampolicy
+
+import (
+	"github.com/socmond/socmond/internal/config"
+)
+
+// addProbes grants the one read-only call each probe makes (README, "What a
+// probe does").
+func addProbes(b *builder, s scope, cfg *config.Config) {
+	for _, t := range cfg.Targets() {
+		switch t.Service {
+		case config.ServiceBedrock:
+			b.add("ReadBedrockModels", []string{"bedrock:GetFoundationModel"}, s.model(t.Resource))
+		case config.ServiceDynamoDB:
+			b.add("ReadDynamoDBTables", []string{"dynamodb:DescribeTable"}, s.table(t.Resource))
+		case config.ServiceS3:
+			b.add("ReadS3Buckets", []string{"s3:ListBucket"}, s.bucket(t.Resource)) // HeadBucket
+		case config.ServiceKMS:
+			keyStatement(b, s, "ReadKMSKey", []string{"kms:DescribeKey"}, t.Resource)
+		case config.ServiceEventBridge:
+			b.add("ReadEventBridgeBuses", []string{"events:DescribeEventBus"}, s.bus(t.Resource))
+		case config.ServiceStepFunctions:
+			b.add("ReadStepFunctionsStateMachines", []string{"states:DescribeStateMachine"}, s.stateMachine(t.Resource))
+		case config.ServiceLambda:
+			b.add("ReadLambdaFunctions", []string{"lambda:GetFunctionConfiguration"}, s.function(t.Resource))
+		}
+	}
+	// The runtime probe invokes each model with a one-token budget: billed,
+	// hence opt-in. bedrock:InvokeModel covers Converse.
+	for _, t := range cfg.RuntimeTargets() {
+		b.add("OptInBedrockInvokeModels", []string{"bedrock:InvokeModel"}, s.model(t.Resource))
+	}
+}
+
+// addCompliance grants the compliance checks (aws-api.md §3) and the
+// evidence reports written to, and read back from, the audit bucket.
+func addCompliance(b *builder, s scope, cfg *config.Config) {
+	cc := cfg.Compliance
+	p := cfg.Pipeline
+	if !cc.IsEnabled(&p) {
+		return
+	}
+	if p.KMSKey != "" {
+		keyStatement(b, s, "ReadKMSKey", []string{"kms:DescribeKey", "kms:GetKeyRotationStatus"}, p.KMSKey)
+	}
+	for _, t := range cfg.ComplianceTables() {
+		b.add("ReadDynamoDBTables", []string{"dynamodb:DescribeTable"}, s.table(t))
+	}
+	for _, bucket := range []string{p.ArtifactsBucket, p.AuditBucket} {
+		if bucket != "" {
+			b.add("ReadS3BucketEncryption", []string{"s3:GetEncryptionConfiguration"}, s.bucket(bucket))
+		}
+	}
+	if p.AuditBucket != "" {
+		b.add("ReadS3AuditObjectLock", []string{"s3:GetBucketObjectLockConfiguration"}, s.bucket(p.AuditBucket))
+	}
+	if !cc.Evidence.Enabled || p.AuditBucket == "" {
+		return
+	}
+	// PutObject with Object Lock headers needs PutObjectRetention too, and
+	// SSE-KMS needs the key: GenerateDataKey to write, Decrypt to read back.
+	objs := s.objects(p.AuditBucket, cc.Evidence.Prefix)
+	b.add("OptInWriteEvidence", []string{"s3:PutObject", "s3:PutObjectRetention"}, objs)
+	b.add("OptInReadBackEvidence", []string{"s3:GetObject"}, objs)
+	if p.KMSKey != "" {
+		keyStatement(b, s, "OptInEvidenceKMS", []string{"kms:Decrypt", "kms:GenerateDataKey"}, p.KMSKey)
+	}
+}
+
+// addWorkflow grants the passive workflow check: the rules, the state
+// machine and its recent executions.
+func addWorkflow(b *builder, s scope, cfg *config.Config) {
+	if !cfg.WorkflowEnabled() || cfg.Pipeline.StateMachine == "" {
+		return
+	}
+	sm := s.stateMachine(cfg.Pipeline.StateMachine)
+	for _, r := range cfg.Workflow.Rules {
+		b.add("ReadEventBridgeRules", []string{"events:DescribeRule", "events:ListTargetsByRule"}, s.rule(cfg.Pipeline.EventBus, r))
+	}
+	b.add("ReadStepFunctionsStateMachines", []string{"states:DescribeStateMachine", "states:ListExecutions"}, sm)
+	b.add("ReadStepFunctionsExecutions", []string{"states:DescribeExecution", "states:GetExecutionHistory"}, s.executions(sm))
+	// The check reads the configuration of the functions the definition
+	// invokes; they are the pipeline's, which the lambda section lists.
+	for _, f := range cfg.Services.Lambda.Resources {
+		b.add("ReadLambdaFunctions", []string{"lambda:GetFunctionConfiguration"}, s.function(f.Name))
+	}
+}
+
+// addCanary grants the synthetic end-to-end canary: one event in, then reads
+// of what the pipeline wrote. PutEvents is its only write.
+func addCanary(b *builder, s scope, cfg *config.Config) {
+	k := cfg.Canary
+	p := cfg.Pipeline
+	if !k.Enabled || p.EventBus == "" || p.StateMachine == "" {
+		return
+	}
+	sm := s.stateMachine(p.StateMachine)
+	b.add("OptInCanaryPutEvents", []string{"events:PutEvents"}, s.bus(p.EventBus))
+	b.add("OptInCanaryFindExecution", []string{"states:ListExecutions"}, sm)
+	b.add("OptInCanaryFollowExecution", []string{"states:DescribeExecution", "states:GetExecutionHistory"}, s.executions(sm))
+	if p.InvestigationsTable != "" {
+		b.add("OptInCanaryReadInvestigation", []string{"dynamodb:GetItem"}, s.table(p.InvestigationsTable))
+	}
+	if p.ArtifactsBucket != "" {
+		b.add("OptInCanaryReadArtifacts", []string{"s3:GetObject"},
+			s.objects(p.ArtifactsBucket, keyPrefix(k.ArtifactKey, k.Tenant)),
+			s.objects(p.ArtifactsBucket, keyPrefix(k.CompliancePrefix, k.Tenant)))
+		b.addCond("OptInCanaryListArtifacts", map[string]map[string][]string{
+			"StringLike": {"s3:prefix": {keyPrefix(k.CompliancePrefix, k.Tenant) + "*"}},
+		}, []string{"s3:ListBucket"}, s.bucket(p.ArtifactsBucket))
+	}
+	if p.AuditBucket != "" {
+		b.add("OptInCanaryReadAudit", []string{"s3:GetObject", "s3:GetObjectRetention"}, s.objects(p.AuditBucket, keyPrefix(k.AuditKey, k.Tenant)))
+	}
+}

@@ -1,0 +1,297 @@
+package iampolicy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/compliance"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/testenv"
+)
+
+// everythingOn is the example configuration with every opt-in feature that
+// can run here switched on, so the policy and the calls cover all of them.
+var everythingOn = []struct{ from, to string }{
+	{"runtime:\n      # Converse", "runtime:\n      # Converse"},
+	{"evidence:\n    enabled: false", "evidence:\n    enabled: true"},
+	// The passive workflow check and the canary are not exercised here yet.
+	{"workflow:\n  enabled: true", "workflow:\n  enabled: false"},
+}
+
+func loadEverythingOn(t *testing.T) *config.Config {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "enabled: false\n      schedule: \"@every 15m\"", "enabled: true\n      schedule: \"@every 15m\"", 1)
+	path := filepath.Join(t.TempDir(), "all.yaml")
+	for _, r := range everythingOn {
+		if !strings.Contains(s, r.from) {
+			t.Fatalf("config.example.yaml changed shape: no %q", r.from)
+		}
+		s = strings.Replace(s, r.from, r.to, 1)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_REGION", "us-east-1")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.RuntimeTargets()) == 0 {
+		t.Fatal("the runtime probe did not get enabled; config.example.yaml changed shape")
+	}
+	return cfg
+}
+
+func seed(cfg *config.Config) awssim.Seed {
+	s := awssim.Seed{Region: cfg.Region}
+	for _, t := range cfg.Targets() {
+		switch t.Service {
+		case config.ServiceDynamoDB:
+			s.Tables = append(s.Tables, t.Resource)
+		case config.ServiceS3:
+			s.Buckets = append(s.Buckets, t.Resource)
+		case config.ServiceKMS:
+			s.Keys = append(s.Keys, t.Resource)
+		case config.ServiceEventBridge:
+			s.EventBuses = append(s.EventBuses, t.Resource)
+		case config.ServiceStepFunctions:
+			s.StateMachines = append(s.StateMachines, t.Resource)
+		case config.ServiceLambda:
+			s.Functions = append(s.Functions, t.Resource)
+		case config.ServiceBedrock:
+			s.Models = append(s.Models, t.Resource)
+		}
+	}
+	s.AuditBuckets = []string{cfg.Pipeline.AuditBucket}
+	return s
+}
+
+// exercise runs every probe, compliance check and evidence write of cfg
+// against a fresh simulator and returns the AWS calls it served.
+func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
+	t.Helper()
+	sim := awssim.New(seed(cfg))
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	ctx := context.Background()
+	clients, err := awsclient.New(ctx, awsclient.Options{Region: cfg.Region, Endpoint: url,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret-example"}, nil
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tg := range cfg.Targets() {
+		p, err := probes.New(tg.Service, tg.Resource, clients)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := probes.Run(ctx, p, probes.Options{Timeout: 5 * time.Second}); r.Status != probes.Healthy {
+			t.Errorf("probe %s/%s: %s %s", tg.Service, tg.Resource, r.Status, r.Detail)
+		}
+	}
+	for _, tg := range cfg.RuntimeTargets() {
+		p := probes.NewBedrockRuntime(clients.BedrockRuntime, tg.Resource, 1)
+		// An embedding model refuses Converse (400): the call, and so its
+		// permission, is the same either way.
+		probes.Run(ctx, p, probes.Options{Timeout: 5 * time.Second})
+	}
+
+	pl := cfg.Pipeline
+	checker := &compliance.Checker{KMS: clients.KMS, DynamoDB: clients.DynamoDB, S3: clients.S3,
+		Targets: compliance.Targets{KMSKey: pl.KMSKey, Tables: cfg.ComplianceTables(),
+			Buckets: []string{pl.ArtifactsBucket, pl.AuditBucket}, AuditBucket: pl.AuditBucket,
+			MinRetention: compliance.DefaultRetention}}
+	findings := checker.Run(ctx)
+	if len(findings) == 0 {
+		t.Fatal("compliance checks found nothing")
+	}
+	ev := &compliance.Evidence{S3: clients.S3, Bucket: pl.AuditBucket, Prefix: cfg.Compliance.Evidence.Prefix, KMSKey: pl.KMSKey}
+	now := time.Now().UTC().Truncate(time.Second)
+	w, err := ev.Write(ctx, compliance.NewReport("test", now, compliance.DefaultRetention, findings), now)
+	if err != nil {
+		t.Fatalf("evidence write: %v", err)
+	}
+	bucket, key := w.Bucket, w.Key
+	if _, err := compliance.Verify(ctx, clients.S3, bucket, key, compliance.WantKey{Name: pl.KMSKey}, compliance.DefaultRetention); err != nil {
+		t.Fatalf("evidence verify: %v", err)
+	}
+	return sim.Calls()
+}
+
+// resourceARNs are the ARNs a recorded call may be authorised by.
+func resourceARNs(s scope, cfg *config.Config, c awssim.Call) []string {
+	switch c.Service {
+	case "bedrock":
+		return []string{s.model(c.Resource)}
+	case "dynamodb":
+		return []string{s.table(c.Resource)}
+	case "s3":
+		if strings.Contains(c.Operation, "Object") && c.Operation != "GetObjectLockConfiguration" {
+			return []string{s.bucket(c.Resource) + "/"} // prefix: the call names only the bucket
+		}
+		return []string{s.bucket(c.Resource)}
+	case "kms":
+		return []string{c.Resource}
+	case "eventbridge":
+		if c.Operation == "DescribeRule" || c.Operation == "ListTargetsByRule" {
+			return []string{s.rule(cfg.Pipeline.EventBus, c.Resource)}
+		}
+		return []string{s.bus(c.Resource)}
+	case "stepfunctions":
+		return []string{c.Resource}
+	case "lambda":
+		return []string{s.function(c.Resource)}
+	}
+	return nil
+}
+
+// allows reports whether st grants action on the resource a call names.
+func allows(st Statement, action, res string) bool {
+	if !slices.Contains(st.Action, action) {
+		return false
+	}
+	for _, r := range st.Resource {
+		if strings.HasSuffix(res, "/") && strings.HasPrefix(r, res) { // object in bucket
+			return true
+		}
+		if aliases := conditionAliases(st); len(aliases) > 0 {
+			// The key is named by its alias, or by its ARN (DynamoDB reports the
+			// table's key by ARN), which carries that alias in AWS.
+			if slices.Contains(aliases, res) || globMatch(r, res) {
+				return true
+			}
+			continue
+		}
+		if globMatch(r, res) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPolicyIsExactlyWhatSocmondCalls(t *testing.T) {
+	cfg := loadEverythingOn(t)
+	pol, err := Generate(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := scope{partition: "aws", region: cfg.Region, account: "123456789012"}
+	calls := exercise(t, cfg)
+
+	used := map[string]map[string]bool{} // Sid → action → used
+	for _, c := range calls {
+		if c.Status >= 300 && c.Operation != "Converse" {
+			t.Errorf("call failed in the simulator: %+v", c)
+		}
+		acts, ok := needs[c.Service+":"+c.Operation]
+		if !ok {
+			t.Errorf("no IAM mapping for %s:%s; add it to needs", c.Service, c.Operation)
+			continue
+		}
+		for _, a := range acts {
+			res := resourceARNs(s, cfg, c)
+			if strings.HasPrefix(a, "kms:") && c.Service == "s3" {
+				res = []string{cfg.Pipeline.KMSKey} // S3 uses the bucket's key on socmond's behalf
+			}
+			granted := false
+			for _, st := range pol.Statement {
+				for _, r := range res {
+					if allows(st, a, r) {
+						granted = true
+						if used[st.Sid] == nil {
+							used[st.Sid] = map[string]bool{}
+						}
+						used[st.Sid][a] = true
+					}
+				}
+			}
+			if !granted {
+				t.Errorf("policy misses %s on %v (for %s %s)", a, res, c.Service, c.Operation)
+			}
+		}
+	}
+	for _, st := range pol.Statement {
+		for _, a := range st.Action {
+			if !used[st.Sid][a] {
+				t.Errorf("statement %s grants %s, which no call used", st.Sid, a)
+			}
+		}
+	}
+}
+
+func TestPolicyShape(t *testing.T) {
+	cfg := loadEverythingOn(t)
+	pol, err := Generate(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := []string{"s3:PutObject", "s3:PutObjectRetention", "events:PutEvents", "bedrock:InvokeModel", "kms:GenerateDataKey"}
+	for _, st := range pol.Statement {
+		for _, r := range st.Resource {
+			if r == "*" || strings.HasSuffix(r, ":*:*") {
+				t.Errorf("%s: unscoped resource %q", st.Sid, r)
+			}
+			if strings.HasSuffix(r, "key/*") && len(conditionAliases(st)) == 0 {
+				t.Errorf("%s: any key without an alias condition", st.Sid)
+			}
+		}
+		for _, a := range st.Action {
+			if slices.Contains(writes, a) && !isOptIn(st.Sid) {
+				t.Errorf("%s: write or billed action %s in a read-only statement", st.Sid, a)
+			}
+		}
+	}
+	// Turning the opt-in features off removes every opt-in statement.
+	cfg.Services.Bedrock.Runtime.Enabled = false
+	cfg.Compliance.Evidence.Enabled = false
+	cfg.Canary.Enabled = false
+	pol, err = Generate(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range pol.Statement {
+		if isOptIn(st.Sid) {
+			t.Errorf("opt-in statement %s with every opt-in feature off", st.Sid)
+		}
+	}
+}
+
+func TestKeyScoping(t *testing.T) {
+	s := scope{partition: "aws", region: "ap-east-1", account: "111122223333"}
+	for name, want := range map[string][2]string{
+		"alias/soc":                  {"arn:aws:kms:ap-east-1:111122223333:key/*", "alias/soc"},
+		"1234abcd-12ab":              {"arn:aws:kms:ap-east-1:111122223333:key/1234abcd-12ab", ""},
+		"arn:aws:kms:x:1:key/k":      {"arn:aws:kms:x:1:key/k", ""},
+		"arn:aws:kms:x:1:alias/soc2": {"arn:aws:kms:ap-east-1:111122223333:key/*", "alias/soc2"},
+	} {
+		r, a := s.key(name)
+		if r != want[0] || a != want[1] {
+			t.Errorf("key(%q) = %q, %q; want %q, %q", name, r, a, want[0], want[1])
+		}
+	}
+	if got := s.rule("bus", "r"); got != "arn:aws:events:ap-east-1:111122223333:rule/bus/r" {
+		t.Errorf("rule on a custom bus: %s", got)
+	}
+	if got := keyPrefix("investigations/{tenant}/{investigation_id}/report.json", "t1"); got != "investigations/t1/" {
+		t.Errorf("keyPrefix: %q", got)
+	}
+}

@@ -1,0 +1,153 @@
+// Package iampolicy writes the least-privilege IAM policy for a socmond
+// configuration: exactly the actions the enabled probes, compliance checks,
+// evidence writes and canary call, each scoped to the ARNs the configuration
+// names. Read-only statements (Sid "Read…") are kept apart from the opt-in
+// ones that write or cost money (Sid "OptIn…"), so an auditor can see at a
+// glance what socmond may change.
+package iampolicy
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/socmond/socmond/internal/config"
+)
+
+// Policy is an IAM policy document.
+type Policy struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one Allow statement. Every action in it applies to every
+// resource in it, so statements group only actions that share resources.
+type Statement struct {
+	Sid       string                         `json:"Sid"`
+	Effect    string                         `json:"Effect"`
+	Action    []string                       `json:"Action"`
+	Resource  []string                       `json:"Resource"`
+	Condition map[string]map[string][]string `json:"Condition,omitempty"`
+}
+
+// Options complete what the configuration may not say.
+type Options struct {
+	// Account is the AWS account id of the pipeline's resources. Empty:
+	// taken from the first ARN in the configuration, else "*" (the names
+	// still scope every resource).
+	Account string
+	// Partition defaults to the one in the configuration's ARNs, else "aws".
+	Partition string
+}
+
+// JSON renders the policy as indented JSON with a trailing newline.
+func (p Policy) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// builder collects statements by Sid, keeping actions and resources sorted
+// and unique so the output is stable.
+type builder struct {
+	order []string
+	byID  map[string]*Statement
+}
+
+func (b *builder) add(sid string, actions []string, resources ...string) {
+	b.addCond(sid, nil, actions, resources...)
+}
+
+func (b *builder) addCond(sid string, cond map[string]map[string][]string, actions []string, resources ...string) {
+	var rs []string
+	for _, r := range resources {
+		if r != "" {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 || len(actions) == 0 {
+		return
+	}
+	s, ok := b.byID[sid]
+	if !ok {
+		s = &Statement{Sid: sid, Effect: "Allow"}
+		b.byID[sid] = s
+		b.order = append(b.order, sid)
+	}
+	s.Action = sortedUnion(s.Action, actions)
+	s.Resource = sortedUnion(s.Resource, rs)
+	for op, kv := range cond {
+		if s.Condition == nil {
+			s.Condition = map[string]map[string][]string{}
+		}
+		if s.Condition[op] == nil {
+			s.Condition[op] = map[string][]string{}
+		}
+		for k, v := range kv {
+			s.Condition[op][k] = sortedUnion(s.Condition[op][k], v)
+		}
+	}
+}
+
+func sortedUnion(a, b []string) []string {
+	out := slices.Concat(a, b)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// Generate returns the policy for cfg, which must have been loaded (defaults
+// applied) by config.Load or config.FromEnv.
+func Generate(cfg *config.Config, o Options) (Policy, error) {
+	p := cfg.Pipeline
+	part, acct := accountFrom(p.StateMachine, p.KMSKey, p.EventBus)
+	if part == "" {
+		part = "aws"
+	}
+	if o.Partition != "" {
+		part = o.Partition
+	}
+	if o.Account != "" {
+		acct = o.Account
+	}
+	if acct == "" {
+		acct = "*"
+	}
+	if cfg.Region == "" {
+		return Policy{}, fmt.Errorf("iam-policy: the configuration has no region")
+	}
+	s := scope{partition: part, region: cfg.Region, account: acct}
+	b := &builder{byID: map[string]*Statement{}}
+	addProbes(b, s, cfg)
+	addCompliance(b, s, cfg)
+	addWorkflow(b, s, cfg)
+	addCanary(b, s, cfg)
+	// Read statements first, then the opt-in ones, each in the order added.
+	var read, optIn []Statement
+	for _, id := range b.order {
+		st := *b.byID[id]
+		if isOptIn(id) {
+			optIn = append(optIn, st)
+		} else {
+			read = append(read, st)
+		}
+	}
+	return Policy{Version: "2012-10-17", Statement: append(read, optIn...)}, nil
+}
+
+func isOptIn(sid string) bool { return len(sid) >= 5 && sid[:5] == "OptIn" }
+
+// keyStatement grants KMS actions on a key named in any of the ways the
+// config allows.
+func keyStatement(b *builder, s scope, sid string, actions []string, key string) {
+	res, alias := s.key(key)
+	if alias == "" {
+		b.add(sid, actions, res)
+		return
+	}
+	b.addCond(sid+"ByAlias", map[string]map[string][]string{
+		"ForAnyValue:StringEquals": {"kms:ResourceAliases": {alias}},
+	}, actions, res)
+}
