@@ -5,19 +5,28 @@ REVISION  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/socmond/socmond/internal/version.Version=$(VERSION) -X github.com/socmond/socmond/internal/version.Revision=$(REVISION)
 BIN       := bin/socmond
 
-.PHONY: all build demo test test-deps lint vet fmt-check bench fuzz clean
+.PHONY: all build demo test test-deps lint vet fmt-check bench bench-go fuzz fuzz-short clean image manifests
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/socmond
 
+## image: the container image, built offline with buildah (scripts/image.sh).
+image:
+	VERSION=$(VERSION) REVISION=$(REVISION) ./scripts/image.sh
+
+## manifests: regenerate deploy/ files derived from config.example.yaml,
+## deploy/prometheus and `socmond iam-policy`.
+manifests:
+	$(GO) test ./deploy -run TestGeneratedFilesUpToDate -count=1 -update
+
 ## demo: run the daemon against the in-process AWS simulator with a fault timeline.
 demo: build
 	./$(BIN) demo --config.file config.example.yaml
 
-## test: install test dependencies, lint, then run every test with the race detector.
-test: test-deps lint
+## test: install test dependencies, lint, fuzz each target briefly, then run every test with the race detector.
+test: test-deps lint fuzz-short
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-deps:
@@ -32,14 +41,24 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## bench: Go benchmarks of the hot path.
-bench:
+## bench: socmond side by side with blackbox_exporter, the scale runs and
+## the response-time fidelity run (about 6 min; see docs/performance.md),
+## then the Go benchmarks of the hot path.
+bench: build test-deps
+	$(GO) run ./test/bench -socmond $(BIN) $(BENCHFLAGS)
+	$(MAKE) bench-go
+
+## bench-go: Go benchmarks of the hot path.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fuzz: run each fuzz target for longer than the few seconds `make test` gives it.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./internal/config/
+	./scripts/fuzz.sh $(FUZZTIME)
+
+fuzz-short:
+	./scripts/fuzz.sh 3s
 
 clean:
 	rm -rf bin .tools

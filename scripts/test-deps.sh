@@ -11,8 +11,11 @@ mkdir -p "$tools/bin"
 apt_pkgs=()
 command -v promtool >/dev/null 2>&1 || apt_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || apt_pkgs+=(prometheus-alertmanager)
+# blackbox_exporter: the peer prober `make bench` measures socmond against.
+command -v prometheus-blackbox-exporter >/dev/null 2>&1 || apt_pkgs+=(prometheus-blackbox-exporter)
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
 command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)
+command -v buildah >/dev/null 2>&1 || apt_pkgs+=(buildah) # deploy: the image test
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   echo "test-deps: apt-get install ${apt_pkgs[*]}"
   sudo_cmd=""
@@ -25,6 +28,13 @@ fi
 if [ ! -x "$tools/bin/local-kms" ]; then
   echo "test-deps: go install local-kms"
   GOFLAGS=-mod=mod GOBIN="$tools/bin" go install github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6
+fi
+
+# MinIO: an S3 server written by others (AGPLv3: run as a separate test
+# server only, never imported), for S3 encryption and Object Lock. ~4 min.
+if [ ! -x "$tools/bin/minio" ]; then
+  echo "test-deps: go install minio (takes a few minutes)"
+  GOFLAGS=-mod=mod GOBIN="$tools/bin" go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 fi
 
 # dynalite: a DynamoDB emulator written by others, pinned by package-lock.json.

@@ -42,6 +42,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		checkConfigCommand,
 		simCommand,
 		demoCommand,
+		e2eCommand, // e2e.go: the synthetic canary, once
+		healthcheckCommand,
+		iamPolicyCommand,
+		evidenceCommand, // evidence.go: verify compliance evidence reports
 	} {
 		cmd, f := add(app, g)
 		commands[cmd.FullCommand()] = f

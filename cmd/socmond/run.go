@@ -4,18 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	"github.com/rs/zerolog"
 
+	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/reload"
 	"github.com/socmond/socmond/internal/scheduler"
 	"github.com/socmond/socmond/internal/server"
 	"github.com/socmond/socmond/internal/version"
@@ -26,17 +30,21 @@ const defaultListen = ":9815"
 
 // daemonFlags are the flags of `run` and `demo`.
 type daemonFlags struct {
-	listen        string
+	web           *web.FlagConfig // --web.listen-address, --web.config.file, --web.systemd-socket
 	maxConcurrent int
 	maxPerService int
 	grace         time.Duration
+	pprof         bool
 }
 
 func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
-	cmd.Flag("web.listen-address", "Address on which to expose metrics, the status API and the status page.").Default(listen).StringVar(&d.listen)
+	// The exporter-toolkit flags, as in every Prometheus exporter: repeatable
+	// --web.listen-address and --web.config.file (TLS, basic auth).
+	d.web = kingpinflag.AddFlags(cmd, listen)
 	cmd.Flag("scheduler.max-concurrent", "Most probes running at once.").Default("64").IntVar(&d.maxConcurrent)
 	cmd.Flag("scheduler.max-per-service", "Most probes of one service running at once, so one hanging service cannot starve the others.").Default("16").IntVar(&d.maxPerService)
 	cmd.Flag("shutdown.grace-period", "On SIGTERM, how long probes in flight may take to finish.").Default("15s").DurationVar(&d.grace)
+	cmd.Flag("web.enable-pprof", "Serve Go's profiling endpoints on /debug/pprof/ (off by default; for performance work).").Default("false").BoolVar(&d.pprof)
 }
 
 func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
@@ -66,6 +74,15 @@ type daemon struct {
 	monitor  *monitor.Monitor
 	handlers map[string]http.Handler // extra routes, ServeMux patterns
 	panels   []server.PanelSource    // extra /api/v1/status and status page sections
+	// alerts is the alert engine (alerting.go); features attached after
+	// attachAlerting raise their alerts with alerts.Set.
+	alerts *alerting.Engine
+	// cfg and clients are those of the start; after a reload, features
+	// learn the new config from reloaders. A reload first runs every
+	// reloadValidator (nothing has changed yet: an error rejects the new
+	// config), then applies the probe checks, then every reloader in order.
+	reloadValidators []func(cfg *config.Config) error
+	reloaders        []func(cfg *config.Config) error
 	// background runs until the daemon's context ends; serve waits for it
 	// before exiting.
 	background []func(ctx context.Context)
@@ -74,7 +91,11 @@ type daemon struct {
 }
 
 // attachments add features to the daemon, in this order.
-var attachments = []func(d *daemon) error{}
+var attachments = []func(d *daemon) error{
+	attachAlerting, // first: later features raise alerts through d.alerts
+	attachWorkflow, // workflow.go: passive workflow health and the scheduled canary
+	attachCompliance,
+}
 
 // serve runs the daemon until ctx ends: probes on their schedules, the HTTP
 // endpoints, and a graceful stop. adjust may rewrite the checks (the demo
@@ -105,26 +126,39 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{}}
+	if df.pprof {
+		maps.Copy(d.handlers, pprofHandlers())
+	}
 	for _, attach := range attachments {
 		if err := attach(d); err != nil {
 			return g.configError(err)
 		}
 	}
 
-	srv := server.New(server.Options{Metrics: m.Handler(), Source: mon, Version: version.Version, Logger: log,
-		Extra: d.handlers, Panels: d.panels})
-	ln, err := net.Listen("tcp", df.listen)
+	if err := checkWebConfig(df.web); err != nil {
+		return g.configError(err)
+	}
+	thresholds := &liveThresholds{}
+	thresholds.set(checks)
+	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, co, adjust, thresholds), nil)
 	if err != nil {
-		log.Error().Err(err).Str("address", df.listen).Msg("cannot listen")
+		return g.configError(err)
+	}
+	d.handlers["POST /-/reload"] = reloader.Handler()
+	hupWatched := reloader.WatchSIGHUP(runCtx)
+
+	srv := server.New(server.Options{Metrics: m.Handler(), Source: mon, Version: version.Version, Logger: log,
+		Extra: d.handlers, Panels: d.panels, Thresholds: thresholds.lookup})
+	httpSrv := server.NewHTTPServer("", srv.Handler())
+	addrs, serveErr, err := listenWeb(df.web, httpSrv, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot serve HTTP")
 		return exitRuntime
 	}
-	httpSrv := server.NewHTTPServer(df.listen, srv.Handler())
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info().Str("version", version.Version).Str("address", ln.Addr().String()).Int("checks", len(checks)).
+	log.Info().Str("version", version.Version).Strs("addresses", addrs).Int("checks", len(checks)).
 		Str("region", clients.Config.Region).Msg("socmond started")
 	if started != nil {
-		started(ln.Addr().String())
+		started(addrs[0])
 	}
 	var bg sync.WaitGroup
 	for _, f := range d.background {
@@ -147,6 +181,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	}
 	cancelRun()
 	bg.Wait()
+	<-hupWatched
 	for _, stop := range d.stops {
 		stop(stopCtx)
 	}

@@ -60,5 +60,6 @@ func seedFromConfig(cfg *config.Config) awssim.Seed {
 	if b := cfg.Pipeline.AuditBucket; b != "" {
 		seed.AuditBuckets = append(seed.AuditBuckets, b)
 	}
+	seedPipeline(&seed, cfg) // workflow_seed.go
 	return seed
 }

@@ -37,6 +37,8 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 			return g.configError(err)
 		}
 		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(runOnce(ctx, checks))}}
+		sections = append(sections, workflowSection(ctx, cfg, clients)...) // workflow.go
+		sections = append(sections, complianceSection(ctx, cfg, clients)...)
 		if *output == "json" {
 			if err := report.JSON(g.stdout, validateTitle, version.Version, time.Now(), sections); err != nil {
 				return exitRuntime

@@ -99,11 +99,7 @@ func dynamoDescribeTable(c *call) (any, *apiError) {
 		"ProvisionedThroughput":     map[string]int{"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
 		"DeletionProtectionEnabled": true,
 	}
-	if t.sseKeyARN != "" {
-		sse := map[string]any{"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": t.sseKeyARN}
-		if status == "INACCESSIBLE_ENCRYPTION_CREDENTIALS" {
-			sse["InaccessibleEncryptionDateTime"] = epoch(time.Now())
-		}
+	if sse := c.tableSSE(t, status); sse != nil {
 		desc["SSEDescription"] = sse
 	}
 	return map[string]any{"Table": desc}, nil

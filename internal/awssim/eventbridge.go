@@ -8,8 +8,8 @@ import (
 )
 
 // eventsState holds EventBridge buses, rules and the events put on them.
-// Events are recorded, not delivered: rule → target delivery belongs to the
-// pipeline model that builds on this file.
+// Matching events are delivered to the rules' state machine targets
+// (delivery.go).
 type eventsState struct {
 	buses  map[string]*eventBus
 	rules  map[string]*eventRule // by bus + "/" + rule name
@@ -240,6 +240,7 @@ func eventsPutEvents(c *call) (any, *apiError) {
 		}
 		ev := Event{ID: newUUID(), Bus: b.name, Source: en.Source, DetailType: en.DetailType, Detail: en.Detail, Resources: en.Resources, Time: t}
 		c.sim.events.events = append(c.sim.events.events, ev)
+		c.sim.deliver(ev)
 		results = append(results, map[string]string{"EventId": ev.ID})
 	}
 	return map[string]any{"FailedEntryCount": failed, "Entries": results}, nil

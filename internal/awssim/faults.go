@@ -21,6 +21,9 @@ type Fault struct {
 	State     string `json:"state,omitempty"`     // resource state override (TableStatus, KeyState, Lambda State, SFN status, model lifecycle, rule State)
 	Malformed bool   `json:"malformed,omitempty"` // 200 whose body (or header) the SDK cannot decode
 	Count     int    `json:"count,omitempty"`     // >0: applies to this many matching requests, then expires
+	// Set overrides resource settings while the fault is active (kms, dynamodb,
+	// s3; see overrides.go), e.g. {"KeyRotationEnabled":"false"}.
+	Set map[string]string `json:"set,omitempty"`
 }
 
 type activeFault struct {
@@ -38,6 +41,8 @@ var serviceAliases = map[string]string{
 	"stepfunctions": "stepfunctions", "sfn": "stepfunctions", "states": "stepfunctions",
 	"lambda": "lambda",
 	"sts":    "sts",
+
+	"pipeline": "pipeline", // defects of the pipeline's writes (pipeline.go)
 }
 
 // validStates are the complete enum sets in the SDK for each overridable state.
@@ -48,6 +53,7 @@ var validStates = map[string][]string{
 	"stepfunctions": {"ACTIVE", "DELETING"},
 	"bedrock":       {"ACTIVE", "LEGACY"},
 	"eventbridge":   {"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"},
+	"pipeline":      PipelineDefects,
 }
 
 // normaliseFault checks f and returns it with its service name normalised.
@@ -74,6 +80,14 @@ func normaliseFault(f Fault) (activeFault, error) {
 			return activeFault{}, fmt.Errorf("state %q is not a %s state (want one of %s)", f.State, svc, strings.Join(states, ", "))
 		}
 	}
+	if len(f.Set) > 0 {
+		if err := validateSet(svc, f.Set); err != nil {
+			return activeFault{}, err
+		}
+		if f.Error != "" || f.Malformed {
+			return activeFault{}, fmt.Errorf("set cannot be combined with error or malformed")
+		}
+	}
 	if f.Error != "" && (f.Malformed || f.State != "") {
 		return activeFault{}, fmt.Errorf("error cannot be combined with malformed or state")
 	}
@@ -83,8 +97,8 @@ func normaliseFault(f Fault) (activeFault, error) {
 	if f.Count < 0 {
 		return activeFault{}, fmt.Errorf("count must be >= 0, got %d", f.Count)
 	}
-	if f.Latency == "" && f.Error == "" && f.State == "" && !f.Malformed {
-		return activeFault{}, fmt.Errorf("fault does nothing: set latency, error, state or malformed")
+	if f.Latency == "" && f.Error == "" && f.State == "" && !f.Malformed && len(f.Set) == 0 {
+		return activeFault{}, fmt.Errorf("fault does nothing: set latency, error, state, malformed or set")
 	}
 	return a, nil
 }
@@ -125,6 +139,7 @@ type effect struct {
 	err       string
 	state     string
 	malformed bool
+	set       map[string]string // merged Set of every matching fault
 }
 
 // takeFaults applies every fault matching the request, in the order they were
@@ -141,6 +156,7 @@ func (s *Sim) takeFaults(service, resource string) effect {
 			continue
 		}
 		e.latency += f.latency
+		e.set = mergeSet(e.set, f.Set)
 		if e.err == "" && e.state == "" && !e.malformed {
 			e.err, e.state, e.malformed = f.Error, f.State, f.Malformed
 		}

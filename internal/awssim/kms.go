@@ -22,6 +22,11 @@ type kmsKey struct {
 	manager  string // CUSTOMER or AWS
 	created  time.Time
 	rotation bool
+
+	// Filled in by kmsView (overrides.go); the seeded keys are all
+	// SYMMETRIC_DEFAULT AWS_KMS keys rotating every 365 days.
+	spec, origin string
+	rotationDays int
 }
 
 func (k *kmsState) seed(s *Sim, entries []string) {
@@ -112,10 +117,11 @@ func kmsDescribeKey(c *call) (any, *apiError) {
 	if in.KeyId == "" {
 		return nil, validation("1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 	}
-	key := c.sim.kms.lookup(in.KeyId)
-	if key == nil {
+	found := c.sim.kms.lookup(in.KeyId)
+	if found == nil {
 		return nil, kmsNotFound(c.sim, in.KeyId)
 	}
+	key := c.kmsView(found)
 	state := "Enabled"
 	if c.state != "" {
 		state = c.state
@@ -129,10 +135,10 @@ func kmsDescribeKey(c *call) (any, *apiError) {
 		"Description":           "",
 		"KeyUsage":              "ENCRYPT_DECRYPT",
 		"KeyState":              state,
-		"Origin":                "AWS_KMS",
+		"Origin":                key.origin,
 		"KeyManager":            key.manager,
-		"CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
-		"KeySpec":               "SYMMETRIC_DEFAULT",
+		"CustomerMasterKeySpec": key.spec,
+		"KeySpec":               key.spec,
 		"EncryptionAlgorithms":  []string{"SYMMETRIC_DEFAULT"},
 		"MultiRegion":           false,
 	}
@@ -156,9 +162,14 @@ func kmsGetKeyRotationStatus(c *call) (any, *apiError) {
 	if strings.HasPrefix(in.KeyId, "alias/") || strings.Contains(in.KeyId, ":alias/") {
 		return nil, errorf("NotFoundException", "Invalid keyId %s", in.KeyId)
 	}
-	key := c.sim.kms.lookup(in.KeyId)
-	if key == nil {
+	found := c.sim.kms.lookup(in.KeyId)
+	if found == nil {
 		return nil, kmsNotFound(c.sim, in.KeyId)
+	}
+	key := c.kmsView(found)
+	// Only symmetric keys with KMS-generated material rotate automatically.
+	if key.spec != "SYMMETRIC_DEFAULT" || key.origin != "AWS_KMS" {
+		return nil, errorf("UnsupportedOperationException", "%s origin %s key spec %s does not support automatic rotation", key.arn, key.origin, key.spec)
 	}
 	switch c.state {
 	case "PendingImport", "Unavailable":
@@ -167,8 +178,8 @@ func kmsGetKeyRotationStatus(c *call) (any, *apiError) {
 	enabled := key.rotation && c.state != "PendingDeletion"
 	out := map[string]any{"KeyId": key.arn, "KeyRotationEnabled": enabled}
 	if enabled {
-		out["RotationPeriodInDays"] = 365
-		out["NextRotationDate"] = epoch(key.created.Add(365 * 24 * time.Hour))
+		out["RotationPeriodInDays"] = key.rotationDays
+		out["NextRotationDate"] = epoch(key.created.Add(time.Duration(key.rotationDays) * 24 * time.Hour))
 	}
 	return out, nil
 }

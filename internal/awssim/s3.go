@@ -27,6 +27,11 @@ type bucket struct {
 	bucketKey bool
 	lock      bool                        // Object Lock enabled (COMPLIANCE, 7 years default retention); implies versioning
 	objects   map[string][]*objectVersion // oldest first
+
+	// Default retention, set by bucketView (overrides.go): COMPLIANCE
+	// 7 years for a locked bucket unless a fault says otherwise.
+	lockMode            string
+	lockYears, lockDays int
 }
 
 type objectVersion struct {
@@ -89,6 +94,8 @@ func (s *Sim) routeS3(c *call) *apiError {
 		c.op, c.handler = "GetObjectLockConfiguration", s3GetObjectLockConfiguration
 	case !hasKey && m == http.MethodGet && q.Has("versioning"):
 		c.op, c.handler = "GetBucketVersioning", s3GetBucketVersioning
+	case !hasKey && m == http.MethodGet && q.Get("list-type") == "2":
+		c.op, c.handler = "ListObjectsV2", s3ListObjectsV2 // s3list.go
 	case hasKey && key != "" && m == http.MethodPut && c.r.Header.Get("X-Amz-Copy-Source") == "" && onlyQuery(q, "x-id"):
 		c.op, c.handler = "PutObject", s3PutObject
 	case hasKey && key != "" && m == http.MethodGet && onlyQuery(q, "versionId", "x-id"):
@@ -132,12 +139,14 @@ func (c *call) hostID() string {
 	return base64.StdEncoding.EncodeToString(append(sum[:], sum[:]...))
 }
 
+// s3Bucket is the request's bucket as faults make it look (overrides.go);
+// it shares the bucket's objects.
 func (c *call) s3Bucket() (*bucket, *apiError) {
 	b := c.sim.s3.buckets[c.resource]
 	if b == nil {
 		return nil, errorf("NoSuchBucket", "The specified bucket does not exist")
 	}
-	return b, nil
+	return c.bucketView(b), nil
 }
 
 func (c *call) s3XML(body string) {
@@ -183,7 +192,15 @@ func s3GetObjectLockConfiguration(c *call) {
 		c.writeError(errorf("ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"))
 		return
 	}
-	c.s3XML(`<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Years>7</Years></DefaultRetention></Rule></ObjectLockConfiguration>`)
+	rule := ""
+	if b.lockMode != "" {
+		period := fmt.Sprintf("<Years>%d</Years>", b.lockYears)
+		if b.lockDays > 0 {
+			period = fmt.Sprintf("<Days>%d</Days>", b.lockDays)
+		}
+		rule = "<Rule><DefaultRetention><Mode>" + b.lockMode + "</Mode>" + period + "</DefaultRetention></Rule>"
+	}
+	c.s3XML(`<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled>` + rule + `</ObjectLockConfiguration>`)
 }
 
 func s3GetBucketVersioning(c *call) {

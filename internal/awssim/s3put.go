@@ -261,7 +261,10 @@ func applyObjectLock(b *bucket, h http.Header, v *objectVersion) *apiError {
 		return errorf("InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'")
 	}
 	if mode == "" {
-		v.lockMode, v.retainUntil = "COMPLIANCE", v.lastModified.AddDate(7, 0, 0)
+		// The bucket's default retention, if it has one.
+		if b.lockMode != "" {
+			v.lockMode, v.retainUntil = b.lockMode, v.lastModified.AddDate(b.lockYears, 0, b.lockDays)
+		}
 		return nil
 	}
 	if mode != "COMPLIANCE" && mode != "GOVERNANCE" {

@@ -28,10 +28,13 @@ type execution struct {
 	status                string
 	input, output         string
 	start, stop           time.Time
+	errorCode, cause      string // set when FAILED
 	history               []map[string]any
 }
 
-func (st *sfnState) seed(s *Sim, entries []string, functionARNs []string) {
+// seed creates the state machines. definitions (by name or ARN) replace the
+// default definition, which chains every seeded Lambda function.
+func (st *sfnState) seed(s *Sim, entries []string, functionARNs []string, definitions map[string]string) {
 	st.machines = map[string]*stateMachine{}
 	st.executions = map[string]*execution{}
 	st.byMachine = map[string][]*execution{}
@@ -42,8 +45,9 @@ func (st *sfnState) seed(s *Sim, entries []string, functionARNs []string) {
 		} else {
 			arn = s.arn("states", "stateMachine:"+e)
 		}
+		def := firstNonEmpty(definitions[arn], definitions[name], pipelineDefinition(functionARNs))
 		st.machines[arn] = &stateMachine{
-			arn: arn, name: name, definition: pipelineDefinition(functionARNs),
+			arn: arn, name: name, definition: def,
 			roleARN: s.iamARN("role/" + name + "-role"), functions: functionARNs,
 			created: time.Now().Add(-24 * time.Hour),
 		}
@@ -242,8 +246,13 @@ func sfnDescribeExecution(c *call) (any, *apiError) {
 	}
 	if !x.stop.IsZero() {
 		out["stopDate"] = epoch(x.stop)
+	}
+	if x.status == "SUCCEEDED" {
 		out["output"] = x.output
 		out["outputDetails"] = map[string]bool{"included": true}
+	}
+	if x.errorCode != "" {
+		out["error"], out["cause"] = x.errorCode, x.cause
 	}
 	return out, nil
 }
@@ -317,36 +326,4 @@ func sfnStartExecution(c *call) (any, *apiError) {
 	c.sim.sfn.byMachine[m.arn] = append(c.sim.sfn.byMachine[m.arn], x)
 	c.sim.runExecution(m, x)
 	return map[string]any{"executionArn": arn, "startDate": epoch(x.start)}, nil
-}
-
-// runExecution plays the whole execution at once: every Lambda task succeeds
-// and passes its input through. It is the seam a fuller pipeline model
-// replaces (asynchronous progress, failures, EventBridge-started runs).
-func (s *Sim) runExecution(m *stateMachine, x *execution) {
-	t := x.start
-	add := func(typ string, details string, d any) {
-		id := len(x.history) + 1
-		ev := map[string]any{"id": id, "previousEventId": id - 1, "type": typ, "timestamp": epoch(t)}
-		ev[details] = d
-		x.history = append(x.history, ev)
-		t = t.Add(time.Millisecond)
-	}
-	add("ExecutionStarted", "executionStartedEventDetails", map[string]any{"input": x.input, "inputDetails": map[string]bool{"truncated": false}, "roleArn": m.roleARN})
-	payload := x.input
-	if len(m.functions) == 0 {
-		add("SucceedStateEntered", "stateEnteredEventDetails", map[string]any{"name": "Done", "input": payload})
-		add("SucceedStateExited", "stateExitedEventDetails", map[string]any{"name": "Done", "output": payload})
-	}
-	for _, fn := range m.functions {
-		name := taskName(fn)
-		params, _ := json.Marshal(map[string]any{"FunctionName": fn, "Payload": json.RawMessage(payload)})
-		result, _ := json.Marshal(map[string]any{"StatusCode": 200, "Payload": json.RawMessage(payload)})
-		add("TaskStateEntered", "stateEnteredEventDetails", map[string]any{"name": name, "input": payload})
-		add("TaskScheduled", "taskScheduledEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke", "region": s.region, "parameters": string(params)})
-		add("TaskStarted", "taskStartedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke"})
-		add("TaskSucceeded", "taskSucceededEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke", "output": string(result)})
-		add("TaskStateExited", "stateExitedEventDetails", map[string]any{"name": name, "output": payload})
-	}
-	add("ExecutionSucceeded", "executionSucceededEventDetails", map[string]any{"output": payload, "outputDetails": map[string]bool{"truncated": false}})
-	x.status, x.output, x.stop = "SUCCEEDED", payload, t
 }

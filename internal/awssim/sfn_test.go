@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -72,6 +73,10 @@ func TestSFNExecutions(t *testing.T) {
 	_, err = c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: aws.String(testMachineARN), Name: aws.String("bad name")})
 	wantAPIErr(t, err, "InvalidName", 400)
 
+	// Executions run in the background, as on AWS.
+	waitExecution(t, c, first.ExecutionArn)
+	waitExecution(t, c, second.ExecutionArn)
+
 	list, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(testMachineARN), MaxResults: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -131,4 +136,21 @@ func TestSFNExecutions(t *testing.T) {
 	e.sim.AddFault(Fault{Service: "sfn", State: "DELETING", Count: 1})
 	_, err = c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: aws.String(testMachineARN)})
 	wantAPIErr(t, err, "StateMachineDeleting", 400)
+}
+
+// waitExecution polls until the execution has left RUNNING.
+func waitExecution(t *testing.T, c *sfn.Client, arn *string) *sfn.DescribeExecutionOutput {
+	t.Helper()
+	for range 500 {
+		d, err := c.DescribeExecution(ctx(t), &sfn.DescribeExecutionInput{ExecutionArn: arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status != types.ExecutionStatusRunning {
+			return d
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("execution %s still RUNNING", aws.ToString(arn))
+	return nil
 }

@@ -42,9 +42,15 @@ type Seed struct {
 	// not listed use "pk". Real tables always have a key schema and PutItem and
 	// GetItem are validated against it.
 	TableKeys map[string]string
-	// Rules are EventBridge rules; the simulator records them and their targets
-	// but does not deliver events.
+	// Rules are EventBridge rules. PutEvents delivers each matching event to
+	// the rule's state machine targets (StartExecution with the event
+	// envelope as input).
 	Rules []Rule
+	// Definitions replace the default definition (one Lambda task per seeded
+	// function) of state machines, by name or ARN (pipeline.go).
+	Definitions map[string]string
+	// Pipeline says what executions write when they succeed (pipeline.go).
+	Pipeline *Pipeline
 }
 
 // Rule is an EventBridge rule for Seed.Rules.
@@ -82,6 +88,8 @@ type Sim struct {
 	models bedrockState
 	sts    stsState
 
+	pipeline *Pipeline // what executions write (pipeline.go); nil: nothing
+
 	srv       *http.Server
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -104,7 +112,12 @@ func New(seed Seed) *Sim {
 	s.s3.seed(s, seed.Buckets, seed.AuditBuckets, defaultKey)
 	s.events.seed(s, seed.EventBuses, seed.Rules)
 	s.lambda.seed(s, seed.Functions, defaultKey)
-	s.sfn.seed(s, seed.StateMachines, s.lambda.names())
+	s.sfn.seed(s, seed.StateMachines, s.lambda.names(), seed.Definitions)
+	if seed.Pipeline != nil {
+		p := *seed.Pipeline
+		p.withDefaults()
+		s.pipeline = &p
+	}
 	s.models.seed(s, seed.Models)
 	return s
 }
@@ -167,6 +180,8 @@ type call struct {
 	state     string // resource state override from a fault
 	requestID string
 	attempt   int
+
+	set map[string]string // setting overrides from faults (overrides.go)
 }
 
 type bufferedResponse struct {
@@ -252,7 +267,7 @@ func (s *Sim) serve(c *call) {
 		writeMalformed(c)
 		return
 	}
-	c.state = f.state
+	c.state, c.set = f.state, f.set
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.handler(c)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -209,7 +210,7 @@ func TestControlAPIListClearAndCalls(t *testing.T) {
 	var listed []Fault
 	getJSON(t, e.url+"/_sim/faults", &listed)
 	want := Fault{Service: "dynamodb", Resource: "soc-alerts", Error: "ThrottlingException", Count: 2}
-	if len(listed) != 1 || listed[0] != want {
+	if len(listed) != 1 || !reflect.DeepEqual(listed[0], want) {
 		t.Fatalf("listed %+v, want [%+v]", listed, want)
 	}
 	// One throttled request uses up one of the two.

@@ -56,6 +56,11 @@ type Config struct {
 	Defaults Settings `yaml:"defaults"` // apply to every service unless overridden
 	Services Services `yaml:"services"`
 	Pipeline Pipeline `yaml:"pipeline,omitempty"`
+	Alerting Alerting `yaml:"alerting,omitempty"` // in-daemon alert rules and Alertmanager (alerting.go)
+	Workflow Workflow `yaml:"workflow,omitempty"` // passive workflow health (workflow.go)
+	Canary   Canary   `yaml:"canary,omitempty"`   // synthetic end-to-end canary (workflow.go)
+
+	Compliance Compliance `yaml:"compliance,omitempty"` // encryption compliance checks and evidence (compliance.go)
 }
 
 // Settings are the tunables shared by defaults and services. Every field is
@@ -341,6 +346,9 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 			ns.svc.Enabled = &v
 		}
 	}
+	c.applyWorkflowDefaults()
+	c.Alerting.applyDefaults()
+	c.applyComplianceDefaults()
 	rt := &c.Services.Bedrock.Runtime
 	if rt.Schedule == "" {
 		rt.Schedule = DefaultRuntimeSchedule

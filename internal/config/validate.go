@@ -126,6 +126,11 @@ func validate(c *Config, l *locator) []error {
 		add(l.errorf("services.bedrock.runtime.enabled", "the runtime probe needs at least one model id in services.bedrock.resources"))
 	}
 
+	for _, e := range validateWorkflow(c, l) {
+		add(e)
+	}
+	errs = append(errs, validateAlerting(&c.Alerting, l)...)
+	errs = append(errs, validateCompliance(c, l)...)
 	if len(errs) == 0 && len(c.Targets()) == 0 {
 		add(l.errorf("services", "no resources configured: list at least one under services.<name>.resources (%s)", strings.Join(ServiceNames(), ", ")))
 	}
