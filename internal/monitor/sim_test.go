@@ -23,6 +23,10 @@ import (
 // simMonitor wires the real pieces — SDK clients, probes, scheduler,
 // health, metrics — against the simulator.
 func simMonitor(tb testing.TB, schedule string, seed awssim.Seed, targets []config.Target) (*monitor.Monitor, *metrics.Metrics, *awssim.Sim) {
+	return simMonitorWith(tb, schedule, seed, targets, scheduler.Options{Stagger: true})
+}
+
+func simMonitorWith(tb testing.TB, schedule string, seed awssim.Seed, targets []config.Target, so scheduler.Options) (*monitor.Monitor, *metrics.Metrics, *awssim.Sim) {
 	tb.Helper()
 	sim := awssim.New(seed)
 	url, err := sim.Start("127.0.0.1:0")
@@ -36,7 +40,7 @@ func simMonitor(tb testing.TB, schedule string, seed awssim.Seed, targets []conf
 		tb.Fatal(err)
 	}
 	m := metrics.New("test", "abc")
-	mon := monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: m, Scheduler: scheduler.Options{Stagger: true}})
+	mon := monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: m, Scheduler: so})
 	var checks []monitor.Check
 	for _, t := range targets {
 		t.Schedule = schedule
@@ -49,7 +53,13 @@ func simMonitor(tb testing.TB, schedule string, seed awssim.Seed, targets []conf
 	if err := mon.Apply(checks); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = mon.Stop(context.Background()) })
+	tb.Cleanup(func() {
+		// Bounded: a test may leave probes hanging on purpose; Stop then
+		// cancels them rather than waiting for ever.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = mon.Stop(ctx)
+	})
 	return mon, m, sim
 }
 
@@ -175,5 +185,55 @@ func BenchmarkProbeRoundTrip(b *testing.B) {
 			runtime.Gosched()
 		}
 		<-done
+	}
+}
+
+// TestHangingServiceDoesNotStarveOthers: DynamoDB answers nothing at all
+// (an hour of latency, far past the probe deadline of a minute); the
+// per-service concurrency bound must keep the other services on schedule.
+func TestHangingServiceDoesNotStarveOthers(t *testing.T) {
+	seed := awssim.Seed{Tables: []string{"t1", "t2", "t3", "t4", "t5", "t6"}, Keys: []string{"alias/k"},
+		Functions: []string{"f1", "f2"}, EventBuses: []string{"bus"}, Models: []string{"m1"}}
+	var targets []config.Target
+	for _, tb := range seed.Tables {
+		tg := simTarget("dynamodb", tb)
+		tg.Timeout = time.Minute
+		targets = append(targets, tg)
+	}
+	for _, tg := range []config.Target{simTarget("kms", "alias/k"), simTarget("lambda", "f1"), simTarget("lambda", "f2"),
+		simTarget("eventbridge", "bus"), simTarget("bedrock", "m1")} {
+		targets = append(targets, tg)
+	}
+	// A global bound smaller than the number of DynamoDB tables: without
+	// the per-service bound, hanging tables would take every slot.
+	mon, m, sim := simMonitorWith(t, "@every 1s", seed, targets, scheduler.Options{MaxConcurrent: 4, MaxPerGroup: 2})
+	sim.AddFault(awssim.Fault{Service: "dynamodb", Latency: "1h"})
+	mon.Start()
+	others := []probes.Target{{Service: "kms", Resource: "alias/k"}, {Service: "lambda", Resource: "f1"}, {Service: "lambda", Resource: "f2"},
+		{Service: "eventbridge", Resource: "bus"}, {Service: "bedrock", Resource: "m1"}}
+	total := func(tg probes.Target) float64 {
+		return value(t, m, "socmond_probes_total", lbl("service", tg.Service, "resource", tg.Resource, "status", "healthy"))
+	}
+	waitFor(t, "every other service to complete 3 scheduled rounds", func() bool {
+		for _, tg := range others {
+			if total(tg) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, tb := range seed.Tables {
+		if v := value(t, m, "socmond_probes_total", lbl("service", "dynamodb", "resource", tb)); v > 0 {
+			t.Fatalf("dynamodb/%s completed a probe through an hour of latency", tb)
+		}
+	}
+	skipped := 0.0
+	for _, tb := range seed.Tables {
+		if v := value(t, m, "socmond_scheduler_skipped_total", lbl("service", "dynamodb", "resource", tb)); v > 0 {
+			skipped += v
+		}
+	}
+	if skipped < 1 {
+		t.Fatalf("hanging probes were never skipped (skips %v)", skipped)
 	}
 }
