@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 const examplePath = "../../config.example.yaml"
@@ -33,9 +32,6 @@ func TestExampleFile(t *testing.T) {
 		InvestigationsTable: "AsiaAgenticSocInvestigations-dev",
 		MetricsTable:        "AsiaAgenticSocMetrics-dev",
 	})
-	sfn := with(builtin("stepfunctions", "arn:aws:states:us-east-1:123456789012:stateMachine:AsiaAgenticSocStateMachine"), func(t *Target) {
-		t.Timeout, t.ResponseTimeThreshold = 15*time.Second, 8*time.Second
-	})
 	want := []Target{
 		builtin("bedrock", "anthropic.claude-3-haiku-20240307-v1:0"),
 		builtin("bedrock", "amazon.titan-embed-text-v2:0"),
@@ -45,7 +41,7 @@ func TestExampleFile(t *testing.T) {
 		with(builtin("s3", "asia-agentic-soc-audit-123456789012-dev"), func(t *Target) { t.Schedule = "@every 1m" }),
 		builtin("kms", "alias/AsiaAgenticSoc"),
 		builtin("eventbridge", "AsiaAgenticSocBus"),
-		sfn,
+		builtin("stepfunctions", "arn:aws:states:us-east-1:123456789012:stateMachine:AsiaAgenticSocStateMachine"),
 		builtin("lambda", "AsiaAgenticSoc-Ingest-dev"),
 		builtin("lambda", "AsiaAgenticSoc-Analyze-dev"),
 		builtin("lambda", "AsiaAgenticSoc-Store-dev"),
