@@ -12,6 +12,7 @@ import (
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/simseed"
 )
 
 // demoStep is one moment of the demo's fault timeline.
@@ -59,7 +60,7 @@ func demoCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func
 		if err != nil {
 			return g.configError(err)
 		}
-		sim := awssim.New(seedFromConfig(cfg))
+		sim := awssim.New(simseed.FromConfig(cfg))
 		url, err := sim.Start("127.0.0.1:0")
 		if err != nil {
 			fmt.Fprintf(g.stderr, "socmond: simulator: %v\n", err)

@@ -30,7 +30,7 @@ func e2eCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 		if err != nil {
 			return g.configError(err)
 		}
-		c := newCanary(cfg, clients)
+		c := workflow.CanaryFromConfig(cfg, clients)
 		var progress func(workflow.StepResult)
 		if *output == "text" {
 			fmt.Fprintf(g.stdout, "Synthetic end-to-end canary: %s → %s (timeout %s)\n", cfg.Pipeline.EventBus, cfg.Pipeline.StateMachine, cfg.Canary.Timeout)

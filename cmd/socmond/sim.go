@@ -6,7 +6,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/socmond/socmond/internal/awssim"
-	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/simseed"
 )
 
 func simCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
@@ -18,7 +18,7 @@ func simCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 			return g.configError(err)
 		}
 		log := g.logger()
-		sim := awssim.New(seedFromConfig(cfg))
+		sim := awssim.New(simseed.FromConfig(cfg))
 		url, err := sim.Start(*listen)
 		if err != nil {
 			log.Error().Err(err).Str("address", *listen).Msg("simulator could not listen")
@@ -33,33 +33,4 @@ func simCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 		log.Info().Msg("simulator stopping")
 		return exitOK
 	}
-}
-
-// seedFromConfig creates in the simulator every resource the configuration
-// names, so socmond finds a healthy pipeline until faults are injected.
-func seedFromConfig(cfg *config.Config) awssim.Seed {
-	seed := awssim.Seed{Region: cfg.Region}
-	for _, t := range cfg.Targets() {
-		switch t.Service {
-		case config.ServiceDynamoDB:
-			seed.Tables = append(seed.Tables, t.Resource)
-		case config.ServiceS3:
-			seed.Buckets = append(seed.Buckets, t.Resource)
-		case config.ServiceKMS:
-			seed.Keys = append(seed.Keys, t.Resource)
-		case config.ServiceEventBridge:
-			seed.EventBuses = append(seed.EventBuses, t.Resource)
-		case config.ServiceStepFunctions:
-			seed.StateMachines = append(seed.StateMachines, t.Resource)
-		case config.ServiceLambda:
-			seed.Functions = append(seed.Functions, t.Resource)
-		case config.ServiceBedrock:
-			seed.Models = append(seed.Models, t.Resource)
-		}
-	}
-	if b := cfg.Pipeline.AuditBucket; b != "" {
-		seed.AuditBuckets = append(seed.AuditBuckets, b)
-	}
-	seedPipeline(&seed, cfg) // workflow_seed.go
-	return seed
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/report"
+	"github.com/socmond/socmond/internal/simseed"
 )
 
 const example = "../../config.example.yaml"
@@ -25,7 +26,7 @@ func startSim(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(seedFromConfig(cfg))
+	sim := awssim.New(simseed.FromConfig(cfg))
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

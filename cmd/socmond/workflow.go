@@ -20,34 +20,6 @@ const (
 	alertCanaryFailed              = "CanaryFailed"
 )
 
-// newPassive builds the passive workflow check from the configuration.
-func newPassive(cfg *config.Config, c *awsclient.Clients) *workflow.Passive {
-	var configured []string
-	if cfg.Services.Lambda.IsEnabled() {
-		for _, r := range cfg.Services.Lambda.Resources {
-			configured = append(configured, r.Name)
-		}
-	}
-	return &workflow.Passive{Events: c.EventBridge, SFN: c.SFN, Lambda: c.Lambda,
-		EventBus: cfg.Pipeline.EventBus, Rules: cfg.Workflow.Rules, StateMachine: cfg.Pipeline.StateMachine,
-		Window: cfg.Workflow.ExecutionWindow.D(), MaxFailureRatio: *cfg.Workflow.FailureRatio, Configured: configured, LambdaTimeout: cfg.Defaults.Timeout.D()}
-}
-
-// newCanary builds the canary from the configuration.
-func newCanary(cfg *config.Config, c *awsclient.Clients) *workflow.Canary {
-	k, p := &cfg.Canary, &cfg.Pipeline
-	return &workflow.Canary{
-		Spec: workflow.CanarySpec{
-			EventBus: p.EventBus, Source: k.Source, DetailType: k.DetailType, Tenant: k.Tenant,
-			StateMachine: p.StateMachine, Table: p.InvestigationsTable, KeyAttribute: k.KeyAttribute, KeyTemplate: k.KeyTemplate,
-			AnalysisAttribute: k.BedrockAttribute, ArtifactsBucket: p.ArtifactsBucket, ArtifactKey: k.ArtifactKey,
-			AuditBucket: p.AuditBucket, AuditKey: k.AuditKey, CompliancePrefix: k.CompliancePrefix, KMSKey: p.KMSKey,
-			MinRetentionDays: k.MinRetentionDays, Timeout: k.Timeout.D(), FindTimeout: k.FindTimeout.D(),
-		},
-		Events: c.EventBridge, SFN: c.SFN, DynamoDB: c.DynamoDB, S3: c.S3, KMS: c.KMS,
-	}
-}
-
 // attachWorkflow runs the passive workflow check and, on the canary leader
 // when the canary is enabled, the scheduled canary: metrics, the "workflow"
 // panel, alerts, and discovered Lambda functions recorded like probes.
@@ -60,10 +32,10 @@ func attachWorkflow(d *daemon) error {
 	r := &workflow.Runner{PassiveSchedule: cfg.Workflow.Schedule, PassiveTimeout: cfg.Workflow.Timeout.D(),
 		CanarySchedule: cfg.Canary.Schedule, Metrics: workflow.NewMetrics(d.metrics.Registry())}
 	if cfg.WorkflowEnabled() {
-		r.Passive = newPassive(cfg, d.clients)
+		r.Passive = workflow.PassiveFromConfig(cfg, d.clients)
 	}
 	if runCanary {
-		r.Canary = newCanary(cfg, d.clients)
+		r.Canary = workflow.CanaryFromConfig(cfg, d.clients)
 	}
 	// Discovered functions join the Lambda health like configured ones.
 	r.SubscribePassive(func(rep workflow.PassiveReport) {
@@ -163,7 +135,7 @@ func workflowSection(ctx context.Context, cfg *config.Config, c *awsclient.Clien
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Workflow.Timeout.D())
 	defer cancel()
-	rep := newPassive(cfg, c).Run(ctx)
+	rep := workflow.PassiveFromConfig(cfg, c).Run(ctx)
 	var rows []report.Row
 	for _, ck := range rep.Checks {
 		v := report.Fail

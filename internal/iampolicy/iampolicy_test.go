@@ -16,7 +16,9 @@ import (
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/simseed"
 	"github.com/socmond/socmond/internal/testenv"
+	"github.com/socmond/socmond/internal/workflow"
 )
 
 // everythingOn is the example configuration with every opt-in feature that
@@ -24,8 +26,7 @@ import (
 var everythingOn = []struct{ from, to string }{
 	{"runtime:\n      # Converse", "runtime:\n      # Converse"},
 	{"evidence:\n    enabled: false", "evidence:\n    enabled: true"},
-	// The passive workflow check and the canary are not exercised here yet.
-	{"workflow:\n  enabled: true", "workflow:\n  enabled: false"},
+	{"canary:\n  enabled: false", "canary:\n  enabled: true"},
 }
 
 func loadEverythingOn(t *testing.T) *config.Config {
@@ -56,35 +57,12 @@ func loadEverythingOn(t *testing.T) *config.Config {
 	return cfg
 }
 
-func seed(cfg *config.Config) awssim.Seed {
-	s := awssim.Seed{Region: cfg.Region}
-	for _, t := range cfg.Targets() {
-		switch t.Service {
-		case config.ServiceDynamoDB:
-			s.Tables = append(s.Tables, t.Resource)
-		case config.ServiceS3:
-			s.Buckets = append(s.Buckets, t.Resource)
-		case config.ServiceKMS:
-			s.Keys = append(s.Keys, t.Resource)
-		case config.ServiceEventBridge:
-			s.EventBuses = append(s.EventBuses, t.Resource)
-		case config.ServiceStepFunctions:
-			s.StateMachines = append(s.StateMachines, t.Resource)
-		case config.ServiceLambda:
-			s.Functions = append(s.Functions, t.Resource)
-		case config.ServiceBedrock:
-			s.Models = append(s.Models, t.Resource)
-		}
-	}
-	s.AuditBuckets = []string{cfg.Pipeline.AuditBucket}
-	return s
-}
-
-// exercise runs every probe, compliance check and evidence write of cfg
-// against a fresh simulator and returns the AWS calls it served.
+// exercise runs every probe, compliance check, evidence write, the passive
+// workflow check and the canary of cfg against a fresh simulator and
+// returns the AWS calls it served.
 func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 	t.Helper()
-	sim := awssim.New(seed(cfg))
+	sim := awssim.New(simseed.FromConfig(cfg))
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +112,13 @@ func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 	if _, err := compliance.Verify(ctx, clients.S3, bucket, key, compliance.WantKey{Name: pl.KMSKey}, compliance.DefaultRetention); err != nil {
 		t.Fatalf("evidence verify: %v", err)
 	}
+
+	if rep := workflow.PassiveFromConfig(cfg, clients).Run(ctx); !rep.OK() {
+		t.Errorf("passive workflow check failed: %+v", rep.Checks)
+	}
+	if rep := workflow.CanaryFromConfig(cfg, clients).Run(ctx, nil); !rep.Passed {
+		t.Errorf("canary failed: %+v", rep.Steps)
+	}
 	return sim.Calls()
 }
 
@@ -145,7 +130,7 @@ func resourceARNs(s scope, cfg *config.Config, c awssim.Call) []string {
 	case "dynamodb":
 		return []string{s.table(c.Resource)}
 	case "s3":
-		if strings.Contains(c.Operation, "Object") && c.Operation != "GetObjectLockConfiguration" {
+		if strings.Contains(c.Operation, "Object") && c.Operation != "GetObjectLockConfiguration" && c.Operation != "ListObjectsV2" {
 			return []string{s.bucket(c.Resource) + "/"} // prefix: the call names only the bucket
 		}
 		return []string{s.bucket(c.Resource)}
@@ -206,6 +191,12 @@ func TestPolicyIsExactlyWhatSocmondCalls(t *testing.T) {
 		if !ok {
 			t.Errorf("no IAM mapping for %s:%s; add it to needs", c.Service, c.Operation)
 			continue
+		}
+		if c.Service == "s3" && c.Operation == "HeadObject" && c.Resource == cfg.Pipeline.AuditBucket {
+			// S3 returns an object's lock mode and retain-until date on
+			// HEAD only to callers allowed s3:GetObjectRetention, and the
+			// canary reads them there (step 7).
+			acts = append(slices.Clone(acts), "s3:GetObjectRetention")
 		}
 		for _, a := range acts {
 			res := resourceARNs(s, cfg, c)

@@ -1,4 +1,8 @@
-package main
+// Package simseed turns a socmond configuration into the simulator's seed,
+// so `socmond sim`, `socmond demo` and the tests build the same simulated
+// pipeline from one file. Only cmd/socmond and tests import it: production
+// packages never depend on the simulator.
+package simseed
 
 import (
 	"encoding/json"
@@ -7,6 +11,35 @@ import (
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
 )
+
+// FromConfig creates in the simulator every resource the configuration
+// names, so socmond finds a healthy pipeline until faults are injected.
+func FromConfig(cfg *config.Config) awssim.Seed {
+	seed := awssim.Seed{Region: cfg.Region}
+	for _, t := range cfg.Targets() {
+		switch t.Service {
+		case config.ServiceDynamoDB:
+			seed.Tables = append(seed.Tables, t.Resource)
+		case config.ServiceS3:
+			seed.Buckets = append(seed.Buckets, t.Resource)
+		case config.ServiceKMS:
+			seed.Keys = append(seed.Keys, t.Resource)
+		case config.ServiceEventBridge:
+			seed.EventBuses = append(seed.EventBuses, t.Resource)
+		case config.ServiceStepFunctions:
+			seed.StateMachines = append(seed.StateMachines, t.Resource)
+		case config.ServiceLambda:
+			seed.Functions = append(seed.Functions, t.Resource)
+		case config.ServiceBedrock:
+			seed.Models = append(seed.Models, t.Resource)
+		}
+	}
+	if b := cfg.Pipeline.AuditBucket; b != "" {
+		seed.AuditBuckets = append(seed.AuditBuckets, b)
+	}
+	seedPipeline(&seed, cfg)
+	return seed
+}
 
 // simStageDuration is how long each simulated Lambda stage takes, so
 // `socmond e2e` against `socmond sim` shows executions RUNNING for a moment.
