@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/scheduler"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // fakeProbe returns whatever status it is set to.
@@ -47,20 +47,7 @@ func target(service, resource string) config.Target {
 		ErrorRateWindow: 5 * time.Minute, AvailabilityWindow: time.Hour}
 }
 
-// syncBuffer is a concurrency-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func newMonitor(t *testing.T, logs *syncBuffer) (*Monitor, *metrics.Metrics) {
+func newMonitor(t *testing.T, logs *testenv.Buffer) (*Monitor, *metrics.Metrics) {
 	t.Helper()
 	m := metrics.New("test", "abc")
 	mon := New(Options{Logger: zerolog.New(logs), Metrics: m, Scheduler: scheduler.Options{}})
@@ -68,21 +55,8 @@ func newMonitor(t *testing.T, logs *syncBuffer) (*Monitor, *metrics.Metrics) {
 	return mon, m
 }
 
-// waitFor polls cond until it holds; the deadline is a hang guard, not a
-// performance assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestStartRunsFirstRoundAndBecomesReady(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	mon, m := newMonitor(t, &logs)
 	a := newFake("dynamodb", "t1", probes.Healthy)
 	b := newFake("lambda", "f1", probes.Unavailable)
@@ -93,12 +67,12 @@ func TestStartRunsFirstRoundAndBecomesReady(t *testing.T) {
 		t.Fatal("ready before any probe ran")
 	}
 	mon.Start()
-	waitFor(t, "readiness", mon.Ready)
+	testenv.Eventually(t, "readiness", mon.Ready)
 	snaps := mon.Snapshots(time.Now())
 	if len(snaps) != 2 {
 		t.Fatalf("snapshots = %d, want 2", len(snaps))
 	}
-	if got := value(t, m, "socmond_probes_total", lbl("service", "lambda", "resource", "f1", "status", "unavailable")); got != 1 {
+	if got := testenv.MetricValue(t, m.Registry(), "socmond_probes_total", testenv.Labels("service", "lambda", "resource", "f1", "status", "unavailable")); got != 1 {
 		t.Fatalf("unavailable count = %v", got)
 	}
 	out := logs.String()
@@ -108,7 +82,7 @@ func TestStartRunsFirstRoundAndBecomesReady(t *testing.T) {
 }
 
 func TestStatusChangeLoggedOncePerChange(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	mon, _ := newMonitor(t, &logs)
 	tg := target("kms", "alias/k")
 	p := newFake("kms", "alias/k", probes.Healthy)
@@ -126,7 +100,7 @@ func TestStatusChangeLoggedOncePerChange(t *testing.T) {
 }
 
 func TestApplyAddsRemovesAndKeepsUnchanged(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	mon, m := newMonitor(t, &logs)
 	a := newFake("dynamodb", "t1", probes.Healthy)
 	b := newFake("s3", "b1", probes.Healthy)
@@ -134,7 +108,7 @@ func TestApplyAddsRemovesAndKeepsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	mon.Start()
-	waitFor(t, "first round", mon.Ready)
+	testenv.Eventually(t, "first round", mon.Ready)
 
 	// Same t1 settings with a new probe object: the old one must be kept.
 	a2 := newFake("dynamodb", "t1", probes.Healthy)
@@ -158,15 +132,15 @@ func TestApplyAddsRemovesAndKeepsUnchanged(t *testing.T) {
 }
 
 func TestPanicRecoveredAndCounted(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	mon, m := newMonitor(t, &logs)
 	p := &panicProbe{target: probes.Target{Service: "lambda", Resource: "boom"}}
 	if err := mon.Apply([]Check{{Target: target("lambda", "boom"), Probe: p}}); err != nil {
 		t.Fatal(err)
 	}
 	mon.Start()
-	waitFor(t, "panic counted", func() bool {
-		return value(t, m, "socmond_probe_panics_total", lbl("service", "lambda", "resource", "boom")) == 1
+	testenv.Eventually(t, "panic counted", func() bool {
+		return testenv.MetricValue(t, m.Registry(), "socmond_probe_panics_total", testenv.Labels("service", "lambda", "resource", "boom")) == 1
 	})
 	if !strings.Contains(logs.String(), "probe panicked") {
 		t.Fatalf("panic not logged:\n%s", logs.String())
@@ -177,47 +151,3 @@ type panicProbe struct{ target probes.Target }
 
 func (p *panicProbe) Target() probes.Target                    { return p.target }
 func (p *panicProbe) Check(context.Context) probes.Observation { panic("probe bug") }
-
-// value gathers the registry and returns one series' value (counter or
-// gauge), or -1 when the series does not exist.
-func value(t *testing.T, m *metrics.Metrics, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, mt := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range mt.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case mt.Counter != nil:
-				return mt.Counter.GetValue()
-			case mt.Gauge != nil:
-				return mt.Gauge.GetValue()
-			case mt.Histogram != nil:
-				return float64(mt.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return -1
-}
-
-func lbl(kv ...string) map[string]string {
-	out := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}

@@ -18,6 +18,7 @@ import (
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/scheduler"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // simMonitor wires the real pieces — SDK clients, probes, scheduler,
@@ -79,7 +80,7 @@ func TestFaultMovesMetricsAndStatusThenRecovers(t *testing.T) {
 	fn := probes.Target{Service: "lambda", Resource: "Analyze"}
 
 	mon.Start()
-	waitFor(t, "readiness", mon.Ready)
+	testenv.Eventually(t, "readiness", mon.Ready)
 	for _, s := range mon.Snapshots(time.Now()) {
 		if s.Status != probes.Healthy {
 			t.Fatalf("%s: %s before any fault (%+v)", s.Target, s.Status, s.Last)
@@ -88,7 +89,7 @@ func TestFaultMovesMetricsAndStatusThenRecovers(t *testing.T) {
 
 	sim.AddFault(awssim.Fault{Service: "dynamodb", Resource: "Metrics", Error: "ThrottlingException"})
 	sim.AddFault(awssim.Fault{Service: "lambda", Resource: "Analyze", State: "Failed"})
-	waitFor(t, "throttle and failed state to show", func() bool {
+	testenv.Eventually(t, "throttle and failed state to show", func() bool {
 		a, _ := mon.Snapshot(metricsTable, time.Now())
 		b, _ := mon.Snapshot(fn, time.Now())
 		return a.Status == probes.Degraded && b.Status == probes.Unavailable
@@ -97,74 +98,25 @@ func TestFaultMovesMetricsAndStatusThenRecovers(t *testing.T) {
 	if s.Last.Class != probes.ClassThrottled || s.Last.Code != "ThrottlingException" || s.Last.Hint == "" || s.ErrorRatio <= 0 || s.Availability != 1 {
 		t.Fatalf("throttled snapshot = %+v", s)
 	}
-	if v := value(t, m, "socmond_probe_failures_total", lbl("service", "dynamodb", "resource", "Metrics", "class", "throttled")); v < 1 {
+	if v := testenv.MetricValue(t, m.Registry(), "socmond_probe_failures_total", testenv.Labels("service", "dynamodb", "resource", "Metrics", "class", "throttled")); v < 1 {
 		t.Fatalf("throttled failures = %v", v)
 	}
-	if v := value(t, m, "socmond_service_status", lbl("service", "lambda", "resource", "Analyze", "status", "unavailable")); v != 1 {
+	if v := testenv.MetricValue(t, m.Registry(), "socmond_service_status", testenv.Labels("service", "lambda", "resource", "Analyze", "status", "unavailable")); v != 1 {
 		t.Fatalf("lambda unavailable gauge = %v", v)
 	}
-	if v := value(t, m, "socmond_service_availability_ratio", lbl("service", "lambda", "resource", "Analyze")); v >= 1 {
+	if v := testenv.MetricValue(t, m.Registry(), "socmond_service_availability_ratio", testenv.Labels("service", "lambda", "resource", "Analyze")); v >= 1 {
 		t.Fatalf("lambda availability = %v, want < 1", v)
 	}
 
 	sim.ClearFaults()
-	waitFor(t, "recovery", func() bool {
+	testenv.Eventually(t, "recovery", func() bool {
 		a, _ := mon.Snapshot(metricsTable, time.Now())
 		b, _ := mon.Snapshot(fn, time.Now())
 		return a.Status == probes.Healthy && b.Status == probes.Healthy
 	})
-	if v := value(t, m, "socmond_service_status", lbl("service", "lambda", "resource", "Analyze", "status", "healthy")); v != 1 {
+	if v := testenv.MetricValue(t, m.Registry(), "socmond_service_status", testenv.Labels("service", "lambda", "resource", "Analyze", "status", "healthy")); v != 1 {
 		t.Fatalf("lambda healthy gauge after recovery = %v", v)
 	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func value(t *testing.T, m *metrics.Metrics, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, mt := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range mt.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			if mt.Counter != nil {
-				return mt.Counter.GetValue()
-			}
-			return mt.Gauge.GetValue()
-		}
-	}
-	return -1
-}
-
-func lbl(kv ...string) map[string]string {
-	out := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
 }
 
 // BenchmarkProbeRoundTrip measures one probe round trip through the
@@ -212,9 +164,9 @@ func TestHangingServiceDoesNotStarveOthers(t *testing.T) {
 	others := []probes.Target{{Service: "kms", Resource: "alias/k"}, {Service: "lambda", Resource: "f1"}, {Service: "lambda", Resource: "f2"},
 		{Service: "eventbridge", Resource: "bus"}, {Service: "bedrock", Resource: "m1"}}
 	total := func(tg probes.Target) float64 {
-		return value(t, m, "socmond_probes_total", lbl("service", tg.Service, "resource", tg.Resource, "status", "healthy"))
+		return testenv.MetricValue(t, m.Registry(), "socmond_probes_total", testenv.Labels("service", tg.Service, "resource", tg.Resource, "status", "healthy"))
 	}
-	waitFor(t, "every other service to complete 3 scheduled rounds", func() bool {
+	testenv.Eventually(t, "every other service to complete 3 scheduled rounds", func() bool {
 		for _, tg := range others {
 			if total(tg) < 3 {
 				return false
@@ -223,13 +175,13 @@ func TestHangingServiceDoesNotStarveOthers(t *testing.T) {
 		return true
 	})
 	for _, tb := range seed.Tables {
-		if v := value(t, m, "socmond_probes_total", lbl("service", "dynamodb", "resource", tb)); v > 0 {
+		if v := testenv.MetricValue(t, m.Registry(), "socmond_probes_total", testenv.Labels("service", "dynamodb", "resource", tb)); v > 0 {
 			t.Fatalf("dynamodb/%s completed a probe through an hour of latency", tb)
 		}
 	}
 	skipped := 0.0
 	for _, tb := range seed.Tables {
-		if v := value(t, m, "socmond_scheduler_skipped_total", lbl("service", "dynamodb", "resource", tb)); v > 0 {
+		if v := testenv.MetricValue(t, m.Registry(), "socmond_scheduler_skipped_total", testenv.Labels("service", "dynamodb", "resource", tb)); v > 0 {
 			skipped += v
 		}
 	}
