@@ -5,7 +5,7 @@ REVISION  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/socmond/socmond/internal/version.Version=$(VERSION) -X github.com/socmond/socmond/internal/version.Revision=$(REVISION)
 BIN       := bin/socmond
 
-.PHONY: all build demo test test-deps lint vet fmt-check bench bench-go fuzz fuzz-short clean image manifests
+.PHONY: all build demo test test-deps lint vet fmt-check bench bench-go fuzz fuzz-short soak clean image manifests
 
 all: build
 
@@ -51,6 +51,13 @@ bench: build test-deps
 ## bench-go: Go benchmarks of the hot path.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## soak: the chaos soak for 10 minutes (the 60-second version runs in `make test`);
+## SOAKTIME and SOAKSEED change its length and fault schedule. See docs/reliability.md.
+SOAKTIME ?= 10m
+SOAKSEED ?= 1
+soak:
+	$(GO) test -count=1 -timeout 30m -run TestChaosSoak -v ./test/soak -args -soak.duration $(SOAKTIME) -soak.seed $(SOAKSEED)
 
 ## fuzz: run each fuzz target for longer than the few seconds `make test` gives it.
 FUZZTIME ?= 60s

@@ -3,6 +3,7 @@ package awssim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,9 @@ type Fault struct {
 	State     string `json:"state,omitempty"`     // resource state override (TableStatus, KeyState, Lambda State, SFN status, model lifecycle, rule State)
 	Malformed bool   `json:"malformed,omitempty"` // 200 whose body (or header) the SDK cannot decode
 	Count     int    `json:"count,omitempty"`     // >0: applies to this many matching requests, then expires
+	// Chaos breaks the transport instead of the answer: reset, truncate,
+	// nonjson, trickle or refuse (chaos.go).
+	Chaos string `json:"chaos,omitempty"`
 	// Set overrides resource settings while the fault is active (kms, dynamodb,
 	// s3; see overrides.go), e.g. {"KeyRotationEnabled":"false"}.
 	Set map[string]string `json:"set,omitempty"`
@@ -88,6 +92,14 @@ func normaliseFault(f Fault) (activeFault, error) {
 			return activeFault{}, fmt.Errorf("set cannot be combined with error or malformed")
 		}
 	}
+	if f.Chaos != "" {
+		if !slices.Contains(chaosKinds, f.Chaos) {
+			return activeFault{}, fmt.Errorf("unknown chaos %q (want one of %s)", f.Chaos, strings.Join(chaosKinds, ", "))
+		}
+		if f.Error != "" || f.Malformed || f.State != "" || len(f.Set) > 0 {
+			return activeFault{}, fmt.Errorf("chaos cannot be combined with error, malformed, state or set")
+		}
+	}
 	if f.Error != "" && (f.Malformed || f.State != "") {
 		return activeFault{}, fmt.Errorf("error cannot be combined with malformed or state")
 	}
@@ -97,8 +109,8 @@ func normaliseFault(f Fault) (activeFault, error) {
 	if f.Count < 0 {
 		return activeFault{}, fmt.Errorf("count must be >= 0, got %d", f.Count)
 	}
-	if f.Latency == "" && f.Error == "" && f.State == "" && !f.Malformed && len(f.Set) == 0 {
-		return activeFault{}, fmt.Errorf("fault does nothing: set latency, error, state, malformed or set")
+	if f.Latency == "" && f.Error == "" && f.State == "" && !f.Malformed && len(f.Set) == 0 && f.Chaos == "" {
+		return activeFault{}, fmt.Errorf("fault does nothing: set latency, error, state, malformed, set or chaos")
 	}
 	return a, nil
 }
@@ -139,7 +151,34 @@ type effect struct {
 	err       string
 	state     string
 	malformed bool
+	chaos     string
 	set       map[string]string // merged Set of every matching fault
+}
+
+// describe is the ground truth recorded in Call.Fault: which fault shaped the
+// answer ("error:ThrottlingException", "chaos:reset", "malformed",
+// "state:DISABLED", "latency:6s"), empty when none did.
+func (e effect) describe() string {
+	var d string
+	switch {
+	case e.err != "":
+		d = "error:" + e.err
+	case e.chaos != "":
+		d = "chaos:" + e.chaos
+	case e.malformed:
+		d = "malformed"
+	case e.state != "":
+		d = "state:" + e.state
+	case len(e.set) > 0:
+		d = "set"
+	}
+	if e.latency > 0 {
+		if d != "" {
+			d += "+"
+		}
+		d += "latency:" + e.latency.String()
+	}
+	return d
 }
 
 // takeFaults applies every fault matching the request, in the order they were
@@ -157,8 +196,8 @@ func (s *Sim) takeFaults(service, resource string) effect {
 		}
 		e.latency += f.latency
 		e.set = mergeSet(e.set, f.Set)
-		if e.err == "" && e.state == "" && !e.malformed {
-			e.err, e.state, e.malformed = f.Error, f.State, f.Malformed
+		if e.err == "" && e.state == "" && !e.malformed && e.chaos == "" {
+			e.err, e.state, e.malformed, e.chaos = f.Error, f.State, f.Malformed, f.Chaos
 		}
 		if f.Count > 0 {
 			f.Count--
@@ -242,6 +281,10 @@ func writeMalformed(c *call) {
 	}
 }
 
+// maxControlBody bounds a fault posted to the control API; a real one is a
+// few hundred bytes.
+const maxControlBody = 64 << 10
+
 // serveControl is the /_sim/ JSON API used by tests and `socmond demo`.
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch {
@@ -251,7 +294,12 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
 	case r.URL.Path == "/_sim/faults" && r.Method == http.MethodPost:
-		f, err := decodeFault(r.Body)
+		f, err := decodeFault(http.MaxBytesReader(w, r.Body, maxControlBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeControl(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("fault body over %d bytes", maxControlBody)})
+			return
+		}
 		if err != nil {
 			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
@@ -279,7 +327,7 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 }
 
 func decodeFault(body io.Reader) (Fault, error) {
-	data, err := io.ReadAll(io.LimitReader(body, 1<<20))
+	data, err := io.ReadAll(body)
 	if err != nil {
 		return Fault{}, fmt.Errorf("read body: %w", err)
 	}

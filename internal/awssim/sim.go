@@ -69,6 +69,9 @@ type Call struct {
 	Resource  string `json:"resource,omitempty"`
 	Attempt   int    `json:"attempt"`
 	Status    int    `json:"status"`
+	// Fault is the ground truth of what the simulator did to this call
+	// (see effect.describe); empty for a plain answer.
+	Fault string `json:"fault,omitempty"`
 }
 
 // Sim is the simulator. It is an http.Handler; Start serves it on a listener.
@@ -134,7 +137,9 @@ func (s *Sim) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("awssim: listen %s: %w", addr, err)
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	// No WriteTimeout: injected latency and trickling bodies are meant to
+	// outlast the client's deadline, and the client's own hang-up ends them.
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() { _ = s.srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), nil
 }
@@ -180,6 +185,8 @@ type call struct {
 	state     string // resource state override from a fault
 	requestID string
 	attempt   int
+	fault     string // what the matching faults did (Call.Fault)
+	chaos     string // transport breakage to apply when answering (chaos.go)
 
 	set map[string]string // setting overrides from faults (overrides.go)
 }
@@ -203,13 +210,22 @@ func (b *bufferedResponse) WriteHeader(status int) {
 	}
 }
 
+// maxRequestBody bounds one AWS request body: S3 PutObject of an evidence
+// report is the largest thing socmond sends, far below this.
+const maxRequestBody = 64 << 20
+
 // ServeHTTP answers one AWS request (or a /_sim/ control request).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		http.Error(w, fmt.Sprintf("request body over %d bytes", maxRequestBody), http.StatusRequestEntityTooLarge)
+		return
+	}
 	if err != nil {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
@@ -227,8 +243,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt, Status: status})
+	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt, Status: status, Fault: c.fault})
 	s.mu.Unlock()
+	if c.chaos != "" {
+		s.writeChaos(w, c, c.chaos, status)
+		return
+	}
 
 	for k, v := range c.w.header {
 		w.Header()[k] = v
@@ -250,6 +270,7 @@ func (s *Sim) serve(c *call) {
 		return
 	}
 	f := s.takeFaults(c.service, c.resource)
+	c.fault, c.chaos = f.describe(), f.chaos
 	if f.latency > 0 {
 		t := time.NewTimer(f.latency)
 		select {

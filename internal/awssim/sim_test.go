@@ -226,7 +226,7 @@ func TestControlAPIListClearAndCalls(t *testing.T) {
 	}
 	var calls []Call
 	getJSON(t, e.url+"/_sim/calls", &calls)
-	wantCall := Call{Service: "dynamodb", Operation: "DescribeTable", Resource: "soc-alerts", Attempt: 1, Status: 400}
+	wantCall := Call{Service: "dynamodb", Operation: "DescribeTable", Resource: "soc-alerts", Attempt: 1, Status: 400, Fault: "error:ThrottlingException"}
 	if len(calls) != 1 || calls[0] != wantCall {
 		t.Fatalf("calls %+v, want [%+v]", calls, wantCall)
 	}

@@ -8,7 +8,9 @@ package reload
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -80,13 +82,24 @@ func (r *Reloader) Reload(trigger string) error {
 
 // Handler serves POST /-/reload like Prometheus: 200 with an empty body on
 // success, 500 with the reason otherwise.
+// A reload takes no body; one over maxReloadBody is refused with 413 before
+// anything is reloaded, so a client cannot make the daemon read without end.
 func (r *Reloader) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, err := io.Copy(io.Discard, http.MaxBytesReader(w, req.Body, maxReloadBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("reload takes no body (got over %d bytes)", maxReloadBody), http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err := r.Reload("http"); err != nil {
 			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 		}
 	})
 }
+
+// maxReloadBody bounds what /-/reload reads of a body it does not use.
+const maxReloadBody = 4 << 10
 
 // WatchSIGHUP reloads on every SIGHUP until ctx ends. It returns once the
 // signal is being watched, so a SIGHUP sent after it returns is never lost

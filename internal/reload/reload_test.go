@@ -117,3 +117,31 @@ func TestHandlerExplainsFailure(t *testing.T) {
 		t.Errorf("= %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// An oversized body is refused with 413 and reloads nothing; a small one is
+// ignored as Prometheus does.
+func TestHandlerBodyLimit(t *testing.T) {
+	var applied atomic.Int32
+	r, err := New(prometheus.NewRegistry(), zerolog.Nop(), func() error { applied.Add(1); return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader(strings.Repeat("x", maxReloadBody+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || applied.Load() != 0 {
+		t.Fatalf("oversized body: %d, applied %d times", resp.StatusCode, applied.Load())
+	}
+	resp, err = http.Post(srv.URL, "text/plain", strings.NewReader("please"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || applied.Load() != 1 {
+		t.Fatalf("small body: %d, applied %d times", resp.StatusCode, applied.Load())
+	}
+}

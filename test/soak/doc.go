@@ -1,0 +1,8 @@
+// Package soak is the chaos soak: the real socmond binary probes over 200
+// resources in the in-process AWS simulator while a seeded random schedule
+// of faults plays, and the test checks that the daemon keeps running, keeps
+// answering, and reports each fault as what it is.
+//
+// `go test ./test/soak` runs the 60-second version (inside `make test`);
+// `make soak` runs it for 10 minutes (-soak.duration). See docs/reliability.md.
+package soak
