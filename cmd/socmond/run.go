@@ -103,6 +103,7 @@ var attachments = []func(d *daemon) error{
 func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config, co awsclient.Options,
 	adjust func([]monitor.Check), started func(addr string)) int {
 	log := g.logger()
+	co.Logger = &log
 	clients, err := awsclient.New(ctx, co)
 	if err != nil {
 		return g.configError(err)

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	"github.com/rs/zerolog"
 )
 
 // Options say how to reach AWS.
@@ -41,6 +43,10 @@ type Options struct {
 	MaxAttempts int
 	// MaxConnsPerHost bounds the keep-alive pool per endpoint. 0 means 64.
 	MaxConnsPerHost int
+	// Logger receives the SDK's own warnings (a response body it could not
+	// drain, a checksum it could not verify) as structured lines instead of
+	// bare text on stderr. nil keeps the SDK's default.
+	Logger *zerolog.Logger
 }
 
 // Clients holds one client per service, all sharing one HTTP transport.
@@ -87,6 +93,9 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if o.Endpoint != "" {
 		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
 	}
+	if o.Logger != nil {
+		opts = append(opts, config.WithLogger(sdkLogger(*o.Logger)))
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
@@ -119,4 +128,18 @@ func endpointFromEnv(getenv func(string) string, service string) bool {
 		return false
 	}
 	return getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_"+service) != ""
+}
+
+// sdkLogger forwards the SDK's log lines to zerolog. The SDK logs request
+// and response bodies only when asked to (ClientLogMode), which socmond
+// never does, so nothing here carries credentials.
+func sdkLogger(l zerolog.Logger) logging.Logger {
+	l = l.With().Str("component", "aws-sdk").Logger()
+	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		ev := l.Warn()
+		if c == logging.Debug {
+			ev = l.Debug()
+		}
+		ev.Msgf(format, v...)
+	})
 }

@@ -5,12 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rs/zerolog"
 )
 
 func TestEndpointFromEnv(t *testing.T) {
@@ -80,3 +83,39 @@ func TestNoRegion(t *testing.T) {
 		t.Fatalf("err = %v, want a region error", err)
 	}
 }
+
+// TestSDKWarningsGoThroughZerolog: a DynamoDB answer without the CRC32
+// header makes the SDK warn; the warning must arrive as a structured line.
+func TestSDKWarningsGoThroughZerolog(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("X-Amz-Crc32", "1") // wrong on purpose
+		_, _ = w.Write([]byte(`{"Table":{"TableName":"t","TableStatus":"ACTIVE"}}`))
+	}))
+	defer srv.Close()
+	var buf strings.Builder
+	var mu sync.Mutex
+	l := zerolog.New(zerolog.SyncWriter(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	})))
+	c, err := New(context.Background(), Options{Region: "us-east-1", Endpoint: srv.URL, Logger: &l,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DynamoDB.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("t")}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, `"component":"aws-sdk"`) || !strings.Contains(out, `"level":"warn"`) || !strings.Contains(out, "checksum") {
+		t.Fatalf("SDK warning not logged through zerolog: %q", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
