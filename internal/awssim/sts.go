@@ -5,13 +5,38 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// stsState is empty: STS answers from the simulator's account and the caller's
-// access key, which is all a credential check needs.
-type stsState struct{}
+// stsState holds what STS needs beyond the simulator's account: how long the
+// temporary credentials it issues last.
+type stsState struct {
+	// lifetime, when set, replaces the requested session duration: tests
+	// make credentials expire within seconds so the SDK refreshes them
+	// while they watch (SetCredentialLifetime).
+	lifetime time.Duration
+}
+
+// SetCredentialLifetime makes AssumeRole and AssumeRoleWithWebIdentity issue
+// credentials that expire d after they are issued, whatever duration was
+// asked for (0 restores the asked-for duration). It stands in for a session
+// near its end, so the SDK has to refresh through STS during a test.
+func (s *Sim) SetCredentialLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sts.lifetime = d
+}
+
+// sessionExpiry is when credentials issued now for the asked duration end.
+func (s *Sim) sessionExpiry(asked time.Duration) string {
+	d := asked
+	if s.sts.lifetime > 0 {
+		d = s.sts.lifetime
+	}
+	return time.Now().Add(d).UTC().Format(time.RFC3339)
+}
 
 var roleSessionRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
@@ -29,6 +54,11 @@ func (s *Sim) routeSTS(c *call) *apiError {
 	case "AssumeRole":
 		c.resource = form.Get("RoleArn")
 		c.handler = func(c *call) { stsAssumeRole(c, form) }
+	case "AssumeRoleWithWebIdentity":
+		// Unsigned on AWS too: the web identity token is the credential.
+		c.signing = ""
+		c.resource = form.Get("RoleArn")
+		c.handler = func(c *call) { stsAssumeRoleWithWebIdentity(c, form) }
 	default:
 		return &apiError{Code: "InvalidAction", Message: fmt.Sprintf("Could not find operation %s for version 2011-06-15", c.op), Status: http.StatusBadRequest}
 	}
@@ -65,8 +95,40 @@ func stsAssumeRole(c *call, form url.Values) {
 		c.writeError(errorf("ValidationError", "1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint", session))
 		return
 	}
-	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	exp := c.sim.sessionExpiry(time.Hour)
 	body := fmt.Sprintf(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAAWSSIMEXAMPLE</AccessKeyId><SecretAccessKey>awssim-secret</SecretAccessKey><SessionToken>awssim-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAAWSSIMEXAMPLE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleResponse>`,
 		exp, xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
+	c.writeXML(http.StatusOK, "text/xml", []byte(body))
+}
+
+// stsAssumeRoleWithWebIdentity trades the token an OIDC provider issued (the
+// EKS/ECS projected service-account token) for temporary credentials. The
+// token's signature is not checked, only that there is one.
+func stsAssumeRoleWithWebIdentity(c *call, form url.Values) {
+	role := form.Get("RoleArn")
+	session := form.Get("RoleSessionName")
+	token := form.Get("WebIdentityToken")
+	switch {
+	case !roleARNRe.MatchString(role):
+		c.writeError(errorf("ValidationError", "1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint", role))
+		return
+	case !roleSessionRe.MatchString(session):
+		c.writeError(errorf("ValidationError", "1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint", session))
+		return
+	case len(token) < 4:
+		c.writeError(errorf("ValidationError", "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4"))
+		return
+	}
+	duration := time.Hour
+	if v := form.Get("DurationSeconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 900 || n > 43200 {
+			c.writeError(errorf("ValidationError", "1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", v))
+			return
+		}
+		duration = time.Duration(n) * time.Second
+	}
+	body := fmt.Sprintf(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>system:serviceaccount:soc:socmond</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience><Provider>oidc.awssim.local</Provider><Credentials><AccessKeyId>ASIAAWSSIMWEBIDENTITY</AccessKeyId><SecretAccessKey>awssim-web-identity-secret</SecretAccessKey><SessionToken>awssim-web-identity-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAAWSSIMEXAMPLE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+		c.sim.sessionExpiry(duration), xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
 	c.writeXML(http.StatusOK, "text/xml", []byte(body))
 }

@@ -23,16 +23,29 @@ const (
 
 type statusDoc struct {
 	Data struct {
-		Resources []struct {
-			Service   string `json:"service"`
-			Resource  string `json:"resource"`
-			Status    string `json:"status"`
-			LastError *struct {
-				Class string `json:"class"`
-				Code  string `json:"code"`
-			} `json:"last_error"`
-		} `json:"resources"`
+		Resources []resourceStatus `json:"resources"`
 	} `json:"data"`
+}
+
+type resourceStatus struct {
+	Service   string `json:"service"`
+	Resource  string `json:"resource"`
+	Status    string `json:"status"`
+	LastError *struct {
+		Class string `json:"class"`
+		Code  string `json:"code"`
+		Hint  string `json:"hint"`
+	} `json:"last_error"`
+}
+
+// findResource is r's entry in doc, or nil.
+func findResource(doc statusDoc, r resource) *resourceStatus {
+	for i, x := range doc.Data.Resources {
+		if x.Service == r.service && x.Resource == r.name {
+			return &doc.Data.Resources[i]
+		}
+	}
+	return nil
 }
 
 func getStatus(t *testing.T, base string) statusDoc {

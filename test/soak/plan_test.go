@@ -48,10 +48,16 @@ func (r *resources) seed() awssim.Seed {
 	return s
 }
 
-// config probes every resource every 2 s with a 1 s deadline.
-func (r *resources) config() string {
+// config probes every resource every 2 s with a 1 s deadline and pages
+// the Alertmanager at amAddr. An alert stays firing for clear_for after its
+// condition clears, longer than Alertmanager is down and than the
+// notifier's backoff, so an episode cannot fire and resolve unseen.
+func (r *resources) config(amAddr string) string {
 	var b strings.Builder
-	b.WriteString("region: us-east-1\ndefaults:\n  schedule: \"@every 2s\"\n  timeout: 1s\n  thresholds:\n    response_time: 900ms\nservices:\n")
+	b.WriteString("region: us-east-1\ndefaults:\n  schedule: \"@every 2s\"\n  timeout: 1s\n  thresholds:\n    response_time: 900ms\n")
+	fmt.Fprintf(&b, "alerting:\n  alertmanagers: [{url: \"http://%s\", timeout: 5s}]\n  resend_interval: 10s\n  min_samples: 3\n  queue_capacity: 5000\n", amAddr)
+	b.WriteString("  rules:\n    slow_response: {clear_for: 40s}\n    high_error_rate: {clear_for: 40s}\n    low_availability: {clear_for: 40s}\n")
+	b.WriteString("services:\n")
 	last := ""
 	for _, x := range r.all {
 		if x.service != last {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,17 +45,26 @@ func TestChaosSoak(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 
+	sim.SetCredentialLifetime(credentialLifetime)
+
+	h := newHook()
+	hookSrv := httptest.NewServer(h)
+	t.Cleanup(hookSrv.Close)
+	am := startAlertmanager(t, hookSrv.URL)
+
 	cfgPath := filepath.Join(t.TempDir(), "soak.yaml")
-	if err := os.WriteFile(cfgPath, []byte(res.config()), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(res.config(am.addr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	d := startDaemon(t, bin, cfgPath, simURL, port)
+	d := startDaemon(t, bin, cfgPath, webIdentityEnv(t, simURL), port)
 
 	waitReady(t, d, base)
 	watch := startWatcher(base)
 	t.Cleanup(watch.stop)
+	eps := watchEpisodes(base)
+	t.Cleanup(eps.stop)
 
 	// Let keep-alive connections and caches settle before the baseline.
 	time.Sleep(4 * time.Second)
@@ -63,9 +73,35 @@ func TestChaosSoak(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(*seed, 0xC4A05))
 	tally := map[string]*kindTally{}
-	phases := max(1, int(*duration/phaseLength))
+	// Alertmanager is stopped for phase amDownPhase and started again (same
+	// port and storage) when the next begins; the last phase is an STS
+	// failure instead of per-resource faults.
+	const amDownPhase = 1
+	phases := max(4, int(*duration/phaseLength))
+	stsPhase := phases - 1
+	var outage amOutage
 	var prev []planned
 	for p := 0; p < phases; p++ {
+		switch p {
+		case amDownPhase:
+			am.stop()
+			outage.from = time.Now()
+		case amDownPhase + 1:
+			am.start()
+			outage.to = time.Now()
+		}
+		if p == stsPhase {
+			sim.AddFault(stsFault)
+			sim.ResetCalls()
+			time.Sleep(phaseLength)
+			doc := getStatus(t, base)
+			calls := sim.Calls()
+			sim.ClearFaults()
+			checkCredentialPhase(t, p, res, doc, calls, tally)
+			prev = nil
+			d.checkAlive(t)
+			continue
+		}
 		plan := res.plan(rng)
 		for _, f := range plan {
 			sim.AddFault(f.fault)
@@ -109,6 +145,7 @@ func TestChaosSoak(t *testing.T) {
 	if w.failed > 0 || w.healthy == 0 || w.metrics == 0 {
 		t.Errorf("endpoints failed during the soak: %v", w.errors)
 	}
+	checkEpisodes(t, eps, h, outage)
 	d.checkAlive(t)
 	report(t, phases, tally)
 }
@@ -150,13 +187,12 @@ type daemon struct {
 	exited chan error
 }
 
-func startDaemon(t *testing.T, bin, cfg, simURL string, port int) *daemon {
+func startDaemon(t *testing.T, bin, cfg string, env []string, port int) *daemon {
 	t.Helper()
 	d := &daemon{logs: &testenv.Buffer{}, exited: make(chan error, 1)}
 	d.cmd = exec.Command(bin, "run", "--config.file", cfg, "--web.listen-address", testenv.Addr(port),
 		"--log.level", "info", "--shutdown.grace-period", "5s")
-	d.cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+simURL, "AWS_ACCESS_KEY_ID=AKIDSOAK",
-		"AWS_SECRET_ACCESS_KEY=soak-secret", "AWS_REGION=us-east-1")
+	d.cmd.Env = env
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
