@@ -100,6 +100,9 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = &holdFailures{inner: cfg.Credentials, hold: failureHold, now: time.Now}
+	}
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set region in the config file or AWS_REGION")
 	}
