@@ -44,7 +44,8 @@ vet:
 ## bench: socmond side by side with blackbox_exporter, the scale runs and
 ## the response-time fidelity run (about 6 min; see docs/performance.md),
 ## then the Go benchmarks of the hot path.
-bench: build test-deps
+bench: build
+	@command -v prometheus-blackbox-exporter >/dev/null 2>&1 || ./scripts/test-deps.sh
 	$(GO) run ./test/bench -socmond $(BIN) $(BENCHFLAGS)
 	$(MAKE) bench-go
 

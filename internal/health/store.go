@@ -24,6 +24,8 @@ func NewStore() *Store {
 // resource and applying o if the window lengths changed. It returns the
 // snapshots just before and just after, both taken at r.Start, and whether
 // the status changed; the first result of a resource counts as a change.
+// prev has no P95 or History: it is only there to compare and log the
+// status, and computing them twice cost every probe a sort and an allocation.
 func (s *Store) Record(r probes.Result, o Options) (prev, cur Snapshot, changed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -34,7 +36,7 @@ func (s *Store) Record(r probes.Result, o Options) (prev, cur Snapshot, changed 
 	} else {
 		w.SetOptions(o)
 	}
-	prev = w.Snapshot(r.Start)
+	prev = w.brief(r.Start)
 	w.Add(r)
 	cur = w.Snapshot(r.Start)
 	return prev, cur, !ok || prev.Status != cur.Status

@@ -113,6 +113,23 @@ func (w *Window) SetOptions(o Options) {
 // Snapshot returns the health at now. Windows are half-open, (now−W, now]:
 // a sample taken exactly W ago has just left, one taken at now is in.
 func (w *Window) Snapshot(now time.Time) Snapshot {
+	s := w.brief(now)
+	if !w.seen {
+		return s
+	}
+	s.P95 = p95(w.durs[:w.dursLen])
+
+	s.History = make([]Point, 0, w.histLen)
+	first := (w.histNext - w.histLen + HistoryLen) % HistoryLen
+	for i := range w.histLen {
+		s.History = append(s.History, w.hist[(first+i)%HistoryLen])
+	}
+	return s
+}
+
+// brief is Snapshot without P95 and History, the two parts that cost a
+// sort and an allocation: enough to tell whether a result changed the status.
+func (w *Window) brief(now time.Time) Snapshot {
 	s := Snapshot{
 		Target:       w.target,
 		Status:       w.last.Status,
@@ -136,14 +153,6 @@ func (w *Window) Snapshot(now time.Time) Snapshot {
 		s.AvailabilitySamples = c.total
 		s.Availability = float64(c.total-c.unavailable) / float64(c.total)
 	}
-
-	s.P95 = p95(w.durs[:w.dursLen])
-
-	s.History = make([]Point, 0, w.histLen)
-	first := (w.histNext - w.histLen + HistoryLen) % HistoryLen
-	for i := range w.histLen {
-		s.History = append(s.History, w.hist[(first+i)%HistoryLen])
-	}
 	return s
 }
 
@@ -153,7 +162,10 @@ func p95(durs []time.Duration) time.Duration {
 	if len(durs) == 0 {
 		return 0
 	}
-	sorted := slices.Clone(durs)
+	// Sorted in a copy on the stack: this runs for every probe result,
+	// and a heap copy per result was a sixth of socmond's allocations.
+	var buf [p95Len]time.Duration
+	sorted := buf[:copy(buf[:], durs)]
 	slices.Sort(sorted)
 	rank := (95*len(sorted) + 99) / 100 // ceil(0.95 n), at least 1
 	return sorted[rank-1]

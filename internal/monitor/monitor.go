@@ -35,7 +35,7 @@ type Listener func(r probes.Result, s health.Snapshot, t config.Target)
 type Options struct {
 	Logger    zerolog.Logger
 	Metrics   *metrics.Metrics
-	Scheduler scheduler.Options // OnSkip and OnPanic are filled in by the Monitor
+	Scheduler scheduler.Options // OnSkip, OnPanic and OnStart are filled in by the Monitor
 }
 
 // Monitor runs checks on their schedules and records what they see.
@@ -64,6 +64,9 @@ func New(o Options) *Monitor {
 	so := o.Scheduler
 	so.OnSkip = m.skipped
 	so.OnPanic = m.panicked
+	if o.Metrics != nil {
+		so.OnStart = func(_ string, planned, actual time.Time) { o.Metrics.SchedulerLag(actual.Sub(planned)) }
+	}
 	m.sched = scheduler.New(so)
 	return m
 }

@@ -68,7 +68,7 @@ type Result struct {
 	// Check is the AWS operation that was called, e.g. "DescribeTable".
 	Check     string        `json:"check"`
 	Start     time.Time     `json:"start"`
-	Duration  time.Duration `json:"duration_ns"`
+	Duration  time.Duration `json:"duration_ns"` // AWS's response time: request written to first response byte (the whole call when it got no answer)
 	Status    Status        `json:"status"`
 	Class     Class         `json:"class,omitempty"`
 	Code      string        `json:"code,omitempty"`       // AWS error code, e.g. ThrottlingException

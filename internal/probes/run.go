@@ -48,9 +48,16 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 		defer cancel()
 	}
 
+	var wire wireTimer
+	ctx = wire.trace(ctx)
 	start := now()
 	obs := p.Check(ctx)
 	elapsed := now().Sub(start)
+	// What AWS took, not what the call cost socmond (see wireTimer). A
+	// caller's own clock (tests) keeps the whole-call timing it controls.
+	if d, ok := wire.took(); ok && o.Now == nil {
+		elapsed = d
+	}
 
 	r := Result{
 		Target:    p.Target(),

@@ -69,6 +69,7 @@ type entry struct {
 	sched cron.Schedule
 	off   time.Duration // stagger offset, claimed in s.phases
 	next  time.Time     // zero until the scheduler starts
+	index int           // position in Scheduler.queue, -1 when not in it
 }
 
 // Scheduler runs Jobs on their schedules. Its methods are safe for
@@ -79,6 +80,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
+	queue   queue // the entries with a next firing time, earliest first
 	// busy holds the keys with a run going or waiting for a slot. It is
 	// kept apart from entries so that a key removed and added again while
 	// its old run is still going is not run twice at once.
@@ -147,7 +149,7 @@ func (s *Scheduler) Add(j Job) error {
 	if _, dup := s.entries[j.Key]; dup {
 		return fmt.Errorf("scheduler: job %s: duplicate key", j.Key)
 	}
-	e := &entry{job: j}
+	e := &entry{job: j, index: -1}
 	s.setSchedule(e, sched)
 	s.entries[j.Key] = e
 	s.poke()
@@ -193,6 +195,7 @@ func (s *Scheduler) Remove(key string) bool {
 		return false
 	}
 	s.releasePhase(e)
+	s.queue.remove(e)
 	delete(s.entries, key)
 	s.poke()
 	return true
@@ -221,6 +224,7 @@ func (s *Scheduler) Start() {
 	now := s.clock.Now()
 	for _, e := range s.entries {
 		e.next = e.sched.Next(now)
+		s.queue.requeue(e)
 	}
 	go s.loop()
 }
@@ -289,6 +293,7 @@ func (s *Scheduler) setSchedule(e *entry, sched cron.Schedule) {
 	if s.started {
 		e.next = sched.Next(now)
 	}
+	s.queue.requeue(e)
 }
 
 // claimPhase picks key's offset: its hash Offset, or, when another key on
@@ -335,10 +340,8 @@ func (s *Scheduler) loop() {
 	for {
 		s.mu.Lock()
 		var earliest time.Time
-		for _, e := range s.entries {
-			if !e.next.IsZero() && (earliest.IsZero() || e.next.Before(earliest)) {
-				earliest = e.next
-			}
+		if len(s.queue) > 0 {
+			earliest = s.queue[0].next
 		}
 		s.mu.Unlock()
 
@@ -367,12 +370,11 @@ func (s *Scheduler) runDue() {
 		return
 	}
 	now := s.clock.Now()
-	for _, e := range s.entries {
-		if e.next.IsZero() || e.next.After(now) {
-			continue
-		}
+	for len(s.queue) > 0 && !s.queue[0].next.After(now) {
+		e := s.queue[0]
 		planned := e.next
 		e.next = e.sched.Next(now)
+		s.queue.requeue(e)
 		if !s.dispatchLocked(e.job, planned) {
 			skips = append(skips, e.job.Key)
 		}
@@ -412,6 +414,13 @@ func (s *Scheduler) dispatchLocked(j Job, planned time.Time) bool {
 // then runs the job.
 func (s *Scheduler) run(j Job, group chan struct{}, planned time.Time) {
 	defer s.inflight.Done()
+	// Recovered last, after the key and the slots are released, so that
+	// whoever OnPanic tells can schedule the key again at once.
+	defer func() {
+		if v := recover(); v != nil && s.opts.OnPanic != nil {
+			s.opts.OnPanic(j.Key, &PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
 	defer func() {
 		s.mu.Lock()
 		delete(s.busy, j.Key)
@@ -439,10 +448,5 @@ func (s *Scheduler) run(j Job, group chan struct{}, planned time.Time) {
 	if s.opts.OnStart != nil {
 		s.opts.OnStart(j.Key, planned, s.clock.Now())
 	}
-	defer func() {
-		if v := recover(); v != nil && s.opts.OnPanic != nil {
-			s.opts.OnPanic(j.Key, &PanicError{Value: v, Stack: debug.Stack()})
-		}
-	}()
 	j.Run(s.base)
 }

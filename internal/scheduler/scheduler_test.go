@@ -459,6 +459,7 @@ func BenchmarkRunDue(b *testing.B) {
 		s.mu.Lock()
 		for _, e := range s.entries {
 			e.next = clock.Now()
+			s.queue.requeue(e)
 		}
 		s.mu.Unlock()
 		b.StartTimer()

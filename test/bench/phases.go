@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// fidelityResult compares the response times each prober reported with
+// the latency the simulator injected.
+type fidelityResult struct {
+	socmond, blackbox         result
+	socmondErrs, blackboxErrs []float64 // reported minus injected, seconds
+}
+
+// fidelity injects fidelityLatency into every DynamoDB answer and runs both
+// probers at rate, collecting the response time each one reports.
+func (b *bench) fidelity(rate int) (fidelityResult, error) {
+	var f fidelityResult
+	if err := b.fault(fmt.Appendf(nil, `{"service":"dynamodb","latency":%q}`, fidelityLatency.String())); err != nil {
+		return f, err
+	}
+	defer func() { _ = b.fault(nil) }()
+	injected := fidelityLatency.Seconds()
+	window := b.o.window / 2
+
+	seen := map[string]float64{}
+	var err error
+	f.socmond, err = b.socmond(rate, "@every 1s", rateFlags, b.o.warmup, window, func(base string) error {
+		end := time.Now().Add(window - time.Second)
+		for time.Now().Before(end) {
+			if err := statusDurations(base, seen); err != nil {
+				return err
+			}
+			time.Sleep(time.Second)
+		}
+		return nil
+	})
+	if err != nil {
+		return f, err
+	}
+	for _, d := range seen {
+		f.socmondErrs = append(f.socmondErrs, d-injected)
+	}
+
+	f.blackbox, err = b.blackboxRun(rate, b.o.warmup, window, func(d *driver) error {
+		d.recording(true)
+		time.Sleep(window - time.Second)
+		for _, s := range d.recording(false) {
+			f.blackboxErrs = append(f.blackboxErrs, s-injected)
+		}
+		return nil
+	})
+	fmt.Fprintf(os.Stderr, "bench: fidelity done\n")
+	return f, err
+}
+
+// profile runs socmond at rate with /debug/pprof on and saves a CPU profile
+// and heap and allocation profiles, for `go tool pprof`.
+func (b *bench) profile(rate int) error {
+	if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
+		return err
+	}
+	flags := append([]string{"--web.enable-pprof"}, rateFlags...)
+	_, err := b.socmond(rate, "@every 1s", flags, b.o.warmup, 16*time.Second, func(base string) error {
+		for name, path := range map[string]string{
+			"cpu.pprof": "/debug/pprof/profile?seconds=15",
+		} {
+			body, err := get(base + path)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(b.o.profile, name), body, 0o644); err != nil {
+				return err
+			}
+		}
+		for name, path := range map[string]string{"heap.pprof": "/debug/pprof/heap", "allocs.pprof": "/debug/pprof/allocs"} {
+			body, err := get(base + path)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(b.o.profile, name), body, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		fmt.Printf("\nprofiles of socmond at %d probes/s written to %s (go tool pprof -top %s)\n", rate, b.o.profile, filepath.Join(b.o.profile, "cpu.pprof"))
+	}
+	return err
+}
