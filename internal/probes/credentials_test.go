@@ -38,8 +38,8 @@ func TestCredentialRefreshFailureIsAuth(t *testing.T) {
 	if r.Status != probes.Unavailable || r.Class != probes.ClassAuth {
 		t.Fatalf("status %s class %s, want unavailable/auth (%s)", r.Status, r.Class, r.Detail)
 	}
-	if r.Hint == "" || !strings.Contains(strings.ToLower(r.Hint), "credential") && !strings.Contains(strings.ToLower(r.Hint), "role") {
-		t.Fatalf("hint %q does not point at credentials or the role", r.Hint)
+	if !strings.Contains(r.Hint, "could not obtain AWS credentials") || !strings.Contains(r.Hint, "STS") {
+		t.Fatalf("hint %q does not point at socmond's credentials and STS", r.Hint)
 	}
 }
 

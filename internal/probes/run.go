@@ -76,6 +76,14 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 		if rc, ok := p.(reclassifier); ok {
 			class = rc.reclassify(class, code, obs.Err)
 		}
+		// When the deadline passes mid-body, the transport closes the
+		// connection and the SDK may report only "use of closed network
+		// connection" or a body it could not decode, without the deadline
+		// error. The deadline is the cause: say timeout. An answer AWS
+		// gave (throttled, auth, not found) stands.
+		if ctx.Err() != nil && (class == ClassNetwork || class == ClassServer || class == ClassOther) {
+			class, code = ClassTimeout, ""
+		}
 		r.Status = StatusFor(class)
 		r.Class = class
 		r.Code = code
@@ -119,6 +127,9 @@ type reclassifier interface {
 }
 
 func hintFor(p Probe, class Class, code string, err error) string {
+	if err != nil && isCredentialError(err) {
+		return credentialHint
+	}
 	if h, ok := p.(Hinter); ok {
 		if s := h.Hint(class, code, err); s != "" {
 			return s
@@ -126,6 +137,12 @@ func hintFor(p Probe, class Class, code string, err error) string {
 	}
 	return DefaultHint(p.Target(), class)
 }
+
+// credentialHint is the advice when no request could be signed: the
+// problem is socmond's identity, not any one service's permissions.
+const credentialHint = "socmond could not obtain AWS credentials, so nothing was sent: check the role it runs under " +
+	"(on EKS the IRSA web identity token and role ARN, on ECS the task role, elsewhere the instance profile or " +
+	"AWS_* variables), that STS is reachable from here (VPC endpoint, proxy), and that the clock is right"
 
 // round keeps durations readable in details: "6.01s", not "6.010234567s".
 func round(d time.Duration) time.Duration {
