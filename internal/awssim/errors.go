@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // apiError is an error the simulator answers with. Status 0 means "look the code
@@ -241,8 +242,28 @@ func s3ErrorExtra(c *call) string {
 }
 
 // xmlEscape escapes text for an XML element. Quotes stay as they are, as in
-// S3's own error messages.
-var xmlEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+// S3's own error messages. Text the simulator echoes back (a malformed
+// Authorization header, say) may hold bytes no XML document may contain;
+// those become U+FFFD, so the SDK can always parse the error.
+func xmlEscape(s string) string {
+	var b strings.Builder
+	// Ranging over a string yields U+FFFD for each invalid byte.
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r < 0xD800 || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF:
+			b.WriteRune(r)
+		default: // control characters and other code points XML forbids
+			b.WriteRune(utf8.RuneError)
+		}
+	}
+	return b.String()
+}
 
 // writeAWSJSON writes an awsJson1.0/1.1 response. DynamoDB clients check the
 // X-Amz-Crc32 header on every response, errors included.
