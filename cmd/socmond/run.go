@@ -102,6 +102,7 @@ var attachments = []func(d *daemon) error{
 // speeds up schedules); started is told the listening address.
 func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config, co awsclient.Options,
 	adjust func([]monitor.Check), started func(addr string)) int {
+	setDefaultGC() // gc.go
 	log := g.logger()
 	co.Logger = &log
 	clients, err := awsclient.New(ctx, co)

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -48,9 +49,14 @@ type Window struct {
 	failed      bool          // lastFailure holds a result
 	lastFailure probes.Result // kept by value so Add never allocates
 
-	hist     [HistoryLen]Point
-	histLen  int
-	histNext int
+	// The history strip is stored column-wise and compactly (Unix
+	// nanoseconds, a status code) instead of as Points, whose time.Time
+	// and string status cost 48 bytes each; its durations are the newest
+	// histLen entries of durs, which are kept anyway for P95.
+	histStart  [HistoryLen]int64
+	histStatus [HistoryLen]uint8 // see statusCode
+	histLen    int
+	histNext   int
 
 	durs     [p95Len]time.Duration
 	dursLen  int
@@ -87,7 +93,8 @@ func (w *Window) Add(r probes.Result) {
 		w.lastFailure = r
 	}
 
-	w.hist[w.histNext] = Point{Start: r.Start, Status: r.Status, Duration: r.Duration}
+	w.histStart[w.histNext] = unixNano(r.Start)
+	w.histStatus[w.histNext] = statusCode(r.Status)
 	w.histNext = (w.histNext + 1) % HistoryLen
 	w.histLen = min(w.histLen+1, HistoryLen)
 
@@ -121,8 +128,14 @@ func (w *Window) Snapshot(now time.Time) Snapshot {
 
 	s.History = make([]Point, 0, w.histLen)
 	first := (w.histNext - w.histLen + HistoryLen) % HistoryLen
+	firstDur := (w.dursNext - w.histLen + p95Len) % p95Len
 	for i := range w.histLen {
-		s.History = append(s.History, w.hist[(first+i)%HistoryLen])
+		h := (first + i) % HistoryLen
+		s.History = append(s.History, Point{
+			Start:    fromUnixNano(w.histStart[h]),
+			Status:   statusOf(w.histStatus[h]),
+			Duration: w.durs[(firstDur+i)%p95Len],
+		})
 	}
 	return s
 }
@@ -169,4 +182,40 @@ func p95(durs []time.Duration) time.Duration {
 	slices.Sort(sorted)
 	rank := (95*len(sorted) + 99) / 100 // ceil(0.95 n), at least 1
 	return sorted[rank-1]
+}
+
+// zeroTime stands for the zero time.Time, whose Unix nanoseconds do not fit
+// in an int64.
+const zeroTime = math.MinInt64
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return zeroTime
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == zeroTime {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// statusCode is st's position in probes.Statuses plus one; 0 stands for
+// any other status (the empty one of a result that never classified).
+func statusCode(st probes.Status) uint8 {
+	for i, v := range probes.Statuses {
+		if v == st {
+			return uint8(i + 1)
+		}
+	}
+	return 0
+}
+
+func statusOf(c uint8) probes.Status {
+	if c == 0 || int(c) > len(probes.Statuses) {
+		return ""
+	}
+	return probes.Statuses[c-1]
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/socmond/socmond/internal/probes"
 )
@@ -316,5 +317,62 @@ func BenchmarkWindowSnapshot(b *testing.B) {
 	now := t0.Add(time.Hour)
 	for b.Loop() {
 		_ = w.Snapshot(now)
+	}
+}
+
+// The compact history columns must give back every point as it was added:
+// its time, status and exact duration, oldest first, across wrap-around.
+func TestWindowHistoryPoints(t *testing.T) {
+	w := NewWindow(tgt, Options{})
+	const n = p95Len + 7 // wraps both the history and the duration ring
+	var want []Point
+	for i := range n {
+		st := probes.Statuses[i%len(probes.Statuses)]
+		r := res(t0.Add(time.Duration(i)*time.Second), st, probes.ClassNone)
+		if st != probes.Healthy {
+			r.Class = probes.ClassOther
+		}
+		r.Duration = time.Duration(i)*time.Millisecond + 123*time.Nanosecond
+		w.Add(r)
+		want = append(want, Point{Start: r.Start, Status: st, Duration: r.Duration})
+	}
+	got := w.Snapshot(t0.Add(n * time.Second)).History
+	want = want[n-HistoryLen:]
+	if len(got) != len(want) {
+		t.Fatalf("%d history points, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].Start.Equal(want[i].Start) || got[i].Status != want[i].Status || got[i].Duration != want[i].Duration {
+			t.Fatalf("History[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// A Window's size is what every resource costs; at 10,000 resources each
+// KB is 10 MB of live heap, so a layout change that grows it should be a
+// decision, not an accident.
+func TestWindowSize(t *testing.T) {
+	if size := unsafe.Sizeof(Window{}); size > 3400 {
+		t.Errorf("Window is %d bytes, budget 3400", size)
+	}
+}
+
+// A result that arrives late still counts in the windows that cover its
+// time, and in no other.
+func TestWindowLateResult(t *testing.T) {
+	w := NewWindow(tgt, Options{}) // 5m error window, 1h availability window
+	now := t0.Add(10 * time.Minute)
+	w.Add(ok(now))
+	w.Add(res(t0.Add(4*time.Minute), probes.Unavailable, probes.ClassTimeout)) // 6m old
+	s := w.Snapshot(now)
+	if s.ErrorSamples != 1 || s.ErrorRatio != 0 {
+		t.Errorf("error window: %d samples, ratio %v; want 1, 0 (the late result is older than 5m)", s.ErrorSamples, s.ErrorRatio)
+	}
+	if s.AvailabilitySamples != 2 || s.Availability != 0.5 {
+		t.Errorf("availability window: %d samples, %v; want 2, 0.5", s.AvailabilitySamples, s.Availability)
+	}
+	w.Add(res(t0.Add(9*time.Minute), probes.Unavailable, probes.ClassTimeout)) // 1m old
+	if s := w.Snapshot(now); s.ErrorSamples != 2 || s.ErrorRatio != 0.5 {
+		t.Errorf("error window after a 1m-late failure: %d samples, ratio %v; want 2, 0.5", s.ErrorSamples, s.ErrorRatio)
 	}
 }

@@ -29,79 +29,26 @@ var DurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 7.
 // keeps the cost of a series per resource away from a diagnostic.
 var LagBuckets = []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
-// Metrics holds socmond's collectors and a cache of the metric children of
-// every target seen, so the hot path does no label lookups.
+// Metrics holds socmond's collectors and the state of every target seen,
+// so the hot path does no label lookups.
 type Metrics struct {
-	reg *prometheus.Registry
-
-	probesTotal  *prometheus.CounterVec
-	failures     *prometheus.CounterVec
-	duration     *prometheus.HistogramVec
-	status       *prometheus.GaugeVec
-	errorRatio   *prometheus.GaugeVec
-	availability *prometheus.GaugeVec
-	skipped      *prometheus.CounterVec
-	panics       *prometheus.CounterVec
-	lag          prometheus.Histogram
+	reg   *prometheus.Registry
+	descs descs
+	lag   prometheus.Histogram
 
 	// mu guards targets. It is held only for the lookup: an update racing
-	// Forget lands on a deleted child and is dropped with it, which is what
+	// Forget lands on a deleted series and is dropped with it, which is what
 	// should happen to a removed resource anyway.
 	mu      sync.RWMutex
 	targets map[probes.Target]*series
 }
 
-// series is the metric children of one target, looked up once.
-type series struct {
-	probes       []prometheus.Counter // indexed like probes.Statuses
-	status       []prometheus.Gauge   // indexed like probes.Statuses
-	failures     map[probes.Class]prometheus.Counter
-	duration     prometheus.Observer
-	errorRatio   prometheus.Gauge
-	availability prometheus.Gauge
-	skipped      prometheus.Counter
-	panics       prometheus.Counter
-}
-
 // New builds the collectors and registers them, with the Go and process
 // collectors and socmond_build_info, on a new registry.
 func New(version, revision string) *Metrics {
-	targetLabels := []string{"service", "resource"}
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		probesTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "probes_total",
-			Help: "Probe runs by resulting status (healthy, degraded, unavailable).",
-		}, []string{"service", "resource", "status"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "probe_failures_total",
-			Help: "Probe runs that did not come back healthy, by failure class (slow is a class of its own).",
-		}, []string{"service", "resource", "class"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace, Name: "probe_duration_seconds",
-			Help:    "Duration of the AWS call made by each probe run.",
-			Buckets: DurationBuckets,
-		}, targetLabels),
-		status: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "service_status",
-			Help: "Current status of a resource: 1 for the status it is in, 0 for the others.",
-		}, []string{"service", "resource", "status"}),
-		errorRatio: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "service_error_ratio",
-			Help: "Share of probe runs in the error-rate window that failed (0 to 1).",
-		}, targetLabels),
-		availability: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "service_availability_ratio",
-			Help: "Share of probe runs in the availability window that were not unavailable (0 to 1).",
-		}, targetLabels),
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "scheduler_skipped_total",
-			Help: "Scheduled probe runs skipped because the previous run of the same probe was still going.",
-		}, targetLabels),
-		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "probe_panics_total",
-			Help: "Probe runs that panicked and were recovered by the scheduler.",
-		}, targetLabels),
+		reg:   prometheus.NewRegistry(),
+		descs: newDescs(),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "scheduler_lag_seconds",
 			Help:    "Delay between the time a probe run was planned for and the time it started (queueing for a slot included).",
@@ -117,8 +64,7 @@ func New(version, revision string) *Metrics {
 	buildInfo.Set(1)
 
 	m.reg.MustRegister(
-		m.probesTotal, m.failures, m.duration, m.status,
-		m.errorRatio, m.availability, m.skipped, m.panics, m.lag,
+		targetCollector{m}, m.lag,
 		buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -135,39 +81,40 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // availability).
 func (m *Metrics) Observe(r probes.Result, s health.Snapshot) {
 	rs := m.series(r.Target)
-	if i := statusIndex(r.Status); i >= 0 {
-		rs.probes[i].Inc()
-	}
-	if r.Class != probes.ClassNone {
-		c, ok := rs.failures[r.Class]
-		if !ok {
-			// An unknown class must not mint a new label value: the
-			// label set is a contract and has to stay bounded.
-			c = rs.failures[probes.ClassOther]
-		}
-		c.Inc()
-	}
-	rs.duration.Observe(r.Duration.Seconds())
-
-	if s.Target == (probes.Target{}) {
-		// No snapshot was given; exporting one would mint a series with
-		// empty labels.
-		return
-	}
-	ss := rs
-	if s.Target != r.Target {
+	var ss *series
+	if s.Target == r.Target {
+		ss = rs
+	} else if s.Target != (probes.Target{}) {
+		// A zero snapshot (none given) is not exported: that would mint a
+		// series with empty labels.
 		ss = m.series(s.Target)
 	}
-	cur := statusIndex(s.Status)
-	for i, g := range ss.status {
-		if i == cur {
-			g.Set(1)
-		} else {
-			g.Set(0)
-		}
+
+	rs.mu.Lock()
+	if i := statusIndex(r.Status); i >= 0 {
+		rs.probes[i]++
 	}
-	ss.errorRatio.Set(s.ErrorRatio)
-	ss.availability.Set(s.Availability)
+	if r.Class != probes.ClassNone {
+		rs.failures[classIndex(r.Class)]++
+	}
+	rs.observe(r.Duration.Seconds())
+	if ss == rs {
+		rs.setHealth(s)
+	}
+	rs.mu.Unlock()
+
+	if ss != nil && ss != rs {
+		ss.mu.Lock()
+		ss.setHealth(s)
+		ss.mu.Unlock()
+	}
+}
+
+// setHealth takes the status and ratios of s; the caller holds the lock.
+func (ss *series) setHealth(s health.Snapshot) {
+	ss.status = statusIndex(s.Status)
+	ss.errorRatio = s.ErrorRatio
+	ss.availability = s.Availability
 }
 
 // SchedulerLag records how late a run started after its planned time.
@@ -178,12 +125,18 @@ func (m *Metrics) SchedulerLag(d time.Duration) {
 // Skipped counts a scheduled run of t that was skipped because the previous
 // one had not finished.
 func (m *Metrics) Skipped(t probes.Target) {
-	m.series(t).skipped.Inc()
+	s := m.series(t)
+	s.mu.Lock()
+	s.skipped++
+	s.mu.Unlock()
 }
 
 // Panicked counts a run of t that panicked.
 func (m *Metrics) Panicked(t probes.Target) {
-	m.series(t).panics.Inc()
+	s := m.series(t)
+	s.mu.Lock()
+	s.panics++
+	s.mu.Unlock()
 }
 
 // Forget deletes every series of t, so a resource removed by a config
@@ -192,31 +145,24 @@ func (m *Metrics) Forget(t probes.Target) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.targets, t)
-	labels := prometheus.Labels{"service": t.Service, "resource": t.Resource}
-	m.probesTotal.DeletePartialMatch(labels)
-	m.failures.DeletePartialMatch(labels)
-	m.duration.DeletePartialMatch(labels)
-	m.status.DeletePartialMatch(labels)
-	m.errorRatio.DeletePartialMatch(labels)
-	m.availability.DeletePartialMatch(labels)
-	m.skipped.DeletePartialMatch(labels)
-	m.panics.DeletePartialMatch(labels)
 }
 
 // Handler serves the registry in the Prometheus exposition formats, and
 // counts its own scrapes as promhttp_metric_handler_requests_total.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+	return fastGzip(promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		// A collector that fails should cost its own series, not the scrape.
 		ErrorHandling: promhttp.ContinueOnError,
 		// Counts errors as promhttp_metric_handler_errors_total.
 		Registry: m.reg,
 		// Bounds the work a burst of scrapes can cause.
 		MaxRequestsInFlight: 4,
-	}))
+	})))
 }
 
-// series returns the cached children of t, creating them on first sight.
+// series returns the state of t, creating it on first sight: from then on
+// every series of t is exported, counters at 0, which is what lets rate()
+// and increase() see the first failure.
 func (m *Metrics) series(t probes.Target) *series {
 	m.mu.RLock()
 	s, ok := m.targets[t]
@@ -229,32 +175,8 @@ func (m *Metrics) series(t probes.Target) *series {
 	if s, ok := m.targets[t]; ok {
 		return s
 	}
-	s = m.newSeries(t)
+	s = newSeries(t)
 	m.targets[t] = s
-	return s
-}
-
-// newSeries creates every child of t. Creating a counter child exports it
-// at 0, which is what lets rate() and increase() see the first failure.
-func (m *Metrics) newSeries(t probes.Target) *series {
-	svc, res := t.Service, t.Resource
-	s := &series{
-		failures:     make(map[probes.Class]prometheus.Counter, len(probes.Classes)),
-		duration:     m.duration.WithLabelValues(svc, res),
-		errorRatio:   m.errorRatio.WithLabelValues(svc, res),
-		availability: m.availability.WithLabelValues(svc, res),
-		skipped:      m.skipped.WithLabelValues(svc, res),
-		panics:       m.panics.WithLabelValues(svc, res),
-		probes:       make([]prometheus.Counter, len(probes.Statuses)),
-		status:       make([]prometheus.Gauge, len(probes.Statuses)),
-	}
-	for i, st := range probes.Statuses {
-		s.probes[i] = m.probesTotal.WithLabelValues(svc, res, string(st))
-		s.status[i] = m.status.WithLabelValues(svc, res, string(st))
-	}
-	for _, c := range probes.Classes {
-		s.failures[c] = m.failures.WithLabelValues(svc, res, string(c))
-	}
 	return s
 }
 
