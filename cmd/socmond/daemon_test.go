@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,14 +62,7 @@ type statusDoc struct {
 func getStatus(t *testing.T, base string) statusDoc {
 	t.Helper()
 	var doc statusDoc
-	resp, err := http.Get(base + "/api/v1/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	testenv.GetJSON(t, base+"/api/v1/status", &doc)
 	return doc
 }
 

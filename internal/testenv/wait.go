@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -67,4 +69,18 @@ func MetricValue(t testing.TB, g prometheus.Gatherer, name string, labels map[st
 		}
 	}
 	return -1
+}
+
+// GetJSON fetches url and decodes its JSON body into v, failing the test
+// on any error.
+func GetJSON(t testing.TB, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", url, err)
+	}
 }

@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // Bounds on growth after the faults stop: broken connections are replaced,
@@ -52,14 +52,7 @@ func findResource(doc statusDoc, r resource) *resourceStatus {
 func getStatus(t *testing.T, base string) statusDoc {
 	t.Helper()
 	var doc statusDoc
-	resp, err := http.Get(base + "/api/v1/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	testenv.GetJSON(t, base+"/api/v1/status", &doc)
 	return doc
 }
 
