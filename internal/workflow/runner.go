@@ -6,11 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	"github.com/socmond/socmond/internal/scheduler"
 )
-
-// scheduleParser reads the same schedules as the rest of socmond.
-var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // Runner runs the passive check and (when set) the canary on their
 // schedules, keeps the latest reports, feeds the metrics and tells
@@ -92,31 +89,33 @@ func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
 // on its schedule, the canary on its schedule only (it writes, so it never
 // runs merely because the daemon started). Runs of one kind never overlap.
 func (r *Runner) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
+	// The same scheduler as every other check: no overlapping runs of one
+	// kind, panics recovered, a bounded stop.
+	s := scheduler.New(scheduler.Options{MaxConcurrent: 2, MaxPerGroup: 1})
 	if r.Passive != nil {
-		s, err := scheduleParser.Parse(r.PassiveSchedule)
-		if err != nil {
+		if err := s.Add(scheduler.Job{Key: passiveJob, Group: passiveJob, Schedule: r.PassiveSchedule,
+			Run: func(ctx context.Context) { r.RunPassive(ctx) }}); err != nil {
 			return err
 		}
-		r.RunPassive(ctx)
-		wg.Go(func() { loop(ctx, s, func() { r.RunPassive(ctx) }) })
 	}
 	if r.Canary != nil {
-		s, err := scheduleParser.Parse(r.CanarySchedule)
-		if err != nil {
+		if err := s.Add(scheduler.Job{Key: canaryJob, Group: canaryJob, Schedule: r.CanarySchedule,
+			Run: func(ctx context.Context) { r.RunCanary(ctx) }}); err != nil {
 			return err
 		}
-		wg.Go(func() { loop(ctx, s, func() { r.RunCanary(ctx) }) })
 	}
-	wg.Wait()
+	s.Start()
+	if r.Passive != nil {
+		s.RunNow(passiveJob)
+	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.Stop(stop)
 	return nil
 }
 
-func loop(ctx context.Context, s cron.Schedule, f func()) {
-	for {
-		if !sleep(ctx, time.Until(s.Next(time.Now()))) {
-			return
-		}
-		f()
-	}
-}
+const (
+	passiveJob = "workflow-passive"
+	canaryJob  = "workflow-canary"
+)
