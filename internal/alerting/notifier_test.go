@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // fakeAM answers 503 while down, records the alerts it accepts and the
@@ -53,17 +54,6 @@ func (f *fakeAM) count() int {
 	return len(f.got)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func note(name string) Notification {
 	return Notification{Labels: map[string]string{"alertname": name}, StartsAt: t0, EndsAt: t0.Add(time.Hour)}
 }
@@ -85,7 +75,7 @@ func TestNotifierRetriesUntilDelivered(t *testing.T) {
 
 	n.Enqueue([]Notification{note("A"), note("B")})
 	e := NewEngine(Settings{}, time.Minute, n)
-	waitFor(t, "a failed attempt", func() bool {
+	testenv.Eventually(t, "a failed attempt", func() bool {
 		return testutil.ToFloat64(metricVec(t, e, "socmond_notifications_total", "failure")) > 0
 	})
 	if n.QueueLength() != 2 {
@@ -94,8 +84,8 @@ func TestNotifierRetriesUntilDelivered(t *testing.T) {
 	am.mu.Lock()
 	am.down = false
 	am.mu.Unlock()
-	waitFor(t, "delivery after recovery", func() bool { return am.count() == 2 })
-	waitFor(t, "an empty queue", func() bool { return n.QueueLength() == 0 })
+	testenv.Eventually(t, "delivery after recovery", func() bool { return am.count() == 2 })
+	testenv.Eventually(t, "an empty queue", func() bool { return n.QueueLength() == 0 })
 	if am.auth != "Bearer tok" {
 		t.Fatalf("Authorization %q", am.auth)
 	}
