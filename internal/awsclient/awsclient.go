@@ -100,6 +100,9 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	// After LoadDefaultConfig, so that AWS_CA_BUNDLE has been applied to
+	// the buildable client this wraps (see ownBodies).
+	cfg.HTTPClient = ownBodies{inner: cfg.HTTPClient}
 	if cfg.Credentials != nil {
 		cfg.Credentials = &holdFailures{inner: cfg.Credentials, hold: failureHold, now: time.Now}
 	}
