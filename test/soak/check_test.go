@@ -102,10 +102,6 @@ func checkPhase(t *testing.T, phase int, plan, prev []planned, doc statusDoc, ca
 			if x := findResource(doc, p.res); x != nil && x.LastError != nil {
 				detail = x.LastError.Detail
 			}
-			if p.kind.issue != "" {
-				t.Logf("phase %d: %s %s under %s: daemon says %s/%s, want %s/%s (%s; known issue: %s)", phase, p.res.service, p.res.name, p.kind.name, status, class, wantStatus, wantClass, detail, p.kind.issue)
-				continue
-			}
 			t.Errorf("phase %d: %s %s under %s: daemon says %s/%s, want %s/%s (%s)", phase, p.res.service, p.res.name, p.kind.name, status, class, wantStatus, wantClass, detail)
 		}
 	}
