@@ -3,6 +3,7 @@ package awssim
 import (
 	"context"
 	"errors"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"hash/crc32"
 	"strconv"
 	"strings"
@@ -237,18 +238,28 @@ func TestFaultCountExpiresAndLatency(t *testing.T) {
 	// Injected latency delays the answer by at least that much.
 	e.sim.AddFault(Fault{Service: "dynamodb", Latency: "50ms", Count: 1})
 	began := time.Now()
-	if _, err := c.DescribeTable(ctx(t), in); err != nil {
+	out, err := c.DescribeTable(ctx(t), in)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(began); d < 50*time.Millisecond {
 		t.Fatalf("answered after %v, want >= 50ms", d)
+	}
+	// The record says which answer it was and how long the simulator held
+	// it, so a benchmark can tell its own lateness from the prober's.
+	last := e.sim.Calls()[len(e.sim.Calls())-1]
+	if rid, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata); rid == "" || last.RequestID != rid {
+		t.Fatalf("recorded request id %q, SDK saw %q", last.RequestID, rid)
+	}
+	if last.Held < 50*time.Millisecond {
+		t.Fatalf("recorded held %v, want >= the 50ms injected", last.Held)
 	}
 
 	// A latency beyond the caller's deadline turns into a deadline error.
 	e.sim.AddFault(Fault{Service: "dynamodb", Latency: "1m", Count: 1})
 	short, cancel := context.WithTimeout(ctx(t), 50*time.Millisecond)
 	defer cancel()
-	_, err := c.DescribeTable(short, in)
+	_, err = c.DescribeTable(short, in)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want deadline exceeded, got %v", err)
 	}

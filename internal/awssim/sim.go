@@ -72,6 +72,13 @@ type Call struct {
 	// Fault is the ground truth of what the simulator did to this call
 	// (see effect.describe); empty for a plain answer.
 	Fault string `json:"fault,omitempty"`
+	// RequestID is the x-amzn-RequestId (or S3 request id) it answered with.
+	RequestID string `json:"request_id,omitempty"`
+	// Held is how long the simulator took over the call, from the start of
+	// its handler to its answer, injected latency included as actually
+	// slept (a busy host wakes a timer late). A prober's reported response
+	// time minus Held is the prober's own error plus loopback.
+	Held time.Duration `json:"held_ns,omitempty"`
 }
 
 // Sim is the simulator. It is an http.Handler; Start serves it on a listener.
@@ -220,6 +227,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
+	start := time.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -243,7 +251,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt, Status: status, Fault: c.fault})
+	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt,
+		Status: status, Fault: c.fault, RequestID: c.requestID, Held: time.Since(start)})
 	s.mu.Unlock()
 	if c.chaos != "" {
 		s.writeChaos(w, c, c.chaos, status)

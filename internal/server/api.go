@@ -37,9 +37,12 @@ type resourceStatus struct {
 	Since                   *time.Time `json:"since,omitempty"`
 	LastCheck               *time.Time `json:"last_check,omitempty"`
 	LastResponseTimeSeconds float64    `json:"last_response_time_seconds"`
-	P95Seconds              float64    `json:"p95_seconds"`
-	ErrorRatio              float64    `json:"error_ratio"`
-	Availability            float64    `json:"availability"`
+	// LastRequestID is AWS's request id of the latest check, failed or
+	// not, to find it in CloudTrail or quote it to AWS Support.
+	LastRequestID string  `json:"last_request_id,omitempty"`
+	P95Seconds    float64 `json:"p95_seconds"`
+	ErrorRatio    float64 `json:"error_ratio"`
+	Availability  float64 `json:"availability"`
 	// Samples is how many results the error ratio is computed from;
 	// AvailabilitySamples the same for availability (its window differs).
 	Samples             int        `json:"samples"`
@@ -86,6 +89,7 @@ func toResourceStatus(sn health.Snapshot) resourceStatus {
 		Since:                   timePtr(sn.Since),
 		LastCheck:               timePtr(sn.Last.Start),
 		LastResponseTimeSeconds: sn.Last.Duration.Seconds(),
+		LastRequestID:           sn.Last.RequestID,
 		P95Seconds:              sn.P95.Seconds(),
 		ErrorRatio:              sn.ErrorRatio,
 		Availability:            sn.Availability,

@@ -12,6 +12,12 @@ import (
 type fidelityResult struct {
 	socmond, blackbox         result
 	socmondErrs, blackboxErrs []float64 // reported minus injected, seconds
+	// socmondOwn is socmond's reported time minus what the simulator says it
+	// held that very answer (matched by request id): socmond's own error
+	// plus loopback, without the simulator's timer lateness. blackbox has no
+	// request ids to match, so it has only the figure against the nominal.
+	socmondOwn []float64
+	unmatched  int // socmond results whose request id the simulator did not record
 }
 
 // fidelity injects fidelityLatency into every DynamoDB answer and runs both
@@ -25,7 +31,11 @@ func (b *bench) fidelity(rate int) (fidelityResult, error) {
 	injected := fidelityLatency.Seconds()
 	window := b.o.window / 2
 
-	seen := map[string]float64{}
+	// Only this run's answers are matched below; forget the earlier ones.
+	if err := b.simDelete("/_sim/calls"); err != nil {
+		return f, err
+	}
+	seen := map[string]reported{}
 	var err error
 	f.socmond, err = b.socmond(rate, "@every 1s", rateFlags, b.o.warmup, window, func(base string) error {
 		end := time.Now().Add(window - time.Second)
@@ -40,8 +50,17 @@ func (b *bench) fidelity(rate int) (fidelityResult, error) {
 	if err != nil {
 		return f, err
 	}
-	for _, d := range seen {
-		f.socmondErrs = append(f.socmondErrs, d-injected)
+	held, err := b.simHeld()
+	if err != nil {
+		return f, err
+	}
+	for _, r := range seen {
+		f.socmondErrs = append(f.socmondErrs, r.seconds-injected)
+		if h, ok := held[r.requestID]; ok {
+			f.socmondOwn = append(f.socmondOwn, r.seconds-h.Seconds())
+		} else {
+			f.unmatched++
+		}
 	}
 
 	f.blackbox, err = b.blackboxRun(rate, b.o.warmup, window, func(d *driver) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/socmond/socmond/internal/awssim"
 	"io"
 	"net"
 	"net/http"
@@ -125,11 +126,17 @@ func (b *bench) startSim(n int) error {
 
 // fault sets (body) or clears (nil) the simulator's faults.
 func (b *bench) fault(body []byte) error {
-	method := http.MethodPost
 	if body == nil {
-		method = http.MethodDelete
+		return b.simControl(http.MethodDelete, "/_sim/faults", nil)
 	}
-	req, err := http.NewRequest(method, b.simURL+"/_sim/faults", bytes.NewReader(body))
+	return b.simControl(http.MethodPost, "/_sim/faults", body)
+}
+
+// simDelete clears a simulator list (/_sim/faults, /_sim/calls).
+func (b *bench) simDelete(path string) error { return b.simControl(http.MethodDelete, path, nil) }
+
+func (b *bench) simControl(method, path string, body []byte) error {
+	req, err := http.NewRequest(method, b.simURL+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -139,7 +146,7 @@ func (b *bench) fault(body []byte) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s /_sim/faults: %s", method, resp.Status)
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
 	return nil
 }
@@ -286,10 +293,10 @@ func (b *bench) blackboxRun(rate int, warmup, window time.Duration, during func(
 	return res, nil
 }
 
-// statusDurations reads last_response_time_seconds of every resource from
-// socmond's status API, keyed by resource and last check time so that a
-// result seen twice is counted once.
-func statusDurations(base string, into map[string]float64) error {
+// statusDurations reads every resource's latest response time and the
+// request id of that answer from socmond's status API, keyed by resource and
+// check time so that a poll that sees the same result twice counts it once.
+func statusDurations(base string, into map[string]reported) error {
 	body, err := get(base + "/api/v1/status")
 	if err != nil {
 		return err
@@ -300,6 +307,7 @@ func statusDurations(base string, into map[string]float64) error {
 				Resource  string  `json:"resource"`
 				LastCheck string  `json:"last_check"`
 				Seconds   float64 `json:"last_response_time_seconds"`
+				RequestID string  `json:"last_request_id"`
 			} `json:"resources"`
 		} `json:"data"`
 	}
@@ -307,7 +315,34 @@ func statusDurations(base string, into map[string]float64) error {
 		return fmt.Errorf("status API: %w", err)
 	}
 	for _, r := range doc.Data.Resources {
-		into[r.Resource+"@"+r.LastCheck] = r.Seconds
+		into[r.Resource+"@"+r.LastCheck] = reported{seconds: r.Seconds, requestID: r.RequestID}
 	}
 	return nil
+}
+
+// reported is one response time socmond reported, with the request id of
+// the answer it timed.
+type reported struct {
+	seconds   float64
+	requestID string
+}
+
+// simHeld is how long the simulator held each answer, by request id
+// (awssim.Call.Held): the injected latency as actually slept.
+func (b *bench) simHeld() (map[string]time.Duration, error) {
+	body, err := get(b.simURL + "/_sim/calls")
+	if err != nil {
+		return nil, err
+	}
+	var calls []awssim.Call
+	if err := json.Unmarshal(body, &calls); err != nil {
+		return nil, fmt.Errorf("simulator calls: %w", err)
+	}
+	held := make(map[string]time.Duration, len(calls))
+	for _, c := range calls {
+		if c.RequestID != "" {
+			held[c.RequestID] = c.Held
+		}
+	}
+	return held, nil
 }

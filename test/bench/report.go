@@ -59,6 +59,10 @@ func printFidelity(f fidelityResult) {
 		fmt.Printf("| %s | %d | %d | %.2f / %.2f | %s |\n", x.r.prober, x.r.rate, len(errs),
 			percentile(errs, 50)*1000, percentile(errs, 99)*1000, x.r.lagMS())
 	}
+	own := slices.Clone(f.socmondOwn)
+	fmt.Printf("\nsocmond's own error, reported minus what the simulator held that answer (matched by request id): "+
+		"p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d answers (%d unmatched)\n",
+		percentile(own, 50)*1000, percentile(own, 99)*1000, percentile(slices.Clone(own), 100)*1000, len(own), f.unmatched)
 }
 
 func printScale(rs []result) {
