@@ -369,6 +369,30 @@ func BenchmarkScrape2000(b *testing.B) {
 	}
 }
 
+// BenchmarkScrape2000Body is BenchmarkScrape2000 with and without gzip,
+// into a writer that drops the body (as a socket would take it) rather than
+// a recorder that keeps it: the difference between the two is what
+// compression costs.
+func BenchmarkScrape2000Body(b *testing.B) {
+	h := probed2000()
+	for _, enc := range []string{"gzip", "identity"} {
+		b.Run(enc, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept-Encoding", enc)
+			b.ReportAllocs()
+			var w discardWriter
+			for b.Loop() {
+				w = discardWriter{header: http.Header{}}
+				h.ServeHTTP(&w, req)
+				if w.code != 0 && w.code != http.StatusOK {
+					b.Fatalf("GET /metrics = %d", w.code)
+				}
+			}
+			b.ReportMetric(float64(w.n), "body-B")
+		})
+	}
+}
+
 // probed2000 is the handler of 2,000 resources that have all been probed.
 func probed2000() http.Handler {
 	m := New("bench", "")
@@ -378,6 +402,20 @@ func probed2000() http.Handler {
 		m.Skipped(tg)
 	}
 	return m.Handler(zerolog.Nop())
+}
+
+// discardWriter is a ResponseWriter that counts the body and drops it.
+type discardWriter struct {
+	header http.Header
+	code   int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header  { return w.header }
+func (w *discardWriter) WriteHeader(code int) { w.code = code }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
 }
 
 func BenchmarkObserveParallel(b *testing.B) {
