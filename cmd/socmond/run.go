@@ -149,7 +149,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	d.handlers["POST /-/reload"] = reloader.Handler()
 	hupWatched := reloader.WatchSIGHUP(runCtx)
 
-	srv := server.New(server.Options{Metrics: m.Handler(), Source: mon, Version: version.Version, Logger: log,
+	srv := server.New(server.Options{Metrics: m.Handler(log), Source: mon, Version: version.Version, Logger: log,
 		Extra: d.handlers, Panels: d.panels, Thresholds: thresholds.lookup})
 	httpSrv := server.NewHTTPServer("", srv.Handler())
 	addrs, serveErr, err := listenWeb(df.web, httpSrv, log)

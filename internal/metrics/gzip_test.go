@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/probes"
 )
@@ -21,7 +22,7 @@ import (
 func TestScrapeGzip(t *testing.T) {
 	m := New("test", "abc")
 	m.Observe(result(table, probes.Degraded, probes.ClassThrottled, 80*time.Millisecond), snapshot(table, probes.Degraded, 0.5, 1))
-	srv := httptest.NewServer(m.Handler())
+	srv := httptest.NewServer(m.Handler(zerolog.Nop()))
 	defer srv.Close()
 
 	scrape := func(acceptEncoding string) (*http.Response, string) {

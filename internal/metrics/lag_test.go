@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/metrics"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 func TestSchedulerLag(t *testing.T) {
@@ -35,7 +37,7 @@ socmond_scheduler_lag_seconds_bucket{le="+Inf"} 2
 socmond_scheduler_lag_seconds_sum 0.033
 socmond_scheduler_lag_seconds_count 2
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "socmond_scheduler_lag_seconds"); err != nil {
+	if err := testutil.GatherAndCompare(testenv.Scrape(m.Handler(zerolog.Nop())), strings.NewReader(want), "socmond_scheduler_lag_seconds"); err != nil {
 		t.Error(err)
 	}
 }

@@ -5,14 +5,12 @@
 package metrics
 
 import (
-	"net/http"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/probes"
@@ -32,9 +30,8 @@ var LagBuckets = []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 
 // Metrics holds socmond's collectors and the state of every target seen,
 // so the hot path does no label lookups.
 type Metrics struct {
-	reg   *prometheus.Registry
-	descs descs
-	lag   prometheus.Histogram
+	reg *prometheus.Registry
+	lag prometheus.Histogram
 
 	// mu guards targets. It is held only for the lookup: an update racing
 	// Forget lands on a deleted series and is dropped with it, which is what
@@ -47,8 +44,7 @@ type Metrics struct {
 // collectors and socmond_build_info, on a new registry.
 func New(version, revision string) *Metrics {
 	m := &Metrics{
-		reg:   prometheus.NewRegistry(),
-		descs: newDescs(),
+		reg: prometheus.NewRegistry(),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "scheduler_lag_seconds",
 			Help:    "Delay between the time a probe run was planned for and the time it started (queueing for a slot included).",
@@ -64,7 +60,7 @@ func New(version, revision string) *Metrics {
 	buildInfo.Set(1)
 
 	m.reg.MustRegister(
-		targetCollector{m}, m.lag,
+		newReservedNames(), m.lag,
 		buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -73,8 +69,10 @@ func New(version, revision string) *Metrics {
 }
 
 // Registry is where other packages (compliance, alerting) register their
-// own collectors so that one /metrics serves them all.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// own collectors so that one /metrics serves them all. It is only the
+// registering side: the per-resource families are not in the registry, so
+// what /metrics serves is read through Handler (testenv.Scrape in tests).
+func (m *Metrics) Registry() prometheus.Registerer { return m.reg }
 
 // Observe records one probe Result (run counters, failure class, latency)
 // and the Snapshot health derived after it (status, error ratio,
@@ -145,19 +143,6 @@ func (m *Metrics) Forget(t probes.Target) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.targets, t)
-}
-
-// Handler serves the registry in the Prometheus exposition formats, and
-// counts its own scrapes as promhttp_metric_handler_requests_total.
-func (m *Metrics) Handler() http.Handler {
-	return fastGzip(promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		// A collector that fails should cost its own series, not the scrape.
-		ErrorHandling: promhttp.ContinueOnError,
-		// Counts errors as promhttp_metric_handler_errors_total.
-		Registry: m.reg,
-		// Bounds the work a burst of scrapes can cause.
-		MaxRequestsInFlight: 4,
-	})))
 }
 
 // series returns the state of t, creating it on first sight: from then on

@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 var table = probes.Target{Service: probes.ServiceDynamoDB, Resource: "soc-alerts"}
@@ -191,7 +194,7 @@ socmond_service_status{%[2]s,status="unavailable"} 0
 		"socmond_probe_panics_total", "socmond_probes_total", "socmond_scheduler_skipped_total",
 		"socmond_service_availability_ratio", "socmond_service_error_ratio", "socmond_service_status",
 	}
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), names...); err != nil {
+	if err := testutil.GatherAndCompare(scraped(m), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 }
@@ -249,7 +252,7 @@ func TestForget(t *testing.T) {
 
 	m.Forget(table)
 
-	mfs, err := m.Registry().Gather()
+	mfs, err := scraped(m).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +293,7 @@ func TestLint(t *testing.T) {
 	m.Skipped(table)
 
 	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m.Handler(zerolog.Nop()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", rec.Code)
 	}
@@ -327,7 +330,7 @@ func TestConcurrent(t *testing.T) {
 	// Scrapes read every series while they change and disappear.
 	wg.Go(func() {
 		for range 20 {
-			if _, err := m.Registry().Gather(); err != nil {
+			if _, err := scraped(m).Gather(); err != nil {
 				t.Error(err)
 			}
 		}
@@ -353,13 +356,7 @@ func BenchmarkObserve(b *testing.B) {
 // accepted), of 2,000 resources that have all been probed: 68,000
 // per-resource series plus the Go and process collectors.
 func BenchmarkScrape2000(b *testing.B) {
-	m := New("bench", "")
-	for i := range 2000 {
-		tg := probes.Target{Service: probes.ServiceDynamoDB, Resource: fmt.Sprintf("table-%04d", i)}
-		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, 42*time.Millisecond), snapshot(tg, probes.Degraded, 0.1, 0.99))
-		m.Skipped(tg)
-	}
-	h := m.Handler()
+	h := probed2000()
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	b.ReportAllocs()
@@ -370,6 +367,55 @@ func BenchmarkScrape2000(b *testing.B) {
 			b.Fatalf("GET /metrics = %d", rec.Code)
 		}
 	}
+}
+
+// BenchmarkScrape2000Body is BenchmarkScrape2000 with and without gzip,
+// into a writer that drops the body (as a socket would take it) rather than
+// a recorder that keeps it: the difference between the two is what
+// compression costs.
+func BenchmarkScrape2000Body(b *testing.B) {
+	h := probed2000()
+	for _, enc := range []string{"gzip", "identity"} {
+		b.Run(enc, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept-Encoding", enc)
+			b.ReportAllocs()
+			var w discardWriter
+			for b.Loop() {
+				w = discardWriter{header: http.Header{}}
+				h.ServeHTTP(&w, req)
+				if w.code != 0 && w.code != http.StatusOK {
+					b.Fatalf("GET /metrics = %d", w.code)
+				}
+			}
+			b.ReportMetric(float64(w.n), "body-B")
+		})
+	}
+}
+
+// probed2000 is the handler of 2,000 resources that have all been probed.
+func probed2000() http.Handler {
+	m := New("bench", "")
+	for i := range 2000 {
+		tg := probes.Target{Service: probes.ServiceDynamoDB, Resource: fmt.Sprintf("table-%04d", i)}
+		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, 42*time.Millisecond), snapshot(tg, probes.Degraded, 0.1, 0.99))
+		m.Skipped(tg)
+	}
+	return m.Handler(zerolog.Nop())
+}
+
+// discardWriter is a ResponseWriter that counts the body and drops it.
+type discardWriter struct {
+	header http.Header
+	code   int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header  { return w.header }
+func (w *discardWriter) WriteHeader(code int) { w.code = code }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
 }
 
 func BenchmarkObserveParallel(b *testing.B) {
@@ -384,6 +430,11 @@ func BenchmarkObserveParallel(b *testing.B) {
 			m.Observe(r, s)
 		}
 	})
+}
+
+// scraped reads m as Prometheus does, through the daemon's /metrics handler.
+func scraped(m *Metrics) prometheus.Gatherer {
+	return testenv.Scrape(m.Handler(zerolog.Nop()))
 }
 
 func isKnown(c probes.Class) bool {
@@ -404,7 +455,7 @@ func boolf(b bool) float64 {
 
 func histogram(t *testing.T, m *Metrics, name string) *dto.Histogram {
 	t.Helper()
-	mfs, err := m.Registry().Gather()
+	mfs, err := scraped(m).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +519,7 @@ func count(t testing.TB, m *Metrics, name string) int {
 
 func family(t testing.TB, m *Metrics, name string) *dto.MetricFamily {
 	t.Helper()
-	mfs, err := m.Registry().Gather()
+	mfs, err := scraped(m).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

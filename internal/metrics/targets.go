@@ -4,8 +4,6 @@ import (
 	"strings"
 	"sync"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/socmond/socmond/internal/probes"
 )
 
@@ -13,14 +11,21 @@ import (
 // Gauge or Histogram object per series: each of those carries its own
 // descriptor, label pairs, atomics and bookkeeping, about 12.7 KB per
 // resource for 34 series, which at 10,000 resources was half of socmond's
-// heap. A series here is a number in a fixed struct; the exposition objects
-// are made at scrape time from it and dropped after. Every series a
-// resource had before is still exported, at 0 from the first time the
-// resource is seen, so rate() and increase() see its first failure.
+// heap. A series here is a number in a fixed struct, and the handler writes
+// the exposition text straight from it (expose.go). Every series a resource
+// had before is still exported, at 0 from the first time the resource is
+// seen, so rate() and increase() see its first failure.
 
 // series is the state of every per-resource series of one target.
 type series struct {
-	target       probes.Target
+	target probes.Target // as configured
+	// resource and service are the label values as exported (valid
+	// UTF-8), which is what the exposition is sorted by.
+	resource, service string
+	// labels is `resource="…",service="…"`, escaped for the text format
+	// once, so that a scrape only copies it.
+	labels string
+
 	mu           sync.Mutex
 	probes       []uint64 // indexed like probes.Statuses
 	failures     []uint64 // indexed like probes.Classes
@@ -32,54 +37,28 @@ type series struct {
 	availability float64
 	skipped      uint64
 	panics       uint64
-
-	// Label pairs, sorted by name as the exposition wants them, built once.
-	base     []*dto.LabelPair   // resource, service
-	byStatus [][]*dto.LabelPair // resource, service, status
-	byClass  [][]*dto.LabelPair // class, resource, service
 }
 
 func newSeries(t probes.Target) *series {
-	res := labelPair("resource", t.Resource)
-	svc := labelPair("service", t.Service)
 	s := &series{
 		target:   t,
+		resource: validLabelValue(t.Resource),
+		service:  validLabelValue(t.Service),
 		probes:   make([]uint64, len(probes.Statuses)),
 		failures: make([]uint64, len(probes.Classes)),
 		buckets:  make([]uint64, len(DurationBuckets)+1),
 		status:   -1,
-		base:     []*dto.LabelPair{res, svc},
-		byStatus: make([][]*dto.LabelPair, len(probes.Statuses)),
-		byClass:  make([][]*dto.LabelPair, len(probes.Classes)),
 	}
-	for i := range probes.Statuses {
-		s.byStatus[i] = []*dto.LabelPair{res, svc, statusPairs[i]}
-	}
-	for i := range probes.Classes {
-		s.byClass[i] = []*dto.LabelPair{classPairs[i], res, svc}
-	}
+	// Label pairs sorted by name, as the registry wrote them.
+	s.labels = labelText("resource", s.resource) + "," + labelText("service", s.service)
 	return s
 }
 
-// The status and class label pairs are the same for every resource.
-var (
-	statusPairs = pairs("status", probes.Statuses)
-	classPairs  = pairs("class", probes.Classes)
-)
-
-func pairs[T ~string](name string, values []T) []*dto.LabelPair {
-	out := make([]*dto.LabelPair, len(values))
-	for i, v := range values {
-		out[i] = labelPair(name, string(v))
-	}
-	return out
-}
-
-func labelPair(name, value string) *dto.LabelPair {
-	// A label value must be UTF-8; prometheus.*Vec panicked on anything
-	// else, and a scrape that fails on one resource's name is worse.
-	value = strings.ToValidUTF8(value, "\uFFFD")
-	return &dto.LabelPair{Name: &name, Value: &value}
+// validLabelValue is v as it can be exported: a label value must be UTF-8,
+// and a scrape that fails on one resource's name is worse than a replaced
+// byte (prometheus.*Vec used to panic on it).
+func validLabelValue(v string) string {
+	return strings.ToValidUTF8(v, "\uFFFD")
 }
 
 // observe adds one probe duration to the histogram state.

@@ -72,7 +72,7 @@ func TestStartRunsFirstRoundAndBecomesReady(t *testing.T) {
 	if len(snaps) != 2 {
 		t.Fatalf("snapshots = %d, want 2", len(snaps))
 	}
-	if got := testenv.MetricValue(t, m.Registry(), "socmond_probes_total", testenv.Labels("service", "lambda", "resource", "f1", "status", "unavailable")); got != 1 {
+	if got := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total", testenv.Labels("service", "lambda", "resource", "f1", "status", "unavailable")); got != 1 {
 		t.Fatalf("unavailable count = %v", got)
 	}
 	out := logs.String()
@@ -125,9 +125,9 @@ func TestApplyAddsRemovesAndKeepsUnchanged(t *testing.T) {
 	if _, ok := mon.Snapshot(a.target, time.Now()); !ok {
 		t.Fatal("unchanged resource lost its health window")
 	}
-	if n := testutil.CollectAndCount(m.Registry(), "socmond_probes_total"); n != 3 {
+	if n, err := testutil.GatherAndCount(testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total"); err != nil || n != 3 {
 		// t1 has 3 status series; b1's were forgotten; k1 has not run.
-		t.Fatalf("socmond_probes_total series = %d, want 3", n)
+		t.Fatalf("socmond_probes_total series = %d (%v), want 3", n, err)
 	}
 }
 
@@ -140,7 +140,7 @@ func TestPanicRecoveredAndCounted(t *testing.T) {
 	}
 	mon.Start()
 	testenv.Eventually(t, "panic counted", func() bool {
-		return testenv.MetricValue(t, m.Registry(), "socmond_probe_panics_total", testenv.Labels("service", "lambda", "resource", "boom")) == 1
+		return testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probe_panics_total", testenv.Labels("service", "lambda", "resource", "boom")) == 1
 	})
 	if !strings.Contains(logs.String(), "probe panicked") {
 		t.Fatalf("panic not logged:\n%s", logs.String())

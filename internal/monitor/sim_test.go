@@ -98,13 +98,13 @@ func TestFaultMovesMetricsAndStatusThenRecovers(t *testing.T) {
 	if s.Last.Class != probes.ClassThrottled || s.Last.Code != "ThrottlingException" || s.Last.Hint == "" || s.ErrorRatio <= 0 || s.Availability != 1 {
 		t.Fatalf("throttled snapshot = %+v", s)
 	}
-	if v := testenv.MetricValue(t, m.Registry(), "socmond_probe_failures_total", testenv.Labels("service", "dynamodb", "resource", "Metrics", "class", "throttled")); v < 1 {
+	if v := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probe_failures_total", testenv.Labels("service", "dynamodb", "resource", "Metrics", "class", "throttled")); v < 1 {
 		t.Fatalf("throttled failures = %v", v)
 	}
-	if v := testenv.MetricValue(t, m.Registry(), "socmond_service_status", testenv.Labels("service", "lambda", "resource", "Analyze", "status", "unavailable")); v != 1 {
+	if v := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_service_status", testenv.Labels("service", "lambda", "resource", "Analyze", "status", "unavailable")); v != 1 {
 		t.Fatalf("lambda unavailable gauge = %v", v)
 	}
-	if v := testenv.MetricValue(t, m.Registry(), "socmond_service_availability_ratio", testenv.Labels("service", "lambda", "resource", "Analyze")); v >= 1 {
+	if v := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_service_availability_ratio", testenv.Labels("service", "lambda", "resource", "Analyze")); v >= 1 {
 		t.Fatalf("lambda availability = %v, want < 1", v)
 	}
 
@@ -114,7 +114,7 @@ func TestFaultMovesMetricsAndStatusThenRecovers(t *testing.T) {
 		b, _ := mon.Snapshot(fn, time.Now())
 		return a.Status == probes.Healthy && b.Status == probes.Healthy
 	})
-	if v := testenv.MetricValue(t, m.Registry(), "socmond_service_status", testenv.Labels("service", "lambda", "resource", "Analyze", "status", "healthy")); v != 1 {
+	if v := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_service_status", testenv.Labels("service", "lambda", "resource", "Analyze", "status", "healthy")); v != 1 {
 		t.Fatalf("lambda healthy gauge after recovery = %v", v)
 	}
 }
@@ -164,7 +164,7 @@ func TestHangingServiceDoesNotStarveOthers(t *testing.T) {
 	others := []probes.Target{{Service: "kms", Resource: "alias/k"}, {Service: "lambda", Resource: "f1"}, {Service: "lambda", Resource: "f2"},
 		{Service: "eventbridge", Resource: "bus"}, {Service: "bedrock", Resource: "m1"}}
 	total := func(tg probes.Target) float64 {
-		return testenv.MetricValue(t, m.Registry(), "socmond_probes_total", testenv.Labels("service", tg.Service, "resource", tg.Resource, "status", "healthy"))
+		return testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total", testenv.Labels("service", tg.Service, "resource", tg.Resource, "status", "healthy"))
 	}
 	testenv.Eventually(t, "every other service to complete 3 scheduled rounds", func() bool {
 		for _, tg := range others {
@@ -175,13 +175,13 @@ func TestHangingServiceDoesNotStarveOthers(t *testing.T) {
 		return true
 	})
 	for _, tb := range seed.Tables {
-		if v := testenv.MetricValue(t, m.Registry(), "socmond_probes_total", testenv.Labels("service", "dynamodb", "resource", tb)); v > 0 {
+		if v := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total", testenv.Labels("service", "dynamodb", "resource", tb)); v > 0 {
 			t.Fatalf("dynamodb/%s completed a probe through an hour of latency", tb)
 		}
 	}
 	skipped := 0.0
 	for _, tb := range seed.Tables {
-		if v := testenv.MetricValue(t, m.Registry(), "socmond_scheduler_skipped_total", testenv.Labels("service", "dynamodb", "resource", tb)); v > 0 {
+		if v := testenv.MetricValue(t, testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_scheduler_skipped_total", testenv.Labels("service", "dynamodb", "resource", tb)); v > 0 {
 			skipped += v
 		}
 	}

@@ -1,0 +1,350 @@
+package metrics
+
+import (
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/socmond/socmond/internal/probes"
+)
+
+// The per-resource families, 34 series per resource (68,000 at 2,000
+// resources), are written by socmond itself in the Prometheus text format
+// (text/plain; version=0.0.4), straight from the series state into one
+// buffer. Through client_golang's registry each series cost a protobuf
+// message, a hash of its labels to check it was unique and a pass through
+// expfmt's generic encoder, which kept a scrape of 2,000 resources above
+// 100 ms. Here a line is constant text (the name, the label pairs escaped
+// once per resource, the other label pair) and a number. The text is the one
+// the registry wrote, byte for byte: TestExpositionMatchesRegistry pins it.
+
+// targetFamily is one per-resource family.
+type targetFamily struct {
+	name, help, typ string
+	labels          []string // label names besides resource and service
+	head            string   // the HELP and TYPE lines
+	// write writes the family's series, in the order the registry sorts
+	// them into (by label values, labels by name).
+	write func(e *expoWriter, sc *scrape)
+}
+
+// targetFamilies are in name order, the order of the exposition: the
+// handler interleaves them with the registry's families, sorted the same way.
+var targetFamilies = []targetFamily{
+	histogramFamily("socmond_probe_duration_seconds", "Duration of the AWS call made by each probe run."),
+	byClassFamily("socmond_probe_failures_total", "counter",
+		"Probe runs that did not come back healthy, by failure class (slow is a class of its own).",
+		func(r *reading, class int) float64 { return float64(r.failures[class]) }),
+	perTargetFamily("socmond_probe_panics_total", "counter", "Probe runs that panicked and were recovered by the scheduler.",
+		func(r *reading) float64 { return float64(r.panics) }),
+	byStatusFamily("socmond_probes_total", "counter", "Probe runs by resulting status (healthy, degraded, unavailable).",
+		func(r *reading, status int) float64 { return float64(r.probes[status]) }),
+	perTargetFamily("socmond_scheduler_skipped_total", "counter",
+		"Scheduled probe runs skipped because the previous run of the same probe was still going.",
+		func(r *reading) float64 { return float64(r.skipped) }),
+	perTargetFamily("socmond_service_availability_ratio", "gauge",
+		"Share of probe runs in the availability window that were not unavailable (0 to 1).",
+		func(r *reading) float64 { return r.availability }),
+	perTargetFamily("socmond_service_error_ratio", "gauge",
+		"Share of probe runs in the error-rate window that failed (0 to 1).",
+		func(r *reading) float64 { return r.errorRatio }),
+	byStatusFamily("socmond_service_status", "gauge", "Current status of a resource: 1 for the status it is in, 0 for the others.",
+		func(r *reading, status int) float64 { return b2f(r.status == status) }),
+}
+
+// perTargetFamily has one series per target, labelled resource and service.
+func perTargetFamily(name, typ, help string, value func(*reading) float64) targetFamily {
+	prefix := name + "{"
+	return newFamily(name, typ, help, nil, func(e *expoWriter, sc *scrape) {
+		for i, s := range sc.list {
+			e.line(prefix, s.labels, "} ", value(&sc.reads[i]))
+		}
+	})
+}
+
+// byStatusFamily has a series per target and status: labels resource,
+// service, status, so targets in order and statuses by name within each.
+func byStatusFamily(name, typ, help string, value func(r *reading, status int) float64) targetFamily {
+	prefix := name + "{"
+	suffixes := make([]string, len(statusOrder))
+	for i, st := range statusOrder {
+		suffixes[i] = "," + labelText("status", string(probes.Statuses[st])) + "} "
+	}
+	return newFamily(name, typ, help, []string{"status"}, func(e *expoWriter, sc *scrape) {
+		for i, s := range sc.list {
+			for j, st := range statusOrder {
+				e.line(prefix, s.labels, suffixes[j], value(&sc.reads[i], st))
+			}
+		}
+	})
+}
+
+// byClassFamily has a series per target and failure class: labels class,
+// resource, service, so classes by name and targets in order within each.
+func byClassFamily(name, typ, help string, value func(r *reading, class int) float64) targetFamily {
+	prefixes := make([]string, len(classOrder))
+	for i, cl := range classOrder {
+		prefixes[i] = name + "{" + labelText("class", string(probes.Classes[cl])) + ","
+	}
+	return newFamily(name, typ, help, []string{"class"}, func(e *expoWriter, sc *scrape) {
+		for j, cl := range classOrder {
+			for i, s := range sc.list {
+				e.line(prefixes[j], s.labels, "} ", value(&sc.reads[i], cl))
+			}
+		}
+	})
+}
+
+// histogramFamily is the per-target duration histogram: cumulative buckets
+// with le last among the labels, +Inf from the count, then _sum and _count,
+// as expfmt writes a histogram.
+func histogramFamily(name, help string) targetFamily {
+	bucket, sum, count := name+"_bucket{", name+"_sum{", name+"_count{"
+	les := make([]string, len(DurationBuckets))
+	for i, le := range DurationBuckets {
+		les[i] = `,le="` + string(appendFloat(nil, le)) + `"} `
+	}
+	const inf = `,le="+Inf"} `
+	return newFamily(name, "histogram", help, nil, func(e *expoWriter, sc *scrape) {
+		for i, s := range sc.list {
+			r := &sc.reads[i]
+			var cum uint64
+			for j := range DurationBuckets {
+				cum += r.buckets[j]
+				e.line(bucket, s.labels, les[j], float64(cum))
+			}
+			e.line(bucket, s.labels, inf, float64(r.count))
+			e.line(sum, s.labels, "} ", r.sum)
+			e.line(count, s.labels, "} ", float64(r.count))
+		}
+	})
+}
+
+// newFamily completes a targetFamily with its HELP and TYPE lines.
+func newFamily(name, typ, help string, labels []string, write func(e *expoWriter, sc *scrape)) targetFamily {
+	head := "# HELP " + name + " " + helpEscaper.Replace(help) + "\n# TYPE " + name + " " + typ + "\n"
+	return targetFamily{name: name, typ: typ, help: help, labels: labels, head: head, write: write}
+}
+
+// reservedNames is a collector for the registry that describes the
+// per-resource families and collects nothing: registering another collector
+// that would export one of their names fails, as it did when they were the
+// registry's own.
+type reservedNames []*prometheus.Desc
+
+func newReservedNames() reservedNames {
+	var r reservedNames
+	for _, f := range targetFamilies {
+		labels := append(slices.Clone(f.labels), "resource", "service")
+		r = append(r, prometheus.NewDesc(f.name, f.help, labels, nil))
+	}
+	return r
+}
+
+func (r reservedNames) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range r {
+		ch <- d
+	}
+}
+
+func (reservedNames) Collect(chan<- prometheus.Metric) {}
+
+// scrape is one exposition's copy of the per-resource state and its output
+// buffer, pooled: at 2,000 resources they are about 0.7 MB a scrape.
+type scrape struct {
+	list   []*series
+	reads  []reading
+	counts []uint64 // backs every reading's probes, failures and buckets
+	buf    []byte
+}
+
+// reading is one target's numbers as read at scrape time.
+type reading struct {
+	probes, failures, buckets []uint64
+	sum                       float64
+	count                     uint64
+	status                    int
+	errorRatio, availability  float64
+	skipped, panics           uint64
+}
+
+var scrapePool = sync.Pool{New: func() any { return &scrape{buf: make([]byte, 0, chunkSize+4<<10)} }}
+
+// read copies the state of every target into sc, ordered by resource then
+// service (their label values, in the order the registry sorted series). A
+// series is locked only for its copy, so a scrape holds up a probe no longer
+// than that.
+func (m *Metrics) read(sc *scrape) {
+	m.mu.RLock()
+	sc.list = sc.list[:0]
+	for _, s := range m.targets {
+		sc.list = append(sc.list, s)
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(sc.list, func(a, b *series) int {
+		if c := strings.Compare(a.resource, b.resource); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.service, b.service); c != 0 {
+			return c
+		}
+		// Equal label values come only from names that differ in invalid
+		// UTF-8; which of them is exported must not depend on map order.
+		if c := strings.Compare(a.target.Resource, b.target.Resource); c != 0 {
+			return c
+		}
+		return strings.Compare(a.target.Service, b.target.Service)
+	})
+	// Two series with the same labels would be a duplicate, which the
+	// registry refused; the first is kept.
+	sc.list = slices.CompactFunc(sc.list, func(a, b *series) bool {
+		return a.resource == b.resource && a.service == b.service
+	})
+
+	n := len(sc.list)
+	ns, nc, nb := len(probes.Statuses), len(probes.Classes), len(DurationBuckets)+1
+	stride := ns + nc + nb
+	sc.counts = slices.Grow(sc.counts[:0], n*stride)[:n*stride]
+	sc.reads = slices.Grow(sc.reads[:0], n)[:n]
+	for i, s := range sc.list {
+		c := sc.counts[i*stride : (i+1)*stride]
+		r := &sc.reads[i]
+		r.probes, r.failures, r.buckets = c[:ns], c[ns:ns+nc], c[ns+nc:]
+		s.mu.Lock()
+		copy(r.probes, s.probes)
+		copy(r.failures, s.failures)
+		copy(r.buckets, s.buckets)
+		r.sum, r.count, r.status = s.sum, s.count, s.status
+		r.errorRatio, r.availability = s.errorRatio, s.availability
+		r.skipped, r.panics = s.skipped, s.panics
+		s.mu.Unlock()
+	}
+}
+
+// release returns sc to the pool without the series it pointed to, so that
+// a forgotten target is not kept alive by an idle buffer.
+func (sc *scrape) release() {
+	clear(sc.list)
+	sc.list = sc.list[:0]
+	scrapePool.Put(sc)
+}
+
+// statusOrder and classOrder are the indexes of probes.Statuses and
+// probes.Classes sorted by label value, the order of the exposition.
+var (
+	statusOrder = byValue(probes.Statuses)
+	classOrder  = byValue(probes.Classes)
+)
+
+func byValue[T ~string](values []T) []int {
+	idx := make([]int, len(values))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(values[a]), string(values[b])) })
+	return idx
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// chunkSize is how much text expoWriter gathers before passing it on.
+const chunkSize = 32 << 10
+
+// expoWriter collects the exposition in buf and passes it on to w in chunks
+// of about chunkSize bytes: gzip and the connection see few large writes, and
+// each line is formatted in place rather than through a writer per value.
+// It has the methods expfmt's text encoder looks for (WriteString,
+// WriteByte, WriteRune), so the registry's families are written into the
+// same buffer without a bufio.Writer of their own.
+type expoWriter struct {
+	buf []byte
+	w   io.Writer
+	err error // w's first error; what comes after it is dropped
+}
+
+// line writes prefix, labels, suffix, v and a newline.
+func (e *expoWriter) line(prefix, labels, suffix string, v float64) {
+	b := append(e.buf, prefix...)
+	b = append(b, labels...)
+	b = append(b, suffix...)
+	b = appendFloat(b, v)
+	e.buf = append(b, '\n')
+	e.spill()
+}
+
+// spill passes the buffer on once it holds a chunk.
+func (e *expoWriter) spill() {
+	if len(e.buf) >= chunkSize {
+		e.flush()
+	}
+}
+
+// flush passes on whatever the buffer holds.
+func (e *expoWriter) flush() {
+	if len(e.buf) > 0 && e.err == nil {
+		_, e.err = e.w.Write(e.buf)
+	}
+	e.buf = e.buf[:0]
+}
+
+func (e *expoWriter) Write(p []byte) (int, error) {
+	e.buf = append(e.buf, p...)
+	e.spill()
+	return len(p), e.err
+}
+
+func (e *expoWriter) WriteString(s string) (int, error) {
+	e.buf = append(e.buf, s...)
+	e.spill()
+	return len(s), e.err
+}
+
+func (e *expoWriter) WriteByte(c byte) error {
+	e.buf = append(e.buf, c)
+	e.spill()
+	return e.err
+}
+
+func (e *expoWriter) WriteRune(r rune) (int, error) {
+	n := len(e.buf)
+	e.buf = utf8.AppendRune(e.buf, r)
+	n = len(e.buf) - n
+	e.spill()
+	return n, e.err
+}
+
+// appendFloat formats v as expfmt's text encoder does (its writeFloat):
+// strconv's shortest 'g' form, which also spells +Inf, -Inf and NaN the way
+// Prometheus reads them, and "0" for -0 as well. 0 and 1, most of the values
+// here, skip strconv.
+func appendFloat(b []byte, v float64) []byte {
+	switch v {
+	case 0:
+		return append(b, '0')
+	case 1:
+		return append(b, '1')
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// The text format escapes backslash and newline in HELP, and the double
+// quote as well in label values.
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	valueEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)
+
+// labelText is name="value", escaped for the text format.
+func labelText(name, value string) string {
+	return name + `="` + valueEscaper.Replace(value) + `"`
+}
