@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -73,16 +74,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	mfs, err := h.m.reg.Gather()
-	if err == nil {
-		err = checkNames(mfs)
-	}
 	if err != nil {
-		// As promhttp does by default: an error, not a partial answer that
-		// Prometheus would take for a complete one.
-		h.log.Error().Err(err).Msg("cannot gather metrics")
+		// A collector that fails costs its own series, not the scrape:
+		// Gather still returns every family it could collect, and losing
+		// all of socmond's metrics (a "target down" for the whole SOC
+		// monitor) over one bad series would page for the wrong thing.
+		h.log.Error().Err(err).Msg("gathering metrics: serving the rest")
 		h.gatherErrors.Inc()
-		http.Error(w, "An error has occurred while serving metrics:\n\n"+err.Error(), http.StatusInternalServerError)
-		return
+	}
+	if mfs, err = dropReserved(mfs); err != nil {
+		h.log.Error().Err(err).Msg("gathering metrics: serving socmond's own family")
+		h.gatherErrors.Inc()
 	}
 
 	sc := scrapePool.Get().(*scrape)
@@ -155,18 +157,21 @@ func writeText(e *expoWriter, mfs []*dto.MetricFamily, sc *scrape, only map[stri
 	return e.err
 }
 
-// checkNames refuses a registry family with the name of a per-resource
-// family: both would be in the answer. reservedNames makes registering one
-// fail; this catches a collector that describes nothing.
-func checkNames(mfs []*dto.MetricFamily) error {
+// dropReserved removes a registry family with the name of a per-resource
+// family, which would otherwise be in the answer twice; socmond's own
+// stands. reservedNames makes registering one fail; this catches a collector
+// that describes nothing. The error names what was dropped.
+func dropReserved(mfs []*dto.MetricFamily) ([]*dto.MetricFamily, error) {
+	var err error
+	kept := mfs[:0]
 	for _, mf := range mfs {
-		for _, f := range targetFamilies {
-			if mf.GetName() == f.name {
-				return fmt.Errorf("a collector exports %s, a family socmond writes itself", f.name)
-			}
+		if slices.ContainsFunc(targetFamilies, func(f targetFamily) bool { return f.name == mf.GetName() }) {
+			err = errors.Join(err, fmt.Errorf("a collector exports %s, a family socmond writes itself: its series are dropped", mf.GetName()))
+			continue
 		}
+		kept = append(kept, mf)
 	}
-	return nil
+	return kept, err
 }
 
 // nameFilter is the set of names asked for as name[]=… (as promhttp reads
