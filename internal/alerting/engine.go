@@ -66,8 +66,20 @@ func (e *Engine) SetSettings(s Settings) {
 // Observe evaluates the service rules on a recorded probe result; its
 // signature is monitor.Listener's.
 func (e *Engine) Observe(r probes.Result, s health.Snapshot, t config.Target) {
+	e.mu.Lock()
+	settings := e.settings
+	tracked := e.machine.Tracks(t.Service, t.Resource)
+	e.mu.Unlock()
+	// Nearly every result changes nothing: all three conditions are clear
+	// and the resource has no pending or firing alert, so each inactive
+	// signal would leave the machine as it is. Building them (six
+	// Sprintf, six maps, three label keys) was 8 % of socmond's CPU at
+	// 1,000 probes/s; this check gives the same outcome without it.
+	if slow, errorRate, lowAvailability := settings.conditions(s, t); !slow && !errorRate && !lowAvailability && !tracked {
+		return
+	}
 	now := r.Start.Add(r.Duration)
-	for _, sig := range e.Settings().Evaluate(s, t) {
+	for _, sig := range settings.Evaluate(s, t) {
 		e.Set(sig, now)
 	}
 }

@@ -79,27 +79,36 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 	}
 	where := t.Service + " " + t.Resource
 
+	slow, errActive, availActive := s.conditions(snap, t)
+
 	// Slow: the latest call succeeded but took longer than the threshold
 	// (class slow, as Prometheus sees it in socmond_probe_failures_total);
 	// `for` turns "latest" into "for two probe intervals".
 	d := snap.Last.Duration
-	add(config.RuleSlowResponse, AlertSlowResponse,
-		snap.Last.Class == probes.ClassSlow,
+	add(config.RuleSlowResponse, AlertSlowResponse, slow,
 		fmt.Sprintf("%s responds slowly", where),
 		fmt.Sprintf("%s took %s to answer %s (threshold %s).", where, round(d), snap.Last.Check, t.ResponseTimeThreshold))
 
-	errActive := snap.ErrorSamples >= s.MinSamples && snap.ErrorRatio > t.ErrorRateThreshold
 	add(config.RuleHighErrorRate, AlertHighErrorRate, errActive,
 		fmt.Sprintf("%s error rate is high", where),
 		fmt.Sprintf("%s failed %s of %d probes over %s (threshold %s).", where,
 			percent(snap.ErrorRatio), snap.ErrorSamples, t.ErrorRateWindow, percent(t.ErrorRateThreshold)))
 
-	availActive := snap.AvailabilitySamples >= s.MinSamples && snap.Availability < t.AvailabilityThreshold
 	add(config.RuleLowAvailability, AlertLowAvailability, availActive,
 		fmt.Sprintf("%s availability is low", where),
 		fmt.Sprintf("%s was available for %s of %d probes over %s (objective %s).", where,
 			percent(snap.Availability), snap.AvailabilitySamples, t.AvailabilityWindow, percent(t.AvailabilityThreshold)))
 	return out
+}
+
+// conditions are the three service rules' conditions on one snapshot:
+// slow response, high error rate, low availability (the last two with the
+// low-traffic guard).
+func (s Settings) conditions(snap health.Snapshot, t config.Target) (slow, errorRate, lowAvailability bool) {
+	slow = snap.Last.Class == probes.ClassSlow
+	errorRate = snap.ErrorSamples >= s.MinSamples && snap.ErrorRatio > t.ErrorRateThreshold
+	lowAvailability = snap.AvailabilitySamples >= s.MinSamples && snap.Availability < t.AvailabilityThreshold
+	return slow, errorRate, lowAvailability
 }
 
 // Compliance builds the ComplianceViolation signal of one compliance check

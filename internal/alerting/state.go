@@ -67,10 +67,36 @@ func Key(labels map[string]string) string {
 // I/O, not safe for concurrent use (the Engine locks it).
 type Machine struct {
 	alerts map[string]*Alert
+	// targets counts the stored alerts per service and resource label, so
+	// that Tracks needs no walk over every alert.
+	targets map[string]int
 }
 
 // NewMachine returns an empty Machine.
-func NewMachine() *Machine { return &Machine{alerts: map[string]*Alert{}} }
+func NewMachine() *Machine {
+	return &Machine{alerts: map[string]*Alert{}, targets: map[string]int{}}
+}
+
+// Tracks reports whether any pending or firing alert carries these
+// service and resource labels.
+func (m *Machine) Tracks(service, resource string) bool {
+	return m.targets[targetKey(service, resource)] > 0
+}
+
+func targetKey(service, resource string) string { return service + "\x00" + resource }
+
+func (m *Machine) store(key string, a *Alert) {
+	m.alerts[key] = a
+	m.targets[targetKey(a.Labels["service"], a.Labels["resource"])]++
+}
+
+func (m *Machine) forget(key string, a *Alert) {
+	delete(m.alerts, key)
+	tk := targetKey(a.Labels["service"], a.Labels["resource"])
+	if m.targets[tk]--; m.targets[tk] <= 0 {
+		delete(m.targets, tk)
+	}
+}
 
 // Set applies one evaluation at now and returns the alert's state after it,
 // and whether the state changed (a copy: the caller may keep it).
@@ -82,7 +108,7 @@ func (m *Machine) Set(s Signal, now time.Time) (Alert, bool) {
 			return Alert{Labels: s.Labels, State: Inactive}, false
 		}
 		a = &Alert{Labels: s.Labels, State: Inactive}
-		m.alerts[key] = a
+		m.store(key, a)
 	}
 	a.Annotations = s.Annotations
 	a.forDur, a.clearFor, a.active = s.For, s.ClearFor, s.Active
@@ -103,7 +129,7 @@ func (m *Machine) step(key string, a *Alert, now time.Time) {
 		if !a.active {
 			// Never fired, so there is nothing to resolve: forget it.
 			a.State = Inactive
-			delete(m.alerts, key)
+			m.forget(key, a)
 			return
 		}
 		m.promote(a, now)
@@ -117,7 +143,7 @@ func (m *Machine) step(key string, a *Alert, now time.Time) {
 		}
 		if now.Sub(a.ClearSince) >= a.clearFor {
 			a.State, a.ResolvedAt = Resolved, now
-			delete(m.alerts, key)
+			m.forget(key, a)
 		}
 	}
 }

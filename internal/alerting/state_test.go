@@ -1,6 +1,10 @@
 package alerting
 
 import (
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,5 +230,88 @@ func TestEngineResend(t *testing.T) {
 	e.Tick(t0.Add(70 * time.Second))
 	if len(rec.got) != 2 || !rec.got[1].StartsAt.Equal(t0.Add(10*time.Second)) {
 		t.Fatalf("resend: %+v", rec.got)
+	}
+}
+
+// TestObserveSkipsOnlyWhatChangesNothing: Observe skips building signals
+// when every condition is clear and the resource has no alert. Fed the
+// same results, it must leave exactly the alerts and notifications that
+// evaluating and setting every signal leaves.
+func TestObserveSkipsOnlyWhatChangesNothing(t *testing.T) {
+	settings := Settings{Tenant: "hk", MinSamples: 5, Alerting: &config.Alerting{}}
+	fast, full := &recorder{}, &recorder{}
+	observed := NewEngine(settings, time.Minute, fast)
+	reference := NewEngine(settings, time.Minute, full)
+	rng := rand.New(rand.NewPCG(1, 2))
+	targets := []config.Target{target(), target(), target()}
+	targets[1].Resource, targets[2].Service = "u", "kms"
+	// A Tick walks the alerts in map order, so one step's notifications
+	// are compared as a set.
+	sorted := func(ns []Notification) []Notification {
+		ns = slices.Clone(ns)
+		slices.SortFunc(ns, func(a, b Notification) int { return strings.Compare(Key(a.Labels), Key(b.Labels)) })
+		return ns
+	}
+	var firing, resolved int
+	for i := range 3000 {
+		now := t0.Add(time.Duration(i) * 10 * time.Second)
+		tg := targets[rng.IntN(len(targets))]
+		// Long stretches of one regime, so alerts get to fire and resolve.
+		snap := health.Snapshot{ErrorSamples: 10 + rng.IntN(10), AvailabilitySamples: 100, Availability: 1}
+		if (i/150)%2 == 1 {
+			snap.ErrorRatio = 0.5 * rng.Float64()
+			snap.Availability = 0.95 + 0.05*rng.Float64()
+		}
+		if rng.IntN(10) == 0 {
+			snap.Last.Class = probes.ClassSlow
+		}
+		r := probes.Result{Target: probes.Target{Service: tg.Service, Resource: tg.Resource}, Start: now}
+		before := len(full.got)
+		observed.Observe(r, snap, tg)
+		for _, sig := range settings.Evaluate(snap, tg) {
+			reference.Set(sig, now)
+		}
+		if i%7 == 0 {
+			observed.Tick(now)
+			reference.Tick(now)
+		}
+		if got, want := observed.Alerts(), reference.Alerts(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("step %d: alerts\n%+v\nwant\n%+v", i, got, want)
+		}
+		if got, want := sorted(fast.got[min(before, len(fast.got)):]), sorted(full.got[before:]); len(fast.got) != len(full.got) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("step %d: notifications\n%+v\nwant\n%+v", i, got, want)
+		}
+		for _, n := range full.got[before:] {
+			if n.EndsAt.After(now) {
+				firing++
+			} else {
+				resolved++
+			}
+		}
+	}
+	if firing == 0 || resolved == 0 {
+		t.Fatalf("%d firing and %d resolved notifications; the sequence must have both to test anything", firing, resolved)
+	}
+}
+
+func TestMachineTracks(t *testing.T) {
+	m := NewMachine()
+	labels := map[string]string{"alertname": "X", "service": "s3", "resource": "b"}
+	if m.Tracks("s3", "b") {
+		t.Fatal("an empty machine tracks s3/b")
+	}
+	m.Set(Signal{Labels: labels, Active: true, ClearFor: time.Minute}, t0)
+	m.Set(Signal{Labels: map[string]string{"alertname": "Y", "service": "s3", "resource": "b"}, Active: true}, t0)
+	if !m.Tracks("s3", "b") || m.Tracks("s3", "c") {
+		t.Fatal("Tracks wrong with two alerts of s3/b")
+	}
+	m.Set(Signal{Labels: map[string]string{"alertname": "Y", "service": "s3", "resource": "b"}}, t0) // resolves at once
+	if !m.Tracks("s3", "b") {
+		t.Fatal("s3/b still has a firing alert")
+	}
+	m.Set(Signal{Labels: labels, ClearFor: time.Minute}, t0.Add(time.Second))
+	m.Tick(t0.Add(2 * time.Minute)) // clear_for passed: resolved and forgotten
+	if m.Tracks("s3", "b") {
+		t.Fatal("s3/b tracked after its alerts resolved")
 	}
 }

@@ -100,9 +100,6 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	// After LoadDefaultConfig, so that AWS_CA_BUNDLE has been applied to
-	// the buildable client this wraps (see ownBodies).
-	cfg.HTTPClient = ownBodies{inner: cfg.HTTPClient}
 	if cfg.Credentials != nil {
 		cfg.Credentials = &holdFailures{inner: cfg.Credentials, hold: failureHold, now: time.Now}
 	}
@@ -112,19 +109,33 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
 	return &Clients{
 		Config:         cfg,
-		Bedrock:        bedrock.NewFromConfig(cfg),
-		BedrockRuntime: bedrockruntime.NewFromConfig(cfg),
-		DynamoDB:       dynamodb.NewFromConfig(cfg),
-		// There is no environment variable for path-style addressing, and
-		// against a hostname endpoint virtual-host style dials
-		// bucket.localhost, so any endpoint override implies path style.
-		S3:          s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
-		KMS:         kms.NewFromConfig(cfg),
-		EventBridge: eventbridge.NewFromConfig(cfg),
-		SFN:         sfn.NewFromConfig(cfg),
-		Lambda:      lambda.NewFromConfig(cfg),
-		STS:         sts.NewFromConfig(cfg),
+		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.HTTPClient = wrapHTTP(o.HTTPClient)
+			// There is no environment variable for path-style addressing,
+			// and against a hostname endpoint virtual-host style dials
+			// bucket.localhost, so any endpoint override implies path style.
+			o.UsePathStyle = pathStyle
+		}),
+		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
 	}, nil
+}
+
+// wrapHTTP puts memoryBodies (body.go) around a service client's HTTP
+// client. It runs as a client option, after the SDK has derived the
+// service's own client from the shared one (its defaults-mode and read
+// timeouts need the SDK's buildable type, which the wrapper is not).
+func wrapHTTP(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		return nil
+	}
+	return memoryBodies{inner: c}
 }
 
 // endpointFromEnv reports whether the SDK will send the service to a custom

@@ -2,48 +2,67 @@ package awsclient
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// maxBufferedBody bounds the request bodies ownBodies copies. Probe and
-// compliance calls send a few hundred bytes; the canary and evidence writes
-// send small artifacts. Anything larger is passed through untouched.
-const maxBufferedBody = 8 << 20
+// maxMemoryBody is the largest request body sent from memory (see
+// memoryBodies). Probe and compliance requests are small JSON or XML
+// documents; anything larger goes to net/http as the SDK built it.
+const maxMemoryBody = 64 << 10
 
-// ownBodies gives net/http a request body that only net/http reads and
-// closes.
+// memoryBodies hands net/http small request bodies as an in-memory reader
+// instead of the SDK's stream wrapper. Same bytes on the wire, two effects:
 //
-// Why: smithy-go hands net/http a body wrapper that the SDK closes as soon
-// as Client.Do returns, and whose WriteTo answers io.EOF once closed. For a
-// body that is not a plain in-memory reader, net/http flushes the headers
-// first and copies the body straight to the socket; the server can answer
-// before net/http's write loop has finished with the body. If the SDK closes
-// the wrapper in that gap, the write loop's final read of the body gets
-// io.EOF as an error, and net/http closes the connection under the response
-// that is still being read: the call fails with "deserialization failed …
-// use of closed network connection" after a 200 (aws/aws-sdk-go-v2#1825,
-// #2737). It needs the write loop to be descheduled at the wrong moment, so
-// it shows on loaded hosts and with slow response bodies, and socmond would
-// report a healthy, slow service as a server error. A *bytes.Reader of
-// socmond's own is never closed by the SDK, and net/http, knowing it is in
-// memory, writes headers and body with one flush.
-type ownBodies struct{ inner aws.HTTPClient }
+//   - The SDK closes its wrapper as soon as the response headers are back,
+//     while net/http's write loop may still be checking the body for bytes
+//     beyond Content-Length; the closed wrapper's WriteTo then returns
+//     io.EOF, which net/http takes as a failed write and so discards the
+//     keep-alive connection. Measured against the simulator, 4–13 % of
+//     probes opened a new connection (connect, two goroutines, close,
+//     TIME_WAIT) because of it; with the body in memory the check reads
+//     socmond's own reader and the connection is reused.
+//   - Worse, when the answer is still arriving (a slow or large body), the
+//     connection is closed under it: the call fails with "deserialization
+//     failed … use of closed network connection" after a 200, and a slow
+//     but answering service was reported as a server error. It needs the
+//     write loop to lose the CPU at that moment, so it showed on loaded
+//     hosts (the chaos soak's trickle mismatches; aws-sdk-go-v2 #1825 and
+//     #2737, seen in production with DynamoDB).
+//   - net/http sends headers and an in-memory body in one write; any other
+//     body costs a second write (a second TCP segment) per request.
+//
+// The request is copied, not changed: the SDK still holds and closes the
+// original, whose body is read here and closed as net/http would have.
+type memoryBodies struct {
+	inner aws.HTTPClient
+}
 
-func (c ownBodies) Do(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody || req.ContentLength <= 0 || req.ContentLength > maxBufferedBody {
+func (c memoryBodies) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.ContentLength <= 0 || req.ContentLength > maxMemoryBody {
 		return c.inner.Do(req)
 	}
-	body := make([]byte, req.ContentLength)
-	_, err := io.ReadFull(req.Body, body)
-	_ = req.Body.Close()
+	buf := make([]byte, req.ContentLength)
+	n, err := io.ReadFull(req.Body, buf)
+	_ = req.Body.Close() // net/http would close it after writing; its error is not the request's
+	var body io.Reader = bytes.NewReader(buf)
 	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
+		// A body shorter than its Content-Length: let net/http see what it
+		// would have seen (the bytes, then the error) and report it.
+		body = io.MultiReader(bytes.NewReader(buf[:n]), errReader{err})
 	}
-	out := *req // shallow: the SDK's request is not changed
-	out.Body = io.NopCloser(bytes.NewReader(body))
-	return c.inner.Do(&out)
+	sent := new(http.Request)
+	*sent = *req
+	sent.Body = io.NopCloser(body)
+	resp, err := c.inner.Do(sent)
+	if resp != nil {
+		resp.Request = req
+	}
+	return resp, err
 }
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }

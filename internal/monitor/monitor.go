@@ -237,7 +237,9 @@ func (m *Monitor) panicked(key string, v any) {
 }
 
 // Start begins scheduling and runs every check once at once, so the first
-// statuses (and readiness) do not wait for the schedules.
+// statuses (and readiness) do not wait for the schedules. The runs go
+// through the scheduler's slots like scheduled ones; those waiting for a
+// slot are queued values, so 10,000 checks do not mean 10,000 goroutines.
 func (m *Monitor) Start() {
 	m.sched.Start()
 	m.mu.RLock()

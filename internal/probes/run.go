@@ -48,6 +48,7 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 		defer cancel()
 	}
 
+	growStack() // stack.go
 	var wire wireTimer
 	ctx = wire.trace(ctx)
 	start := now()

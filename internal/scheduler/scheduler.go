@@ -88,11 +88,15 @@ type Scheduler struct {
 	// phases holds the claimed offsets per schedule spec, so that two keys
 	// on the same spec never start in the same millisecond.
 	phases  map[string]map[time.Duration]string
-	groups  map[string]chan struct{}
 	started bool
 	stopped bool
 
-	global   chan struct{}
+	// Slots (slots.go): runs waiting for their group's slot queue in
+	// groups, runs holding one and waiting for a global slot in ready.
+	groups  map[string]*groupSlots
+	ready   fifo[pending]
+	running int // runs holding a global slot
+
 	wake     chan struct{} // the entries changed: recompute the next wake-up
 	quit     chan struct{} // closed by Stop: no more scheduling or slot grants
 	loopDone chan struct{}
@@ -121,8 +125,7 @@ func New(opts Options) *Scheduler {
 		entries:  map[string]*entry{},
 		busy:     map[string]bool{},
 		phases:   map[string]map[time.Duration]string{},
-		groups:   map[string]chan struct{}{},
-		global:   make(chan struct{}, opts.MaxConcurrent),
+		groups:   map[string]*groupSlots{},
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -240,6 +243,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	if !s.stopped {
 		s.stopped = true
 		close(s.quit)
+		s.dropWaitingLocked()
 	}
 	s.mu.Unlock()
 	if started {
@@ -392,61 +396,41 @@ func (s *Scheduler) skipped(key string) {
 	}
 }
 
-// dispatchLocked starts a run of j unless one is in progress or the
-// scheduler is stopped. s.mu is held; nothing here blocks.
+// dispatchLocked queues a run of j for its slots (slots.go) unless one is
+// in progress or waiting, or the scheduler is stopped. s.mu is held;
+// nothing here blocks.
 func (s *Scheduler) dispatchLocked(j Job, planned time.Time) bool {
 	if s.stopped || s.busy[j.Key] {
 		return false
 	}
 	s.busy[j.Key] = true
-	group := s.groups[j.Group]
-	if group == nil {
-		group = make(chan struct{}, s.opts.MaxPerGroup)
-		s.groups[j.Group] = group
-	}
-	s.inflight.Add(1)
-	go s.run(j, group, planned)
+	s.admitLocked(pending{job: j, planned: planned})
 	return true
 }
 
-// run waits for a group slot and then a global one (in that order, so runs
-// of a hanging group queue on their group without holding global slots),
-// then runs the job.
-func (s *Scheduler) run(j Job, group chan struct{}, planned time.Time) {
+// run runs a job that holds both its slots, then releases them and its key.
+func (s *Scheduler) run(p pending) {
 	defer s.inflight.Done()
 	// Recovered last, after the key and the slots are released, so that
 	// whoever OnPanic tells can schedule the key again at once.
 	defer func() {
 		if v := recover(); v != nil && s.opts.OnPanic != nil {
-			s.opts.OnPanic(j.Key, &PanicError{Value: v, Stack: debug.Stack()})
+			s.opts.OnPanic(p.job.Key, &PanicError{Value: v, Stack: debug.Stack()})
 		}
 	}()
 	defer func() {
 		s.mu.Lock()
-		delete(s.busy, j.Key)
+		s.releaseLocked(p)
 		s.mu.Unlock()
 	}()
-
 	select {
-	case group <- struct{}{}:
-	case <-s.quit:
-		return
-	}
-	defer func() { <-group }()
-	select {
-	case s.global <- struct{}{}:
-	case <-s.quit:
-		return
-	}
-	defer func() { <-s.global }()
-	select {
-	case <-s.quit: // both were ready and select chose the slot: still drop it
+	case <-s.quit: // granted just before Stop, not started yet: dropped like a waiting run
 		return
 	default:
 	}
 
 	if s.opts.OnStart != nil {
-		s.opts.OnStart(j.Key, planned, s.clock.Now())
+		s.opts.OnStart(p.job.Key, p.planned, s.clock.Now())
 	}
-	j.Run(s.base)
+	p.job.Run(s.base)
 }

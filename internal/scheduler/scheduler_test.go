@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -333,6 +334,105 @@ func TestConcurrencyBounds(t *testing.T) {
 			t.Error("b ran while a held the only global slot")
 		}
 	})
+}
+
+func TestWaitingRunsAreNotGoroutines(t *testing.T) {
+	// The daemon runs every key once at start-up (RunNow for each). Runs
+	// beyond the slots must wait as queued values: with 10,000 keys a
+	// parked goroutine per waiting run made the start-up memory peak.
+	const n, perGroup = 2000, 4
+	var inFlight, most atomic.Int32
+	started := make(chan string, n)
+	finished := make(chan string, n)
+	release := make(chan struct{})
+	s, _ := newTest(t, Options{MaxConcurrent: 8, MaxPerGroup: perGroup,
+		OnStart: func(key string, _, _ time.Time) { started <- key }})
+	keys := make([]string, n)
+	for i := range n {
+		keys[i] = fmt.Sprintf("dynamodb/t%04d", i)
+		mustAdd(t, s, Job{Key: keys[i], Group: "dynamodb", Schedule: "@every 1m", Run: func(context.Context) {
+			cur := inFlight.Add(1)
+			for m := most.Load(); cur > m && !most.CompareAndSwap(m, cur); m = most.Load() {
+			}
+			<-release
+			inFlight.Add(-1)
+			finished <- keys[i]
+		}})
+	}
+	s.Start()
+	before := runtime.NumGoroutine()
+	for _, k := range keys {
+		if !s.RunNow(k) {
+			t.Fatalf("RunNow(%s) refused", k)
+		}
+	}
+	first := map[string]bool{}
+	for range perGroup {
+		first[recv(t, started, "a first-round run")] = true
+	}
+	// The first runs to start are the first ones queued.
+	for _, k := range keys[:perGroup] {
+		if !first[k] {
+			t.Errorf("%s, queued among the first %d, did not start first (started: %v)", k, perGroup, first)
+		}
+	}
+	// One goroutine per running job, none per waiting one; the margin is
+	// for goroutines of the test runtime, far below the 2,000 it guards.
+	if grew := runtime.NumGoroutine() - before; grew > perGroup+10 {
+		t.Errorf("%d goroutines more with %d runs in flight and %d waiting", grew, perGroup, n-perGroup)
+	}
+	// Waiting runs count as in progress.
+	if s.RunNow(keys[n-1]) {
+		t.Errorf("RunNow(%s) started a second run of a waiting key", keys[n-1])
+	}
+
+	close(release)
+	ran := map[string]int{}
+	for range n {
+		ran[recv(t, finished, "a first-round run to finish")]++
+	}
+	for _, k := range keys {
+		if ran[k] != 1 {
+			t.Errorf("%s ran %d times, want 1", k, ran[k])
+		}
+	}
+	if m := most.Load(); m > perGroup {
+		t.Errorf("%d runs of one group at once, want at most %d", m, perGroup)
+	}
+}
+
+func TestStopDropsWaitingRuns(t *testing.T) {
+	started := make(chan string, 10)
+	release := make(chan struct{})
+	s, _ := newTest(t, Options{MaxPerGroup: 1, OnStart: func(key string, _, _ time.Time) { started <- key }})
+	for _, k := range []string{"a", "b"} {
+		mustAdd(t, s, Job{Key: k, Group: "g", Schedule: "@every 1m", Run: func(context.Context) { <-release }})
+	}
+	s.Start()
+	s.RunNow("a")
+	s.RunNow("b") // waits for a's group slot
+	recv(t, started, "a")
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.Stop(context.Background()) }()
+	for { // Stop has dropped the waiting run once it has marked the scheduler stopped
+		s.mu.Lock()
+		stopped := s.stopped
+		s.mu.Unlock()
+		if stopped {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := recv(t, errc, "Stop"); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	select {
+	case k := <-started:
+		t.Errorf("%s started after Stop; a run waiting for a slot must be dropped", k)
+	default:
+	}
 }
 
 func TestAddUpdateRemove(t *testing.T) {

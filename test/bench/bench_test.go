@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,5 +114,26 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile(xs, 100); got != 5 {
 		t.Errorf("p100 = %v, want 5", got)
+	}
+}
+
+func TestPickScaleRuns(t *testing.T) {
+	for sizes, want := range map[string][]int{"10000": {10000}, "10000, 2000": {2000, 10000}, "2000,10000": {2000, 10000}} {
+		runs, err := pickScaleRuns(sizes)
+		if err != nil {
+			t.Fatalf("%q: %v", sizes, err)
+		}
+		var got []int
+		for _, r := range runs {
+			got = append(got, r.n)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: runs of %v, want %v", sizes, got, want)
+		}
+	}
+	for _, bad := range []string{"5000", "x", ""} {
+		if _, err := pickScaleRuns(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

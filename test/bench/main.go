@@ -25,13 +25,22 @@ func main() {
 	flag.StringVar(&o.blackbox, "blackbox", "/usr/bin/prometheus-blackbox-exporter", "blackbox_exporter binary to compare with")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "time each prober runs before its measurement window")
 	flag.DurationVar(&o.window, "window", 20*time.Second, "measurement window of each rate run")
-	rates := flag.String("rates", "100,1000", "comma-separated probe rates (probes/s) for the side-by-side runs")
+	rates := flag.String("rates", "100,1000", "comma-separated probe rates (probes/s) for the side-by-side runs; empty for none")
 	flag.IntVar(&o.repeat, "repeat", 1, "how many times to repeat the side-by-side runs (to show the spread)")
 	flag.BoolVar(&o.fidelity, "fidelity", true, "run the injected-latency measurement")
 	flag.BoolVar(&o.scale, "scale", true, "run the 2,000 and 10,000 resource scale runs")
+	sizes := flag.String("scale-sizes", "2000,10000", "comma-separated resource counts of the scale runs to do (of 2000 and 10000)")
 	flag.StringVar(&o.profile, "profile", "", "directory for a CPU and heap profile of socmond at the highest rate (the profiled run is extra, not a reported figure)")
 	flag.Parse()
+	var err error
+	if o.scaleRuns, err = pickScaleRuns(*sizes); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(2)
+	}
 	for _, r := range strings.Split(*rates, ",") {
+		if strings.TrimSpace(r) == "" && strings.TrimSpace(*rates) == "" {
+			continue // -rates '': no side-by-side runs
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(r))
 		if err != nil || n <= 0 {
 			fmt.Fprintf(os.Stderr, "bench: bad rate %q\n", r)
@@ -53,18 +62,47 @@ type options struct {
 	repeat            int
 	fidelity, scale   bool
 	profile           string
+	scaleRuns         []scaleRun
 }
 
-// scaleRuns are the two scale scenarios; the window covers at least
-// one full schedule interval.
-var scaleRuns = []struct {
+// scaleRun is one scale scenario: n resources on schedule.
+type scaleRun struct {
 	n        int
 	schedule string
 	warmup   time.Duration
 	window   time.Duration
-}{
+}
+
+// scaleRuns are the two scale scenarios; the window covers at least
+// one full schedule interval.
+var scaleRuns = []scaleRun{
 	{2000, "@every 15s", 20 * time.Second, 30 * time.Second},
 	{10000, "@every 60s", 30 * time.Second, 60 * time.Second},
+}
+
+// pickScaleRuns returns the scale runs whose resource counts are listed in
+// sizes (e.g. "10000" to measure only the start-up peak at 10,000), in the
+// order of scaleRuns.
+func pickScaleRuns(sizes string) ([]scaleRun, error) {
+	want := map[int]bool{}
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("bad scale size %q", f)
+		}
+		want[n] = true
+	}
+	var runs []scaleRun
+	for _, s := range scaleRuns {
+		if want[s.n] {
+			runs = append(runs, s)
+			delete(want, s.n)
+		}
+	}
+	for n := range want {
+		return nil, fmt.Errorf("no scale run of %d resources (there are 2000 and 10000)", n)
+	}
+	return runs, nil
 }
 
 // fidelityLatency is what the simulator adds to every DynamoDB answer in
@@ -84,7 +122,7 @@ func run(o options) error {
 		most = max(most, r)
 	}
 	if o.scale {
-		for _, s := range scaleRuns {
+		for _, s := range o.scaleRuns {
 			most = max(most, s.n)
 		}
 	}
@@ -109,7 +147,9 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "bench: %d/s done\n", rate)
 		}
 	}
-	printRates(pairs)
+	if len(pairs) > 0 {
+		printRates(pairs)
+	}
 
 	if o.fidelity {
 		f, err := b.fidelity(most1000(o.rates))
@@ -125,7 +165,7 @@ func run(o options) error {
 	}
 	if o.scale {
 		var rs []result
-		for _, s := range scaleRuns {
+		for _, s := range o.scaleRuns {
 			r, err := b.socmond(s.n, s.schedule, nil, s.warmup, s.window, nil)
 			if err != nil {
 				return err

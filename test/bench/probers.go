@@ -34,8 +34,11 @@ type result struct {
 	wall      float64 // window length in seconds
 	rssMB     float64 // VmRSS at the end of the window
 	peakMB    float64 // VmHWM at the end of the window
-	lag       []bucket
-	scrapes   []scrape
+	// startMB is VmHWM at the start of the window, before the harness's
+	// first GET /metrics: the start-up peak, apart from a scrape's.
+	startMB float64
+	lag     []bucket
+	scrapes []scrape
 }
 
 // scrape is one timed GET /metrics.
@@ -234,6 +237,7 @@ func (r *result) fill(u0, u1 usage) {
 	r.wall = u1.at.Sub(u0.at).Seconds()
 	r.rssMB = u1.rssMB
 	r.peakMB = u1.peakMB
+	r.startMB = u0.peakMB
 }
 
 // blackboxRun measures blackbox_exporter asked for rate probes/s of the

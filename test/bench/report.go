@@ -68,8 +68,8 @@ func printFidelity(f fidelityResult) {
 func printScale(rs []result) {
 	fmt.Println("\n## Scale (socmond alone, default scheduler limits)")
 	fmt.Println()
-	fmt.Println("| resources | schedule | probes/s | CPU share of one core | CPU s / 1,000 probes | RSS steady / peak (MB) | scheduler lag p50 / p99 (ms) | /metrics scrape median / max (ms) | /metrics size (KB) |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| resources | schedule | probes/s | CPU share of one core | CPU s / 1,000 probes | RSS steady / peak (MB) | peak before the first /metrics (MB) | scheduler lag p50 / p99 (ms) | /metrics scrape median / max (ms) | /metrics size (KB) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		var took []float64
 		size := 0
@@ -77,8 +77,8 @@ func printScale(rs []result) {
 			took = append(took, float64(s.took)/float64(time.Millisecond))
 			size = s.bytes
 		}
-		fmt.Printf("| %d | %s | %.1f | %.1f%% | %.3f | %.1f / %.1f | %s | %.1f / %.1f | %.0f |\n",
-			r.resources, r.schedule, r.probes/r.wall, r.share()*100, r.cpuPer1000(), r.rssMB, r.peakMB, r.lagMS(),
+		fmt.Printf("| %d | %s | %.1f | %.1f%% | %.3f | %.1f / %.1f | %.1f | %s | %.1f / %.1f | %.0f |\n",
+			r.resources, r.schedule, r.probes/r.wall, r.share()*100, r.cpuPer1000(), r.rssMB, r.peakMB, r.startMB, r.lagMS(),
 			percentile(slices.Clone(took), 50), percentile(slices.Clone(took), 100), float64(size)/1024)
 	}
 }
