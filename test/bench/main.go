@@ -121,6 +121,9 @@ func run(o options) error {
 	for _, r := range o.rates {
 		most = max(most, r)
 	}
+	if o.fidelity {
+		most = max(most, most1000(o.rates))
+	}
 	if o.scale {
 		for _, s := range o.scaleRuns {
 			most = max(most, s.n)
