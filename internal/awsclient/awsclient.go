@@ -49,7 +49,8 @@ type Options struct {
 	Logger *zerolog.Logger
 }
 
-// Clients holds one client per service, all sharing one HTTP transport.
+// Clients holds one client per service. They share one set of transport
+// options; the SDK derives a transport, and so a keep-alive pool, per service.
 type Clients struct {
 	Config         aws.Config
 	Bedrock        *bedrock.Client
