@@ -110,29 +110,31 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
 	return &Clients{
 		Config:         cfg,
-		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
-		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
-		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.HTTPClient = wrapHTTP(o.HTTPClient)
+			o.HTTPClient = WithMemoryBodies(o.HTTPClient)
 			// There is no environment variable for path-style addressing,
 			// and against a hostname endpoint virtual-host style dials
 			// bucket.localhost, so any endpoint override implies path style.
 			o.UsePathStyle = pathStyle
 		}),
-		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
-		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
-		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
-		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
-		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = wrapHTTP(o.HTTPClient) }),
+		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
 	}, nil
 }
 
-// wrapHTTP puts memoryBodies (body.go) around a service client's HTTP
-// client. It runs as a client option, after the SDK has derived the
-// service's own client from the shared one (its defaults-mode and read
-// timeouts need the SDK's buildable type, which the wrapper is not).
-func wrapHTTP(c aws.HTTPClient) aws.HTTPClient {
+// WithMemoryBodies puts memoryBodies (body.go) around an SDK HTTP client.
+// New uses it as a client option, after the SDK has derived the service's
+// own client from the shared one (its defaults-mode and read timeouts need
+// the SDK's buildable type, which the wrapper is not). Tests that build SDK
+// clients of their own use it too: without it the SDK's body race makes a
+// slow answer fail on a loaded machine.
+func WithMemoryBodies(c aws.HTTPClient) aws.HTTPClient {
 	if c == nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 	"io"
 	"net/http"
 	"reflect"
@@ -92,7 +93,7 @@ func start(t *testing.T, seed Seed) *env {
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       awshttp.NewBuildableClient(),
+		HTTPClient:       awsclient.WithMemoryBodies(awshttp.NewBuildableClient()),
 		Logger:           logs,
 		BaseEndpoint:     aws.String(u),
 		// What config.LoadDefaultConfig sets; the zero values turn S3 checksums off.

@@ -42,16 +42,17 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 	if now == nil {
 		now = time.Now
 	}
+	growStack() // stack.go
+	// The clock starts before the deadline does, so a call that ran into
+	// its deadline is never reported shorter than the deadline.
+	start := now()
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-
-	growStack() // stack.go
 	var wire wireTimer
 	ctx = wire.trace(ctx)
-	start := now()
 	obs := p.Check(ctx)
 	elapsed := now().Sub(start)
 	// What AWS took, not what the call cost socmond (see wireTimer). A

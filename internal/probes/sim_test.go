@@ -3,6 +3,7 @@ package probes_test
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,6 +75,8 @@ func newClients(t *testing.T, url string, retryMaxAttempts int) clients {
 	if err != nil {
 		t.Fatalf("load config: %v", err)
 	}
+	// As the factory does (after loading, so AWS_CA_BUNDLE still applies).
+	cfg.HTTPClient = awsclient.WithMemoryBodies(cfg.HTTPClient)
 	// Setting BaseEndpoint on each client as well wins over any
 	// AWS_ENDPOINT_URL_* variable, so nothing leaves loopback.
 	ep := aws.String(url)
