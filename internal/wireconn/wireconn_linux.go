@@ -34,6 +34,8 @@ type Conn struct {
 	ts     int64
 	err    error
 	oob    [64]byte // room for one SCM_TIMESTAMPNS message
+	iov    unix.Iovec
+	msg    unix.Msghdr
 }
 
 // Wrap returns c wrapped when it is a TCP connection whose kernel agrees to
@@ -113,7 +115,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // recv is one recvmsg attempt; false asks the netpoller to wait.
 func (c *Conn) recv(fd uintptr) bool {
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(int(fd), c.p, c.oob[:], 0)
+		n, oobn, err := c.recvmsg(fd)
 		switch err {
 		case unix.EINTR:
 			continue
@@ -126,6 +128,21 @@ func (c *Conn) recv(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// recvmsg is unix.Recvmsg without its source-address buffer, which costs
+// an allocation per read; a connected socket has no use for it.
+func (c *Conn) recvmsg(fd uintptr) (n, oobn int, err error) {
+	c.iov = unix.Iovec{Base: &c.p[0]}
+	c.iov.SetLen(len(c.p))
+	c.msg = unix.Msghdr{Iov: &c.iov, Control: &c.oob[0]}
+	c.msg.SetIovlen(1)
+	c.msg.SetControllen(len(c.oob))
+	r, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+	if errno != 0 {
+		return 0, 0, errno
+	}
+	return int(r), int(c.msg.Controllen), nil
 }
 
 // opError shapes err as net's own Read does. The netpoller's errors (a
