@@ -77,10 +77,14 @@ type Call struct {
 	Fault string `json:"fault,omitempty"`
 	// RequestID is the x-amzn-RequestId (or S3 request id) it answered with.
 	RequestID string `json:"request_id,omitempty"`
-	// Held is how long the simulator took over the call, from the start of
-	// its handler to its answer, injected latency included as actually
-	// slept (a busy host wakes a timer late). A prober's reported response
-	// time minus Held is the prober's own error plus loopback.
+	// Held is how long the simulator took over the call, from the kernel's
+	// receipt of the request (the start of its handler when the connection
+	// cannot tell) to the answer handed to the network, injected latency
+	// included as actually slept (a busy host wakes a timer late). A
+	// prober's reported response time minus Held is the prober's own error
+	// plus loopback; a prober timing on the wire sees slightly less than
+	// Held (its write and the simulator's write return after the peer's
+	// kernel already has the bytes).
 	Held time.Duration `json:"held_ns,omitempty"`
 }
 
