@@ -6,6 +6,7 @@ package awsclient
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -25,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/wireconn"
 )
 
 // Options say how to reach AWS.
@@ -70,20 +73,9 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if attempts <= 0 {
 		attempts = 1
 	}
-	conns := o.MaxConnsPerHost
-	if conns <= 0 {
-		conns = 64
-	}
-	// NewBuildableClient rather than a plain http.Client: with AWS_CA_BUNDLE
-	// set, the SDK panics on a client it cannot add the bundle to.
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = conns * 8
-		t.MaxIdleConnsPerHost = conns
-		t.IdleConnTimeout = 90 * time.Second
-	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryMaxAttempts(attempts),
-		config.WithHTTPClient(httpClient),
+		config.WithHTTPClient(NewHTTPClient(o.MaxConnsPerHost)),
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
@@ -139,6 +131,41 @@ func WithMemoryBodies(c aws.HTTPClient) aws.HTTPClient {
 		return nil
 	}
 	return memoryBodies{inner: c}
+}
+
+// NewHTTPClient is the HTTP client New gives every service: a keep-alive
+// pool of maxConnsPerHost connections per endpoint (0 means 64) whose
+// connections record their wire times. Exported for tests that build SDK
+// clients their own way but must talk through the same transport.
+func NewHTTPClient(maxConnsPerHost int) *awshttp.BuildableClient {
+	conns := maxConnsPerHost
+	if conns <= 0 {
+		conns = 64
+	}
+	// NewBuildableClient rather than a plain http.Client: with AWS_CA_BUNDLE
+	// set, the SDK panics on a client it cannot add the bundle to.
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = conns * 8
+		t.MaxIdleConnsPerHost = conns
+		t.IdleConnTimeout = 90 * time.Second
+		t.DialContext = wireDial(t.DialContext)
+	})
+}
+
+// wireDial wraps every connection the transport dials so probes can time
+// AWS on the wire: when the request left and when the answer arrived,
+// by the kernel's clock (internal/wireconn, read in probes/wiretime.go).
+func wireDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return wireconn.Wrap(c), nil
+	}
 }
 
 // endpointFromEnv reports whether the SDK will send the service to a custom

@@ -151,7 +151,9 @@ func writeRawHead(buf *bufio.ReadWriter, c *call, status, length int) {
 // resetClose closes conn with an RST instead of a FIN, so the peer sees
 // "connection reset by peer".
 func resetClose(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
+	// An interface, not *net.TCPConn: Start wraps its connections
+	// (internal/wireconn), and the wrapper has SetLinger too.
+	if tc, ok := conn.(interface{ SetLinger(sec int) error }); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()

@@ -254,6 +254,11 @@ func TestFaultCountExpiresAndLatency(t *testing.T) {
 	if last.Held < 50*time.Millisecond {
 		t.Fatalf("recorded held %v, want >= the 50ms injected", last.Held)
 	}
+	// Held runs from the request's arrival to the answer's sending, both
+	// inside the caller's own round trip.
+	if d := time.Since(began); last.Held > d {
+		t.Fatalf("recorded held %v, longer than the caller's whole call %v", last.Held, d)
+	}
 
 	// A latency beyond the caller's deadline turns into a deadline error.
 	e.sim.AddFault(Fault{Service: "dynamodb", Latency: "1m", Count: 1})

@@ -12,6 +12,7 @@ package awssim
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/socmond/socmond/internal/wireconn"
 )
 
 // Seed lists the resources the simulator starts with.
@@ -74,10 +77,14 @@ type Call struct {
 	Fault string `json:"fault,omitempty"`
 	// RequestID is the x-amzn-RequestId (or S3 request id) it answered with.
 	RequestID string `json:"request_id,omitempty"`
-	// Held is how long the simulator took over the call, from the start of
-	// its handler to its answer, injected latency included as actually
-	// slept (a busy host wakes a timer late). A prober's reported response
-	// time minus Held is the prober's own error plus loopback.
+	// Held is how long the simulator took over the call, from the kernel's
+	// receipt of the request (the start of its handler when the connection
+	// cannot tell) to the answer handed to the network, injected latency
+	// included as actually slept (a busy host wakes a timer late). A
+	// prober's reported response time minus Held is the prober's own error
+	// plus loopback; a prober timing on the wire sees slightly less than
+	// Held (its write and the simulator's write return after the peer's
+	// kernel already has the bytes).
 	Held time.Duration `json:"held_ns,omitempty"`
 }
 
@@ -146,8 +153,14 @@ func (s *Sim) Start(addr string) (string, error) {
 	}
 	// No WriteTimeout: injected latency and trickling bodies are meant to
 	// outlast the client's deadline, and the client's own hang-up ends them.
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
-	go func() { _ = s.srv.Serve(ln) }()
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if wt, ok := c.(wireconn.WireTimes); ok {
+				return context.WithValue(ctx, connKey{}, wt)
+			}
+			return ctx
+		}}
+	go func() { _ = s.srv.Serve(wireListener{ln}) }()
 	return "http://" + ln.Addr().String(), nil
 }
 
@@ -229,6 +242,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	start = arrival(r, start)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		http.Error(w, fmt.Sprintf("request body over %d bytes", maxRequestBody), http.StatusRequestEntityTooLarge)
@@ -250,9 +264,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	// The call is recorded before it is answered, so whoever got the answer
+	// finds it in Calls; Held is then corrected to the moment the answer was
+	// actually handed to the network.
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt,
 		Status: status, Fault: c.fault, RequestID: c.requestID, Held: time.Since(start)})
+	idx := len(s.calls) - 1
 	s.mu.Unlock()
 	if c.chaos != "" {
 		s.writeChaos(w, c, c.chaos, status)
@@ -262,10 +280,60 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range c.w.header {
 		w.Header()[k] = v
 	}
+	// An explicit length lets the answer go out whole on Flush, as net/http
+	// would have sent it after the handler returned, instead of chunked.
+	if r.Method != http.MethodHead && bodyAllowed(status) && w.Header().Get("Content-Length") == "" {
+		w.Header().Set("Content-Length", strconv.Itoa(c.w.body.Len()))
+	}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(c.w.body.Bytes())
 	}
+	if f, ok := w.(http.Flusher); ok { // net/http's own writer; httptest's too
+		f.Flush()
+	}
+	held := time.Since(start)
+	s.mu.Lock()
+	if idx < len(s.calls) && s.calls[idx].RequestID == c.requestID { // not reset meanwhile
+		s.calls[idx].Held = held
+	}
+	s.mu.Unlock()
+}
+
+// bodyAllowed reports whether an answer with status may carry a body
+// (RFC 9110: not 1xx, 204 or 304).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+type connKey struct{}
+
+// wireListener wraps each accepted connection so the simulator can start
+// Held when the request arrived, not when the server's goroutine got a CPU
+// to parse it.
+type wireListener struct{ net.Listener }
+
+func (l wireListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return wireconn.Wrap(c), nil
+}
+
+// arrival is when the kernel received the end of r (the data of the last
+// read, made for r's head or body), or handlerStart when that is unknown or
+// makes no sense (after it).
+func arrival(r *http.Request, handlerStart time.Time) time.Time {
+	wt, ok := r.Context().Value(connKey{}).(wireconn.WireTimes)
+	if !ok {
+		return handlerStart
+	}
+	_, rx := wt.WireTimes()
+	if rx.IsZero() || rx.After(time.Now()) {
+		return handlerStart
+	}
+	return rx
 }
 
 func (s *Sim) serve(c *call) {

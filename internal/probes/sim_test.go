@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/probes"
 )
@@ -63,7 +63,7 @@ func newClients(t *testing.T, url string, retryMaxAttempts int) clients {
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")),
 		config.WithBaseEndpoint(url),
-		config.WithHTTPClient(awshttp.NewBuildableClient()),
+		config.WithHTTPClient(awsclient.NewHTTPClient(0)), // production's transport and connections
 		// No shared files: a developer's profile must not redirect or sign these calls.
 		config.WithSharedConfigFiles([]string{}),
 		config.WithSharedCredentialsFiles([]string{}),

@@ -3,7 +3,16 @@ package probes
 import (
 	"context"
 	"net/http/httptrace"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
 )
 
 func TestWireTimer(t *testing.T) {
@@ -28,5 +37,53 @@ func TestWireTimer(t *testing.T) {
 	tr.WroteRequest(httptrace.WroteRequestInfo{})
 	if _, ok := w.took(); ok {
 		t.Fatal("second request: wire time before its answer")
+	}
+}
+
+// Through the real SDK, awsclient's transport and the simulator, the timer
+// takes its figure from the connection's wire times (on Linux, where the
+// kernel timestamps what it receives), and they are in order. A call may
+// fall back to the hooks (the writing goroutine may not have noted its
+// write yet when the answer comes), so only some calls must use them; the
+// injected latency makes that the rule rather than the exception.
+func TestWireTimerOnTheWire(t *testing.T) {
+	sim := awssim.New(awssim.Seed{Tables: []string{"wire"}})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 5 // the first on a fresh connection, the others reusing it
+	sim.AddFault(awssim.Fault{Service: "dynamodb", Latency: "5ms", Count: calls})
+	used := 0
+	for i := range calls {
+		var w wireTimer
+		ctx := w.trace(context.Background())
+		if _, err := clients.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("wire")}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		now := time.Now()
+		d, ok := w.took()
+		if !ok {
+			t.Fatalf("call %d: no wire time", i)
+		}
+		if w.sent.IsZero() || w.arrived.IsZero() || w.sent.Before(w.base) {
+			continue // not this call's write: the hooks stand
+		}
+		if w.arrived.Before(w.sent) || now.Before(w.arrived) {
+			t.Fatalf("call %d: wire times out of order: sent %v, arrived %v, now %v", i, w.sent, w.arrived, now)
+		}
+		if want := w.arrived.Sub(w.sent); d != want {
+			t.Fatalf("call %d: took %v, want the wire time %v", i, d, want)
+		}
+		used++
+	}
+	if runtime.GOOS == "linux" && used == 0 {
+		t.Fatalf("no call of %d used the connection's wire times", calls)
 	}
 }
