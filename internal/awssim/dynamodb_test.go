@@ -3,7 +3,6 @@ package awssim
 import (
 	"context"
 	"errors"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"hash/crc32"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )

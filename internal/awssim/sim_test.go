@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/socmond/socmond/internal/awsclient"
 	"io"
 	"net/http"
 	"reflect"
@@ -29,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/socmond/socmond/internal/awsclient"
 )
 
 const (

@@ -3,7 +3,6 @@ package probes_test
 import (
 	"context"
 	"fmt"
-	"github.com/socmond/socmond/internal/awsclient"
 	"strings"
 	"syscall"
 	"testing"

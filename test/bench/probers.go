@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/socmond/socmond/internal/awssim"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/socmond/socmond/internal/awssim"
 )
 
 // bench holds what the runs share: the simulator and a scratch directory.
