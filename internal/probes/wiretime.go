@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/socmond/socmond/internal/wireconn"
 )
 
 // wireTimer measures how long AWS took to answer: from the moment the
@@ -26,16 +28,9 @@ type wireTimer struct {
 	first atomic.Int64 // first response byte, ns after base; 0 = not yet
 
 	mu      sync.Mutex
-	conn    wireTimes // the connection the request went out on, if it offers times
-	sent    time.Time // conn's time after the request's last write
-	arrived time.Time // conn's kernel receive time of the answer's first bytes
-}
-
-// wireTimes is what a connection dialled by awsclient offers (see
-// internal/wireconn): the wall time after its last write and the kernel
-// receive time of the data its last read returned.
-type wireTimes interface {
-	WireTimes() (wroteAt, rxAt time.Time)
+	conn    wireconn.WireTimes // the connection the request went out on, if it offers times
+	sent    time.Time          // conn's time after the request's last write
+	arrived time.Time          // conn's kernel receive time of the answer's first bytes
 }
 
 // trace returns ctx carrying the hooks; the SDK passes ctx to net/http.
@@ -62,7 +57,7 @@ func (w *wireTimer) gotConn(info httptrace.GotConnInfo) {
 			c = tc.NetConn()
 		}
 	}
-	wt, _ := c.(wireTimes)
+	wt, _ := c.(wireconn.WireTimes)
 	w.mu.Lock()
 	w.conn, w.sent, w.arrived = wt, time.Time{}, time.Time{}
 	w.mu.Unlock()
