@@ -131,7 +131,7 @@ func (b *bench) startSim(n int) error {
 // fault sets (body) or clears (nil) the simulator's faults.
 func (b *bench) fault(body []byte) error {
 	if body == nil {
-		return b.simControl(http.MethodDelete, "/_sim/faults", nil)
+		return b.simDelete("/_sim/faults")
 	}
 	return b.simControl(http.MethodPost, "/_sim/faults", body)
 }
