@@ -39,6 +39,13 @@ type Options struct {
 	// Stagger gives each job a start offset derived from its key (see
 	// Offset). The daemon turns it on; tests of exact firing times leave it off.
 	Stagger bool
+	// Tick is the grid staggered offsets are laid on (default 1 ms). Keys
+	// on one schedule are spread evenly over the ticks of its span, and
+	// once there are more keys than ticks, the keys sharing a tick start
+	// together, on one wake-up. A wake-up costs the process more CPU than
+	// the probe it starts (docs/performance.md), so a coarser tick trades
+	// a few milliseconds of spacing for a large share of the CPU.
+	Tick time.Duration
 	// OnSkip is called when a run is skipped because the previous run of
 	// the same key is still going or still waiting for a slot.
 	OnSkip func(key string)
@@ -67,7 +74,8 @@ var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron
 type entry struct {
 	job   Job
 	sched cron.Schedule
-	off   time.Duration // stagger offset, claimed in s.phases
+	off   time.Duration // stagger offset
+	phase phaseClaim    // where off is counted (phases.go), to give it back
 	next  time.Time     // zero until the scheduler starts
 	index int           // position in Scheduler.queue, -1 when not in it
 }
@@ -85,9 +93,9 @@ type Scheduler struct {
 	// kept apart from entries so that a key removed and added again while
 	// its old run is still going is not run twice at once.
 	busy map[string]bool
-	// phases holds the claimed offsets per schedule spec, so that two keys
-	// on the same spec never start in the same millisecond.
-	phases  map[string]map[time.Duration]string
+	// phases places the keys of each schedule spec on its span
+	// (phases.go): evenly, sharing a tick only once every tick has a key.
+	phases  map[string]*phases
 	started bool
 	stopped bool
 
@@ -124,7 +132,7 @@ func New(opts Options) *Scheduler {
 		clock:    clock,
 		entries:  map[string]*entry{},
 		busy:     map[string]bool{},
-		phases:   map[string]map[time.Duration]string{},
+		phases:   map[string]*phases{},
 		groups:   map[string]*groupSlots{},
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
@@ -289,7 +297,7 @@ func (s *Scheduler) setSchedule(e *entry, sched cron.Schedule) {
 	now := s.clock.Now()
 	e.off = 0
 	if s.opts.Stagger {
-		e.off = s.claimPhase(e.job.Key, e.job.Schedule, interval(sched, now))
+		e.off, e.phase = s.claimPhase(e.job.Key, e.job.Schedule, interval(sched, now))
 		sched = staggered{inner: sched, off: e.off}
 	}
 	e.sched = sched
@@ -300,32 +308,28 @@ func (s *Scheduler) setSchedule(e *entry, sched cron.Schedule) {
 	s.queue.requeue(e)
 }
 
-// claimPhase picks key's offset: its hash Offset, or, when another key on
-// the same spec already holds that millisecond, the next free one. The
-// result depends on the set of keys and the order they were added in, which
-// is deterministic for a given configuration. s.mu is held.
-func (s *Scheduler) claimPhase(key, spec string, iv time.Duration) time.Duration {
-	off := Offset(key, iv)
-	span := min(iv, MaxStagger).Truncate(time.Millisecond)
-	taken := s.phases[spec]
-	if taken == nil {
-		taken = map[time.Duration]string{}
-		s.phases[spec] = taken
+// claimPhase picks key's offset on its spec's span, starting from its
+// hash Offset (phases.claim). The result depends on the set of keys and the
+// order they were added in, which is deterministic for a given
+// configuration. s.mu is held.
+func (s *Scheduler) claimPhase(key, spec string, iv time.Duration) (time.Duration, phaseClaim) {
+	span := min(iv, MaxStagger)
+	if span <= 0 {
+		return 0, phaseClaim{}
 	}
-	for try := off; span > 0 && try < off+span; try += time.Millisecond {
-		if _, used := taken[try%span]; !used {
-			off = try % span
-			break
-		}
+	p := s.phases[spec]
+	if p == nil || p.span != span {
+		// A cron spec whose gaps vary can give a different span later; its
+		// keys are then counted afresh, which only makes the spread coarser.
+		p = newPhases(s.opts.Tick, span)
+		s.phases[spec] = p
 	}
-	taken[off] = key
-	return off
+	return p.claim(Offset(key, iv))
 }
 
 func (s *Scheduler) releasePhase(e *entry) {
-	if taken := s.phases[e.job.Schedule]; taken != nil && taken[e.off] == e.job.Key {
-		delete(taken, e.off)
-	}
+	e.phase.release()
+	e.phase = phaseClaim{}
 }
 
 // poke tells the loop that the entries changed.

@@ -102,6 +102,81 @@ func TestStaggerSpreadsStarts(t *testing.T) {
 	}
 }
 
+func TestStaggerCoalescesOnTicks(t *testing.T) {
+	// With a 50 ms tick, a 1 s schedule has 20 ticks. Up to 20 keys get a
+	// tick each; beyond that the keys share ticks evenly, and keys sharing
+	// a tick are planned for the same instant, so one wake-up starts them.
+	const tick = 50 * time.Millisecond
+	tests := map[string]struct {
+		keys, starts, perStart int
+	}{
+		"fewer keys than ticks": {keys: 12, starts: 12, perStart: 1},
+		"as many as ticks":      {keys: 20, starts: 20, perStart: 1},
+		"five per tick":         {keys: 100, starts: 20, perStart: 5},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			planned := map[string]time.Time{}
+			done := make(chan struct{}, tc.keys)
+			s, clock := newTest(t, Options{
+				Stagger: true, Tick: tick, MaxConcurrent: tc.keys, MaxPerGroup: tc.keys,
+				OnStart: func(key string, p, _ time.Time) {
+					mu.Lock()
+					planned[key] = p
+					mu.Unlock()
+				},
+			})
+			for i := range tc.keys {
+				mustAdd(t, s, Job{
+					Key: fmt.Sprintf("dynamodb/table-%03d", i), Group: "dynamodb", Schedule: "@every 1s",
+					Run: func(context.Context) { done <- struct{}{} },
+				})
+			}
+			s.Start()
+			clock.Advance(time.Second)
+			for range tc.keys {
+				recv(t, done, "a staggered run")
+			}
+
+			mu.Lock()
+			defer mu.Unlock()
+			per := map[time.Time]int{}
+			for key, p := range planned {
+				if off := time.Duration(p.UnixNano()); off%tick != 0 {
+					t.Errorf("%s planned for %v, not on a %v tick", key, p, tick)
+				}
+				per[p]++
+			}
+			if len(per) != tc.starts {
+				t.Errorf("%d distinct starts, want %d", len(per), tc.starts)
+			}
+			for p, n := range per {
+				if n != tc.perStart {
+					t.Errorf("%d keys planned for %v, want %d on every tick", n, p, tc.perStart)
+				}
+			}
+		})
+	}
+}
+
+func TestStaggerTicksFreedOnRemove(t *testing.T) {
+	// A removed key gives its tick back: the next key added takes the
+	// emptied tick rather than doubling up on a full one.
+	s := New(Options{Stagger: true, Tick: 100 * time.Millisecond, Clock: newFakeClock(t0)})
+	for i := range 10 { // 1 s / 100 ms: every tick taken once
+		mustAdd(t, s, Job{Key: fmt.Sprintf("k%d", i), Schedule: "@every 1s", Run: func(context.Context) {}})
+	}
+	freed := s.entries["k3"].off
+	if !s.Remove("k3") {
+		t.Fatal("k3 not removed")
+	}
+	mustAdd(t, s, Job{Key: "new", Schedule: "@every 1s", Run: func(context.Context) {}})
+	if got := s.entries["new"].off; got != freed {
+		t.Errorf("new key took offset %v, want the freed %v", got, freed)
+	}
+}
+
 func TestStaggerDeterministic(t *testing.T) {
 	// The same configuration must give every key the same phase after a
 	// restart, so a probe's samples stay evenly spaced.
