@@ -203,3 +203,17 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSchedulerTickTooSmall: a tick under a millisecond is refused at the
+// command line, for run and demo alike, naming the flag.
+func TestSchedulerTickTooSmall(t *testing.T) {
+	for _, cmd := range []string{"run", "demo"} {
+		code, _, stderr := runCLI(t, cmd, "--config.file", example, "--web.listen-address", "127.0.0.1:0", "--scheduler.tick", "0s")
+		if code != exitUsage {
+			t.Fatalf("%s: exit %d, want %d; stderr:\n%s", cmd, code, exitUsage, stderr)
+		}
+		if !strings.Contains(stderr, "--scheduler.tick must be at least 1ms") {
+			t.Errorf("%s: stderr does not name the flag:\n%s", cmd, stderr)
+		}
+	}
+}
