@@ -30,8 +30,10 @@ func main() {
 	flag.BoolVar(&o.fidelity, "fidelity", true, "run the injected-latency measurement")
 	flag.BoolVar(&o.scale, "scale", true, "run the 2,000 and 10,000 resource scale runs")
 	sizes := flag.String("scale-sizes", "2000,10000", "comma-separated resource counts of the scale runs to do (of 2000 and 10000)")
+	extra := flag.String("socmond-args", "", "extra flags for every `socmond run` (space-separated), e.g. '--scheduler.tick=1ms' to measure a setting against the default")
 	flag.StringVar(&o.profile, "profile", "", "directory for a CPU and heap profile of socmond at the highest rate (the profiled run is extra, not a reported figure)")
 	flag.Parse()
+	o.extra = strings.Fields(*extra)
 	var err error
 	if o.scaleRuns, err = pickScaleRuns(*sizes); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -62,6 +64,7 @@ type options struct {
 	repeat            int
 	fidelity, scale   bool
 	profile           string
+	extra             []string // -socmond-args
 	scaleRuns         []scaleRun
 }
 
@@ -134,6 +137,9 @@ func run(o options) error {
 	}
 	defer b.sim.stop()
 	printMachine()
+	if len(o.extra) > 0 {
+		fmt.Printf("socmond run with extra flags: %s\n", strings.Join(o.extra, " "))
+	}
 
 	var pairs [][2]result
 	for rep := 0; rep < max(1, o.repeat); rep++ {

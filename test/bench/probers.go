@@ -169,6 +169,7 @@ func (b *bench) socmond(n int, schedule string, flags []string, warmup, window t
 		return res, err
 	}
 	args := append([]string{"run", "--config.file", cfg, "--web.listen-address", addr, "--log.level", "warn"}, flags...)
+	args = append(args, b.o.extra...)
 	p, err := start("socmond run", b.baseEnv(), b.o.socmond, args...)
 	if err != nil {
 		return res, err
