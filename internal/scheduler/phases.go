@@ -26,10 +26,43 @@ type phases struct {
 }
 
 // phaseLevel is one level's offsets, first + i*step for i < len(load),
-// and how many keys each holds.
+// and how many keys each holds. least is the fewest any offset holds and
+// atLeast how many hold that few, kept as keys come and go so that placing
+// a key does not scan the level (with a 1 ms tick, 60,000 offsets a level).
 type phaseLevel struct {
 	first, step time.Duration
 	load        []int32
+	least       int32
+	atLeast     int
+}
+
+func newLevel(first, step time.Duration, n int) phaseLevel {
+	return phaseLevel{first: first, step: step, load: make([]int32, n), atLeast: n}
+}
+
+// add counts a key on offset idx, which holds lv.least keys.
+func (lv *phaseLevel) add(idx int) {
+	lv.load[idx]++
+	if lv.atLeast--; lv.atLeast == 0 {
+		// Every offset has had its round: count the next one's.
+		lv.least++
+		for _, n := range lv.load {
+			if n == lv.least {
+				lv.atLeast++
+			}
+		}
+	}
+}
+
+// remove gives back a key counted on offset idx.
+func (lv *phaseLevel) remove(idx int) {
+	lv.load[idx]--
+	switch n := lv.load[idx]; {
+	case n < lv.least: // it was a least one, so now it alone is fewest
+		lv.least, lv.atLeast = n, 1
+	case n == lv.least:
+		lv.atLeast++
+	}
 }
 
 // phaseClaim says where a key's offset is counted, so it can be given back.
@@ -41,10 +74,10 @@ type phaseClaim struct {
 func newPhases(tick, span time.Duration) *phases {
 	tick = max(tick, time.Millisecond)
 	p := &phases{tick: tick, span: span}
-	p.levels = append(p.levels, phaseLevel{first: 0, step: tick, load: make([]int32, count(0, tick, span))})
+	p.levels = append(p.levels, newLevel(0, tick, count(0, tick, span)))
 	for g := tick / 2; g >= time.Millisecond; g /= 2 {
 		if n := count(g, 2*g, span); n > 0 {
-			p.levels = append(p.levels, phaseLevel{first: g, step: 2 * g, load: make([]int32, n)})
+			p.levels = append(p.levels, newLevel(g, 2*g, n))
 		}
 	}
 	return p
@@ -65,11 +98,7 @@ func (p *phases) claim(near time.Duration) (time.Duration, phaseClaim) {
 	last := len(p.levels) - 1
 	for l := range p.levels {
 		lv := &p.levels[l]
-		least := lv.load[0]
-		for _, n := range lv.load {
-			least = min(least, n)
-		}
-		if least >= MaxPerTick && l < last {
+		if lv.least >= MaxPerTick && l < last {
 			continue
 		}
 		n := len(lv.load)
@@ -79,11 +108,11 @@ func (p *phases) claim(near time.Duration) (time.Duration, phaseClaim) {
 		}
 		idx := start
 		for i := range n {
-			if idx = (start + i) % n; lv.load[idx] == least {
+			if idx = (start + i) % n; lv.load[idx] == lv.least {
 				break
 			}
 		}
-		lv.load[idx]++
+		lv.add(idx)
 		return lv.first + time.Duration(idx)*lv.step, phaseClaim{p: p, level: l, idx: idx}
 	}
 	panic("scheduler: phases without levels") // newPhases always makes level 0
@@ -92,6 +121,6 @@ func (p *phases) claim(near time.Duration) (time.Duration, phaseClaim) {
 // release gives a claimed offset back.
 func (c phaseClaim) release() {
 	if c.p != nil {
-		c.p.levels[c.level].load[c.idx]--
+		c.p.levels[c.level].remove(c.idx)
 	}
 }

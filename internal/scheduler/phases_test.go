@@ -1,7 +1,9 @@
 package scheduler
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -87,4 +89,69 @@ func TestPhasesRelease(t *testing.T) {
 		t.Errorf("after releasing 300ms the next claim got %v, want the freed 300ms", off)
 	}
 	phaseClaim{}.release() // a key that was never counted: nothing to give back
+}
+
+// BenchmarkAdd10000 places 10,000 keys on one 60 s schedule, as a 10,000
+// resource configuration does at start-up and on every reload.
+func BenchmarkAdd10000(b *testing.B) {
+	for _, tick := range []time.Duration{time.Millisecond, 50 * time.Millisecond} {
+		b.Run(tick.String(), func(b *testing.B) {
+			for b.Loop() {
+				s := New(Options{Stagger: true, Tick: tick, Clock: newFakeClock(t0)})
+				for i := range 10000 {
+					if err := s.Add(Job{Key: fmt.Sprintf("dynamodb/table-%05d", i), Group: "dynamodb", Schedule: "@every 60s", Run: func(context.Context) {}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPhasesBookkeeping runs a random mix of claims and releases and checks
+// after each step that every level's running least and atLeast agree with
+// a count from scratch, and that each claim went to a least-held offset of
+// the first level with room.
+func TestPhasesBookkeeping(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	p := newPhases(20*time.Millisecond, 200*time.Millisecond)
+	var held []phaseClaim
+	for step := range 20000 {
+		if len(held) > 0 && rng.IntN(3) == 0 {
+			i := rng.IntN(len(held))
+			held[i].release()
+			held = append(held[:i], held[i+1:]...)
+		} else {
+			want := -1 // the first level with room before the claim
+			for l, lv := range p.levels {
+				if lv.least < MaxPerTick || l == len(p.levels)-1 {
+					want = l
+					break
+				}
+			}
+			leastBefore := p.levels[want].least
+			_, c := p.claim(time.Duration(rng.IntN(200)) * time.Millisecond)
+			if c.level != want {
+				t.Fatalf("step %d: claim on level %d, want %d", step, c.level, want)
+			}
+			if got := p.levels[c.level].load[c.idx] - 1; got != leastBefore {
+				t.Fatalf("step %d: claimed an offset holding %d, the least was %d", step, got, leastBefore)
+			}
+			held = append(held, c)
+		}
+		for l, lv := range p.levels {
+			least, at := lv.load[0], 0
+			for _, n := range lv.load {
+				least = min(least, n)
+			}
+			for _, n := range lv.load {
+				if n == least {
+					at++
+				}
+			}
+			if lv.least != least || lv.atLeast != at {
+				t.Fatalf("step %d, level %d: kept least %d ×%d, counted %d ×%d", step, l, lv.least, lv.atLeast, least, at)
+			}
+		}
+	}
 }
