@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -118,6 +119,10 @@ func normaliseFault(f Fault) (activeFault, error) {
 // AddFault installs f. An invalid fault is a programming error in the caller
 // and panics with the reason; the control API reports the same reasons as 400.
 func (s *Sim) AddFault(f Fault) {
+	// The simulator reads its faults from its serving goroutines; a caller
+	// that changes its map afterwards (a test building up settings step by
+	// step) must not change them under those reads.
+	f.Set = maps.Clone(f.Set)
 	a, err := normaliseFault(f)
 	if err != nil {
 		panic("awssim: " + err.Error())
@@ -140,7 +145,9 @@ func (s *Sim) Faults() []Fault {
 	defer s.mu.Unlock()
 	out := make([]Fault, 0, len(s.faults))
 	for _, f := range s.faults {
-		out = append(out, f.Fault)
+		c := f.Fault
+		c.Set = maps.Clone(c.Set)
+		out = append(out, c)
 	}
 	return out
 }

@@ -415,3 +415,22 @@ func TestStartTwiceAndCloseTwice(t *testing.T) {
 		t.Fatal("simulator still answers after Close")
 	}
 }
+
+// TestFaultSetIsCopied: the simulator keeps its own copy of a fault's
+// settings, so a caller changing its map afterwards changes nothing the
+// serving goroutines read (the race detector caught a test doing so), and
+// a caller changing what Faults returned changes nothing either.
+func TestFaultSetIsCopied(t *testing.T) {
+	sim := New(Seed{Buckets: []string{"b"}})
+	set := map[string]string{"SSEAlgorithm": "AES256"}
+	sim.AddFault(Fault{Service: "s3", Resource: "b", Set: set})
+	set["SSEAlgorithm"] = "aws:kms"
+	got := sim.Faults()
+	if v := got[0].Set["SSEAlgorithm"]; v != "AES256" {
+		t.Fatalf("fault set after the caller changed its map: %q, want AES256", v)
+	}
+	got[0].Set["SSEAlgorithm"] = "changed"
+	if v := sim.Faults()[0].Set["SSEAlgorithm"]; v != "AES256" {
+		t.Fatalf("fault set after changing what Faults returned: %q, want AES256", v)
+	}
+}
