@@ -16,41 +16,48 @@ import (
 const alertTick = time.Second
 
 // attachAlerting evaluates the in-daemon alert rules on every probe result
-// and, when Alertmanagers are configured, delivers the alerts to them. It
-// sets d.alerts so features attached after it (compliance, workflow,
-// canary) raise their alerts through the same engine with Engine.Set.
+// and delivers the alerts to the configured Alertmanagers (none is fine: a
+// reload may add them). It sets d.alerts so features attached after it
+// (compliance, workflow, canary) raise their alerts through the same
+// engine with Engine.Set.
 func attachAlerting(d *daemon) error {
 	a := &d.cfg.Alerting
-	var sink alerting.Sink
-	var notifier *alerting.Notifier
-	if len(a.Alertmanagers) > 0 {
-		n, err := alerting.NewNotifier(a, d.log)
-		if err != nil {
-			return err
-		}
-		notifier, sink = n, n
+	notifier, err := alerting.NewNotifier(a, d.log)
+	if err != nil {
+		return err
 	}
-	e := alerting.NewEngine(alertSettings(d.cfg), a.ResendInterval.D(), sink)
+	e := alerting.NewEngine(alertSettings(d.cfg), a.ResendInterval.D(), notifier)
 	if err := d.metrics.Registry().Register(e.Collector()); err != nil {
 		return err
 	}
 	d.alerts = e
 	// A reload changes the rules (tenant, thresholds via targets, for,
-	// severities). Alertmanager URLs and credentials need a restart.
+	// severities) and the Alertmanagers. The validator builds the new
+	// Alertmanagers' clients (reading their TLS files) so a bad one rejects
+	// the reload before anything changes; the reloader that follows it in
+	// the same reload applies what it built. Alertmanagers added or
+	// changed are sent the alerts firing now, at once.
+	var next *alerting.Alertmanagers // reload calls are serialised
+	d.reloadValidators = append(d.reloadValidators, func(cfg *config.Config) error {
+		built, err := alerting.BuildAlertmanagers(&cfg.Alerting)
+		if err != nil {
+			return err
+		}
+		next = built
+		return nil
+	})
 	d.reloaders = append(d.reloaders, func(cfg *config.Config) error {
 		e.SetSettings(alertSettings(cfg))
+		e.SendFiring(notifier.SetAlertmanagers(next), time.Now())
 		return nil
 	})
 	d.monitor.Subscribe(e.Observe)
 	d.panels = append(d.panels, alertsPanel(e))
-	d.background = append(d.background, func(ctx context.Context) { e.Run(ctx, alertTick) })
-	if notifier != nil {
-		d.background = append(d.background, notifier.Run)
-		// Firing alerts are not resolved on shutdown: socmond stopping
-		// says nothing about AWS. Their endsAt lets Alertmanager expire
-		// them if socmond does not come back.
-		d.stops = append(d.stops, notifier.Flush)
-	}
+	d.background = append(d.background, func(ctx context.Context) { e.Run(ctx, alertTick) }, notifier.Run)
+	// Firing alerts are not resolved on shutdown: socmond stopping says
+	// nothing about AWS. Their endsAt lets Alertmanager expire them if
+	// socmond does not come back.
+	d.stops = append(d.stops, notifier.Flush)
 	return nil
 }
 

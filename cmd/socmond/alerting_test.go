@@ -142,24 +142,7 @@ scrape_configs:
 		"--rules.alert.resend-delay=1s")
 
 	cfgFile := filepath.Join(dir, "socmond.yaml")
-	alWrite(t, cfgFile, fmt.Sprintf(`
-region: us-east-1
-tenant: e2e
-defaults:
-  schedule: "@every 1s"
-  timeout: 2s
-  windows: {error_rate: 5s, availability: 10s}
-services:
-  dynamodb:
-    resources: [{name: %s}]
-alerting:
-  alertmanagers: [{url: "http://%s"}]
-  resend_interval: 2s
-  min_samples: 3
-  runbook_base_url: https://runbooks.example/socmond.md
-  rules:
-    high_error_rate: {for: 2s, clear_for: 2s}
-`, e2eTable, amAddr))
+	alWrite(t, cfgFile, alConfig("e2e", fmt.Sprintf(`{url: "http://%s"}`, amAddr), "2s"))
 	startDaemon(t, cfgFile, "--web.listen-address", socAddr)
 	base := "http://" + socAddr
 	poll(t, "socmond ready", func() bool {
@@ -221,6 +204,30 @@ alerting:
 		t.Errorf("/api/v1/status has no alerts panel with the firing alert")
 	}
 	alClearFaults(t, simURL)
+}
+
+// alConfig is socmond's config for the alerting tests: the DynamoDB table
+// probed every second, alert rules with test-sized windows, and the given
+// Alertmanagers (a YAML flow list's items) and resend interval.
+func alConfig(tenant, alertmanagers, resend string) string {
+	return fmt.Sprintf(`
+region: us-east-1
+tenant: %s
+defaults:
+  schedule: "@every 1s"
+  timeout: 2s
+  windows: {error_rate: 5s, availability: 10s}
+services:
+  dynamodb:
+    resources: [{name: %s}]
+alerting:
+  alertmanagers: [%s]
+  resend_interval: %s
+  min_samples: 3
+  runbook_base_url: https://runbooks.example/socmond.md
+  rules:
+    high_error_rate: {for: 2s, clear_for: 2s}
+`, tenant, e2eTable, alertmanagers, resend)
 }
 
 // alCheckContract asserts the labels and annotations both paths promise.

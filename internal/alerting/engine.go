@@ -116,21 +116,53 @@ func (e *Engine) Tick(now time.Time) {
 func (e *Engine) notifications(as []Alert, now time.Time) []Notification {
 	var out []Notification
 	for _, a := range as {
-		n := Notification{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.FiredAt}
-		switch a.State {
-		case Firing:
-			// Four resends ahead, as Prometheus does: a few lost
-			// notifications do not resolve the alert.
-			n.EndsAt = now.Add(4 * e.resend)
-			e.machine.MarkSent(a.Labels, now)
-		case Resolved:
-			n.EndsAt = a.ResolvedAt
-		default:
+		n, ok := e.notification(a, now)
+		if !ok {
 			continue
+		}
+		if a.State == Firing {
+			e.machine.MarkSent(a.Labels, now)
 		}
 		out = append(out, n)
 	}
 	return out
+}
+
+// notification is what Alertmanager is told of a firing or resolved alert;
+// ok is false for a pending one.
+func (e *Engine) notification(a Alert, now time.Time) (n Notification, ok bool) {
+	n = Notification{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.FiredAt}
+	switch a.State {
+	case Firing:
+		// Four resends ahead, as Prometheus does: a few lost
+		// notifications do not resolve the alert.
+		n.EndsAt = now.Add(4 * e.resend)
+	case Resolved:
+		n.EndsAt = a.ResolvedAt
+	default:
+		return n, false
+	}
+	return n, true
+}
+
+// SendFiring sends every firing alert to `to` only: the Alertmanagers a
+// reload added (Notifier.SetAlertmanagers) learn them now rather than at
+// the next resend, and the others are not sent them again (their resend
+// times stay as they were). It enqueues under e.mu, so a change decided
+// after it cannot be overtaken by its older state.
+func (e *Engine) SendFiring(to Sink, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ns []Notification
+	for _, a := range e.machine.Alerts() {
+		if a.State == Firing {
+			n, _ := e.notification(a, now)
+			ns = append(ns, n)
+		}
+	}
+	if len(ns) > 0 {
+		to.Enqueue(ns)
+	}
 }
 
 func (e *Engine) send(ns []Notification) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -50,58 +51,202 @@ type outcomes struct {
 
 // Notifier delivers notifications to every configured Alertmanager, each
 // through its own bounded queue and goroutine, so one that is down neither
-// delays nor loses the others' alerts.
+// delays nor loses the others' alerts. SetAlertmanagers changes the set
+// while it runs (config reload).
 type Notifier struct {
-	queues []*amQueue
-	out    *outcomes
-	log    zerolog.Logger
+	out *outcomes
+	log zerolog.Logger
+
+	// mu guards queues and runCtx. Enqueue holds it for reading while it
+	// fills the queues, so once SetAlertmanagers has swapped the set no
+	// notification can land in a removed queue.
+	mu     sync.RWMutex
+	queues queueSet
+	runCtx context.Context // Run's context while Run runs, else nil
+	wg     sync.WaitGroup  // the queues' goroutines
 }
 
 // amQueue is the queue and client of one Alertmanager.
 type amQueue struct {
+	key     amKey
 	url     string // .../api/v2/alerts
-	client  *http.Client
 	auth    func(*http.Request)
-	cap     int
 	mu      sync.Mutex
+	client  *http.Client // under mu: a reload rebuilds it (TLS files re-read)
+	cap     int          // under mu: a reload may change it
 	items   []Notification
 	wake    chan struct{}
 	out     *outcomes
 	log     zerolog.Logger
 	attempt int
+	// stop ends the queue's goroutine and done is closed when it has
+	// ended; both nil until Run starts it.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
-// NewNotifier builds the clients (TLS files are read here, so a bad file
-// is a start-up error, not a silent delivery failure).
-func NewNotifier(a *config.Alerting, log zerolog.Logger) (*Notifier, error) {
-	n := &Notifier{out: &outcomes{}, log: log}
-	capacity := a.QueueCapacity
-	if capacity < 1 {
-		capacity = config.DefaultQueueCapacity
+// amKey is everything that makes an Alertmanager's queue: a reload that
+// leaves it unchanged keeps the queue, its pending notifications and its
+// backoff.
+type amKey struct {
+	url      string
+	timeout  time.Duration
+	basic    bool
+	user     string
+	password config.Secret
+	bearer   config.Secret
+	tls      config.TLS
+}
+
+// amTarget is one Alertmanager of a new config, its client built.
+type amTarget struct {
+	key    amKey
+	url    string // as configured, for logs (credentials removed)
+	client *http.Client
+	auth   func(*http.Request)
+}
+
+// Alertmanagers is the Alertmanager settings of a config, built and
+// checked by BuildAlertmanagers and applied by SetAlertmanagers.
+type Alertmanagers struct {
+	targets  []amTarget
+	capacity int
+}
+
+// BuildAlertmanagers builds the clients of a's Alertmanagers. TLS files are
+// read here, so a bad file is an error at start or when a reload is
+// checked, not a silent delivery failure; nothing running changes.
+func BuildAlertmanagers(a *config.Alerting) (*Alertmanagers, error) {
+	s := &Alertmanagers{capacity: a.QueueCapacity}
+	if s.capacity < 1 {
+		s.capacity = config.DefaultQueueCapacity
 	}
 	for _, am := range a.Alertmanagers {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tc, err := tlsConfig(am.TLS)
 		if err != nil {
-			return nil, fmt.Errorf("alerting: alertmanager %s: %w", am.URL, err)
+			return nil, fmt.Errorf("alerting: alertmanager %s: %w", redactURL(am.URL), err)
 		}
 		tr.TLSClientConfig = tc
 		timeout := am.Timeout.D()
 		if timeout <= 0 {
 			timeout = config.DefaultAMTimeout
 		}
-		q := &amQueue{
-			url:    strings.TrimRight(am.URL, "/") + "/api/v2/alerts",
+		key := amKey{url: am.URL, timeout: timeout, bearer: am.BearerToken, tls: am.TLS}
+		if am.BasicAuth != nil {
+			key.basic, key.user, key.password = true, am.BasicAuth.Username, am.BasicAuth.Password
+		}
+		s.targets = append(s.targets, amTarget{
+			key:    key,
+			url:    redactURL(am.URL),
 			client: &http.Client{Transport: tr, Timeout: timeout},
 			auth:   authFunc(am),
-			cap:    capacity,
-			wake:   make(chan struct{}, 1),
-			out:    n.out,
-			log:    log.With().Str("alertmanager", am.URL).Logger(),
-		}
-		n.queues = append(n.queues, q)
+		})
 	}
+	return s, nil
+}
+
+// NewNotifier returns a Notifier delivering to a's Alertmanagers, which may
+// be none (a reload can add them).
+func NewNotifier(a *config.Alerting, log zerolog.Logger) (*Notifier, error) {
+	s, err := BuildAlertmanagers(a)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{out: &outcomes{}, log: log}
+	n.SetAlertmanagers(s)
 	return n, nil
+}
+
+// SetAlertmanagers makes s the Notifier's Alertmanagers. One whose settings
+// did not change keeps its queue, pending notifications, backoff and
+// goroutine; it takes s's client, built from TLS files read anew (a
+// rotated CA or client certificate), and s's queue capacity (a queue above
+// it drops its oldest as new notifications arrive). A removed one's goroutine is
+// stopped and waited for; what it still held is dropped, counted and
+// logged. An added or changed one starts with an empty queue: the returned
+// Sink reaches only those, for the caller to send them the alerts already
+// firing (Engine.SendFiring).
+func (n *Notifier) SetAlertmanagers(s *Alertmanagers) Sink {
+	n.mu.Lock()
+	old := n.queues
+	var next, added queueSet
+	for _, t := range s.targets {
+		var q *amQueue
+		for i, o := range old {
+			if o != nil && o.key == t.key {
+				q, old[i] = o, nil
+				break
+			}
+		}
+		if q == nil {
+			q = &amQueue{
+				key: t.key, url: strings.TrimRight(t.key.url, "/") + "/api/v2/alerts", client: t.client, auth: t.auth,
+				wake: make(chan struct{}, 1), out: n.out, log: n.log.With().Str("alertmanager", t.url).Logger(),
+			}
+			added = append(added, q)
+			if n.runCtx != nil {
+				n.start(q)
+			}
+		}
+		q.mu.Lock()
+		if q.client != t.client {
+			q.client.CloseIdleConnections()
+			q.client = t.client
+		}
+		q.cap = s.capacity
+		q.mu.Unlock()
+		next = append(next, q)
+	}
+	n.queues = next
+	n.mu.Unlock()
+	for _, q := range old {
+		if q != nil {
+			q.remove()
+		}
+	}
+	return added
+}
+
+// start runs q's goroutine under Run's context. n.mu is held.
+func (n *Notifier) start(q *amQueue) {
+	ctx, stop := context.WithCancel(n.runCtx)
+	q.stop, q.done = stop, make(chan struct{})
+	n.wg.Go(func() {
+		defer close(q.done)
+		q.run(ctx)
+	})
+}
+
+// remove stops a queue no longer configured, waits for its goroutine (a
+// POST in flight is cancelled) and drops what it held.
+func (q *amQueue) remove() {
+	if q.stop != nil {
+		q.stop()
+		<-q.done
+	}
+	q.mu.Lock()
+	dropped := len(q.items)
+	q.items = nil
+	q.client.CloseIdleConnections()
+	q.mu.Unlock()
+	if dropped == 0 {
+		q.log.Info().Msg("alertmanager removed from the config")
+		return
+	}
+	q.out.mu.Lock()
+	q.out.dropped += float64(dropped)
+	q.out.mu.Unlock()
+	q.log.Warn().Int("dropped", dropped).Msg("alertmanager removed from the config: its pending notifications were dropped")
+}
+
+// redactURL is u with any password replaced, for logs and errors.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "<invalid URL>"
+	}
+	return p.Redacted()
 }
 
 func authFunc(am config.Alertmanager) func(*http.Request) {
@@ -144,12 +289,33 @@ func tlsConfig(c config.TLS) (*tls.Config, error) {
 // a long outage does not fill the queue with resends of one alert); a full
 // queue drops its oldest entry and counts it.
 func (n *Notifier) Enqueue(ns []Notification) {
-	for _, q := range n.queues {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	n.queues.Enqueue(ns)
+}
+
+// queueSet is some of a Notifier's queues: all of them, or those a reload
+// added (SetAlertmanagers).
+type queueSet []*amQueue
+
+func (s queueSet) Enqueue(ns []Notification) {
+	for _, q := range s {
 		q.enqueue(ns)
 	}
 }
 
+func (s queueSet) QueueLength() int {
+	total := 0
+	for _, q := range s {
+		q.mu.Lock()
+		total += len(q.items)
+		q.mu.Unlock()
+	}
+	return total
+}
+
 func (q *amQueue) enqueue(ns []Notification) {
+	dropped := 0
 	q.mu.Lock()
 	for _, nt := range ns {
 		key := Key(nt.Labels)
@@ -164,16 +330,20 @@ func (q *amQueue) enqueue(ns []Notification) {
 		if replaced {
 			continue
 		}
-		if len(q.items) >= q.cap {
+		// A loop, not one drop: a reload may have lowered the capacity.
+		for len(q.items) >= q.cap {
 			q.items = q.items[1:]
-			q.out.mu.Lock()
-			q.out.dropped++
-			q.out.mu.Unlock()
-			q.log.Warn().Msg("alert queue full: dropped the oldest notification")
+			dropped++
 		}
 		q.items = append(q.items, nt)
 	}
 	q.mu.Unlock()
+	if dropped > 0 {
+		q.out.mu.Lock()
+		q.out.dropped += float64(dropped)
+		q.out.mu.Unlock()
+		q.log.Warn().Int("dropped", dropped).Msg("alert queue full: dropped the oldest notifications")
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -183,28 +353,35 @@ func (q *amQueue) enqueue(ns []Notification) {
 // QueueLength is the number of notifications waiting, over all
 // Alertmanagers.
 func (n *Notifier) QueueLength() int {
-	total := 0
-	for _, q := range n.queues {
-		q.mu.Lock()
-		total += len(q.items)
-		q.mu.Unlock()
-	}
-	return total
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.queues.QueueLength()
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends, to the Alertmanagers configured now and to
+// those SetAlertmanagers adds meanwhile; it returns once every queue's
+// goroutine has ended.
 func (n *Notifier) Run(ctx context.Context) {
-	var wg sync.WaitGroup
+	n.mu.Lock()
+	n.runCtx = ctx
 	for _, q := range n.queues {
-		wg.Go(func() { q.run(ctx) })
+		n.start(q)
 	}
-	wg.Wait()
+	n.mu.Unlock()
+	<-ctx.Done()
+	n.mu.Lock()
+	n.runCtx = nil
+	n.mu.Unlock()
+	n.wg.Wait()
 }
 
 // Flush makes one last delivery attempt of everything queued, bounded by
-// ctx (shutdown).
+// ctx (shutdown, after Run has returned).
 func (n *Notifier) Flush(ctx context.Context) {
-	for _, q := range n.queues {
+	n.mu.RLock()
+	queues := n.queues
+	n.mu.RUnlock()
+	for _, q := range queues {
 		for ctx.Err() == nil {
 			ok, empty := q.deliverOne(ctx)
 			if !ok || empty {
@@ -311,14 +488,17 @@ func (q *amQueue) post(ctx context.Context, batch []Notification) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "socmond")
 	q.auth(req)
-	resp, err := q.client.Do(req)
+	q.mu.Lock()
+	client := q.client
+	q.mu.Unlock()
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s: %s", q.url, resp.Status, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("POST %s: %s: %s", redactURL(q.url), resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }

@@ -107,10 +107,7 @@ func TestNotifierDropsOldestWhenFull(t *testing.T) {
 	if got := testutil.ToFloat64(metricVec(t, e, "socmond_notifications_dropped_total", "")); got != 1 {
 		t.Fatalf("dropped %v, want 1 (A was replaced in place, then the oldest dropped for C)", got)
 	}
-	names := []string{}
-	for _, it := range n.queues[0].items {
-		names = append(names, it.Labels["alertname"])
-	}
+	names := queued(n.queues[0])
 	if strings.Join(names, ",") != "B,C" {
 		t.Fatalf("queue holds %v, want B,C", names)
 	}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socmond/socmond/internal/alerting"
+)
+
+// amRecorder is an Alertmanager's API v2 as far as socmond uses it: it
+// keeps every alert posted, with the time it arrived.
+type amRecorder struct {
+	mu  sync.Mutex
+	got []amPosted
+}
+
+type amPosted struct {
+	at time.Time
+	n  alerting.Notification
+}
+
+func (a *amRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/alerts" {
+		http.Error(w, "bad path", http.StatusNotFound)
+		return
+	}
+	var ns []alerting.Notification
+	if err := json.NewDecoder(r.Body).Decode(&ns); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, n := range ns {
+		a.got = append(a.got, amPosted{at: time.Now(), n: n})
+	}
+}
+
+// errorRate counts the table's error-rate alerts received after since,
+// firing (endsAt ahead) or resolved (endsAt past).
+func (a *amRecorder) errorRate(since time.Time, firing bool) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := 0
+	for _, p := range a.got {
+		if p.at.Before(since) || p.n.Labels["alertname"] != alerting.AlertHighErrorRate || p.n.Labels["resource"] != e2eTable {
+			continue
+		}
+		if p.n.EndsAt.After(p.at) == firing {
+			c++
+		}
+	}
+	return c
+}
+
+// since counts every alert received after t.
+func (a *amRecorder) since(t time.Time) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := 0
+	for _, p := range a.got {
+		if !p.at.Before(t) {
+			c++
+		}
+	}
+	return c
+}
+
+// TestReloadAlertmanagers runs the daemon in process against the simulator,
+// paging Alertmanager A. A reload to B with an unreadable ca_file is
+// rejected and A keeps being paged; a reload to B sends B the alert
+// already firing at once (the resend interval is an hour), and from then
+// on B is paged and A is not.
+func TestReloadAlertmanagers(t *testing.T) {
+	simURL := startSim(t)
+	amA, amB := &amRecorder{}, &amRecorder{}
+	srvA, srvB := httptest.NewServer(amA), httptest.NewServer(amB)
+	t.Cleanup(srvA.Close)
+	t.Cleanup(srvB.Close)
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "socmond.yaml")
+	// An hour between resends: an Alertmanager added by a reload that is
+	// sent the firing alert was sent it by the reload.
+	config := func(am string) string { return alConfig("reload", am, "1h") }
+	alWrite(t, cfgFile, config(fmt.Sprintf("{url: %q}", srvA.URL)))
+	addr, logs := startDaemon(t, cfgFile)
+	base := "http://" + addr
+	waitReady(t, http.DefaultClient, base)
+	start := time.Now()
+
+	alInjectFault(t, simURL)
+	poll(t, "A to be paged", func() bool { return amA.errorRate(start, true) >= 1 })
+
+	// 1. B with a CA file that is not there: rejected whole, A still paged.
+	missing := filepath.Join(dir, "missing-ca.pem")
+	alWrite(t, cfgFile, config(fmt.Sprintf("{url: %q, tls: {ca_file: %q}}", srvB.URL, missing)))
+	if code, body := postReload(t, base); code != http.StatusInternalServerError || !strings.Contains(body, missing) {
+		t.Fatalf("reload with an unreadable ca_file = %d %q, want 500 naming the file", code, body)
+	}
+	if ok, _ := reloadMetrics(t, base); ok != "0" {
+		t.Errorf("after the rejected reload: last_reload_successful %q, want 0", ok)
+	}
+	rejected := time.Now()
+	alClearFaults(t, simURL)
+	poll(t, "A to be told the alert resolved", func() bool { return amA.errorRate(rejected, false) >= 1 })
+	alInjectFault(t, simURL)
+	poll(t, "A to be paged again", func() bool { return amA.errorRate(rejected, true) >= 1 })
+	if c := amB.since(start); c != 0 {
+		t.Fatalf("B received %d alerts from a rejected config", c)
+	}
+
+	// 2. B: sent the firing alert without waiting an hour; A hears no more.
+	alWrite(t, cfgFile, config(fmt.Sprintf("{url: %q}", srvB.URL)))
+	if code, body := postReload(t, base); code != http.StatusOK {
+		t.Fatalf("reload to B = %d %q", code, body)
+	}
+	reloaded := time.Now()
+	if ok, _ := reloadMetrics(t, base); ok != "1" {
+		t.Errorf("after the reload to B: last_reload_successful %q, want 1", ok)
+	}
+	poll(t, "B to be sent the firing alert", func() bool { return amB.errorRate(start, true) >= 1 })
+	alClearFaults(t, simURL)
+	poll(t, "B to be told the alert resolved", func() bool { return amB.errorRate(start, false) >= 1 })
+	if c := amA.since(reloaded); c != 0 {
+		t.Errorf("A received %d alerts after the reload away from it", c)
+	}
+	if !strings.Contains(logs.String(), "alertmanager removed from the config") {
+		t.Errorf("A's removal was not logged")
+	}
+}
