@@ -36,7 +36,8 @@ func attachAlerting(d *daemon) error {
 	// Alertmanagers' clients (reading their TLS files) so a bad one rejects
 	// the reload before anything changes; the reloader that follows it in
 	// the same reload applies what it built. Alertmanagers added or
-	// changed are sent the alerts firing now, at once.
+	// changed are sent the alerts firing now, at once. resend_interval
+	// alone still takes a restart.
 	var next *alerting.Alertmanagers // reload calls are serialised
 	d.reloadValidators = append(d.reloadValidators, func(cfg *config.Config) error {
 		built, err := alerting.BuildAlertmanagers(&cfg.Alerting)

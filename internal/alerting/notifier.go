@@ -158,15 +158,16 @@ func NewNotifier(a *config.Alerting, log zerolog.Logger) (*Notifier, error) {
 	return n, nil
 }
 
-// SetAlertmanagers makes s the Notifier's Alertmanagers. One whose settings
-// did not change keeps its queue, pending notifications, backoff and
-// goroutine; it takes s's client, built from TLS files read anew (a
-// rotated CA or client certificate), and s's queue capacity (a queue above
-// it drops its oldest as new notifications arrive). A removed one's goroutine is
-// stopped and waited for; what it still held is dropped, counted and
-// logged. An added or changed one starts with an empty queue: the returned
-// Sink reaches only those, for the caller to send them the alerts already
-// firing (Engine.SendFiring).
+// SetAlertmanagers makes s the Notifier's Alertmanagers (calls must not
+// overlap; reloads are serialised). One whose settings did not change
+// keeps its queue, pending notifications, backoff and goroutine; it takes
+// s's client, built from TLS files read anew (a rotated CA or client
+// certificate), and s's queue capacity (a queue above it drops its oldest
+// as new notifications arrive). A removed one's goroutine is stopped and
+// waited for, so it posts nothing once this returns; what it still held is
+// dropped, counted and logged. An added or changed one starts with an
+// empty queue: the returned Sink reaches only those, for the caller to
+// send them the alerts already firing (Engine.SendFiring).
 func (n *Notifier) SetAlertmanagers(s *Alertmanagers) Sink {
 	n.mu.Lock()
 	old := n.queues
