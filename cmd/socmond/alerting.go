@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/server"
@@ -37,7 +38,7 @@ func attachAlerting(d *daemon) error {
 	d.alerts = e
 	// A reload changes the rules (tenant, thresholds via targets, for,
 	// severities). Alertmanager URLs and credentials need a restart.
-	d.reloaders = append(d.reloaders, func(cfg *config.Config) error {
+	d.reloaders = append(d.reloaders, func(cfg *config.Config, _ *awsclient.Clients) error {
 		e.SetSettings(alertSettings(cfg))
 		return nil
 	})
