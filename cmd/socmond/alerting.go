@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/server"
@@ -47,7 +48,7 @@ func attachAlerting(d *daemon) error {
 		next = built
 		return nil
 	})
-	d.reloaders = append(d.reloaders, func(cfg *config.Config) error {
+	d.reloaders = append(d.reloaders, func(cfg *config.Config, _ *awsclient.Clients) error {
 		e.SetSettings(alertSettings(cfg))
 		e.SendFiring(notifier.SetAlertmanagers(next), time.Now())
 		return nil

@@ -34,28 +34,47 @@ func complianceChecker(cfg *config.Config, c *awsclient.Clients) *compliance.Che
 	}
 }
 
+// complianceSettings are the compliance runner's settings for cfg on the
+// clients c: no checks when compliance is disabled.
+func complianceSettings(cfg *config.Config, c *awsclient.Clients) compliance.Settings {
+	s := compliance.Settings{Checker: complianceChecker(cfg, c), Schedule: cfg.Compliance.Schedule}
+	if ev := cfg.Compliance.Evidence; ev.Enabled && s.Checker != nil {
+		s.Evidence = &compliance.Evidence{S3: c.S3, Bucket: cfg.Pipeline.AuditBucket, Prefix: ev.Prefix, KMSKey: cfg.Pipeline.KMSKey}
+		s.EvidenceSchedule = ev.Schedule
+	}
+	return s
+}
+
 // attachCompliance runs the compliance checks in the daemon: metrics on the
 // daemon registry, a panel in /api/v1/status, and evidence when enabled.
+// The runner exists even while compliance is disabled, so that a reload can
+// enable it (and disable it again); a reload swaps its settings whole.
 func attachCompliance(d *daemon) error {
-	checker := complianceChecker(d.cfg, d.clients)
-	if checker == nil {
-		return nil
-	}
-	o := compliance.RunnerOptions{Checker: checker, Schedule: d.cfg.Compliance.Schedule, Registerer: d.metrics.Registry(),
-		Logger: d.log.With().Str("component", "compliance").Logger(), Version: version.Version}
-	if ev := d.cfg.Compliance.Evidence; ev.Enabled {
-		o.Evidence = &compliance.Evidence{S3: d.clients.S3, Bucket: d.cfg.Pipeline.AuditBucket, Prefix: ev.Prefix, KMSKey: d.cfg.Pipeline.KMSKey}
-		o.EvidenceSchedule = ev.Schedule
-	}
-	r, err := compliance.NewRunner(o)
+	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: complianceSettings(d.cfg, d.clients),
+		Registerer: d.metrics.Registry(), Logger: d.log.With().Str("component", "compliance").Logger(), Version: version.Version})
 	if err != nil {
 		return err
 	}
 	if d.alerts != nil {
-		// ComplianceViolation pages at once on any FAIL (no `for`).
+		// ComplianceViolation pages at once on any FAIL (no `for`), and
+		// clears when a reload removes the failing target.
 		r.Subscribe(complianceAlerts(d.alerts))
 	}
-	d.panels = append(d.panels, func(time.Time) server.Panel { return compliancePanel(r.Findings()) })
+	d.panels = append(d.panels, func(time.Time) server.Panel {
+		if !r.Enabled() {
+			return server.Panel{} // no panel while compliance is disabled
+		}
+		return compliancePanel(r.Findings())
+	})
+	// Only the runner's own requirements: config.Load has already checked
+	// the schedules and the rest of the compliance section. The clients
+	// do not matter to Validate.
+	d.reloadValidators = append(d.reloadValidators, func(cfg *config.Config) error {
+		return complianceSettings(cfg, d.clients).Validate()
+	})
+	d.reloaders = append(d.reloaders, func(cfg *config.Config, c *awsclient.Clients) error {
+		return r.Reconfigure(complianceSettings(cfg, c))
+	})
 	d.background = append(d.background, r.Run)
 	return nil
 }

@@ -79,7 +79,7 @@ func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func([]mon
 		th.set(checks)
 		var errs []error
 		for _, apply := range d.reloaders {
-			if err := apply(cfg); err != nil {
+			if err := apply(cfg, next); err != nil {
 				errs = append(errs, err)
 			}
 		}

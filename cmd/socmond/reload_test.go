@@ -70,6 +70,30 @@ func postReload(t *testing.T, base string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// runDaemon starts the real binary on cfgPath, listening on 127.0.0.1,
+// and stops it with SIGTERM at the end of the test (logging its output if
+// the test failed).
+func runDaemon(t *testing.T, bin, cfgPath string) (base string, cmd *exec.Cmd, logs *testenv.Buffer) {
+	t.Helper()
+	port := testenv.FreePort(t)
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	logs = &testenv.Buffer{}
+	cmd = exec.Command(bin, "run", "--config.file", cfgPath, "--web.listen-address", testenv.Addr(port), "--shutdown.grace-period", "5s")
+	cmd.Env = os.Environ()
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", logs.String())
+		}
+	})
+	return base, cmd, logs
+}
+
 // TestReload runs the real binary and reloads its config through both
 // triggers: a valid change adds a resource while an unchanged probe keeps
 // its health window; an invalid one is rejected, logged and reported in
@@ -86,22 +110,7 @@ func TestReload(t *testing.T) {
 	cfgPath := fastConfig(t) // rewritten in place, as an operator would
 	writeFile(t, cfgPath, strings.Replace(string(full), "      - name: "+added+"\n", "", 1))
 
-	port := testenv.FreePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	var logs testenv.Buffer
-	cmd := exec.Command(bin, "run", "--config.file", cfgPath, "--web.listen-address", testenv.Addr(port), "--shutdown.grace-period", "5s")
-	cmd.Env = os.Environ()
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	})
+	base, cmd, logs := runDaemon(t, bin, cfgPath)
 	waitReady(t, http.DefaultClient, base)
 	if w := windows(t, base); len(w) != 11 || w[added].Resource != "" {
 		t.Fatalf("before reload: %d resources, %s present: %v", len(w), added, w)

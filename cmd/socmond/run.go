@@ -86,11 +86,12 @@ type daemon struct {
 	// attachAlerting raise their alerts with alerts.Set.
 	alerts *alerting.Engine
 	// cfg and clients are those of the start; after a reload, features
-	// learn the new config from reloaders. A reload first runs every
+	// learn the new config and the clients in force (rebuilt when the
+	// region changed) from reloaders. A reload first runs every
 	// reloadValidator (nothing has changed yet: an error rejects the new
 	// config), then applies the probe checks, then every reloader in order.
 	reloadValidators []func(cfg *config.Config) error
-	reloaders        []func(cfg *config.Config) error
+	reloaders        []func(cfg *config.Config, clients *awsclient.Clients) error
 	// background runs until the daemon's context ends; serve waits for it
 	// before exiting.
 	background []func(ctx context.Context)

@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,19 @@ type Checker struct {
 	Timeout time.Duration
 	// Now defaults to time.Now.
 	Now func() time.Time
+}
+
+// Same reports whether c and o run the same checks: the same clients,
+// targets and timeout (Now, a test hook, is not compared). Either may be
+// nil, meaning no checks.
+func (c *Checker) Same(o *Checker) bool {
+	if c == nil || o == nil {
+		return c == o
+	}
+	t, u := c.Targets, o.Targets
+	return c.KMS == o.KMS && c.DynamoDB == o.DynamoDB && c.S3 == o.S3 && c.Timeout == o.Timeout &&
+		t.KMSKey == u.KMSKey && slices.Equal(t.Tables, u.Tables) && slices.Equal(t.Buckets, u.Buckets) &&
+		t.AuditBucket == u.AuditBucket && t.MinRetention == u.MinRetention
 }
 
 // Run performs every configured check once and returns the findings in a

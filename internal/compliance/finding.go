@@ -8,6 +8,7 @@
 // A Runner schedules the checks, keeps the latest Findings, exports them as
 // metrics, tells subscribers, and optionally writes tamper-evident evidence
 // reports to the audit bucket (the only S3 writes socmond makes).
+// Reconfigure swaps its Settings at a config reload.
 package compliance
 
 import (

@@ -52,3 +52,12 @@ func (m *metrics) record(f Finding) {
 		m.passed.Delete(l)
 	}
 }
+
+// remove drops every series of a (check, resource) pair that is no longer
+// checked, so neither dashboards nor `== 0` alerts see it again.
+func (m *metrics) remove(f Finding) {
+	l := prometheus.Labels{"check": f.Check, "resource": f.Resource}
+	m.passed.Delete(l)
+	m.lastRun.Delete(l)
+	m.failures.Delete(l)
+}

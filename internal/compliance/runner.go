@@ -16,45 +16,90 @@ import (
 // rarely, and each run costs a handful of read calls.
 const DefaultSchedule = "@every 15m"
 
-// RunnerOptions configure a Runner.
-type RunnerOptions struct {
+// Settings are what a Runner checks and when; a config reload swaps them
+// whole with Reconfigure.
+type Settings struct {
+	// Checker runs the checks; nil means none (compliance disabled): rounds
+	// then find nothing, and the findings of earlier rounds go away.
 	Checker  *Checker
 	Schedule string // default DefaultSchedule
-	// Registerer gets the socmond_compliance_* collectors (nil: none).
-	Registerer prometheus.Registerer
-	Logger     zerolog.Logger
 	// Evidence, when set, writes a report on EvidenceSchedule and whenever
 	// a verdict changes (the first round counts as a change).
 	Evidence         *Evidence
 	EvidenceSchedule string // e.g. "@daily"
-	Version          string // recorded in evidence
-	Now              func() time.Time
+}
+
+// Validate reports whether a Runner can take s: its schedules must parse
+// and evidence needs checks to report. It changes nothing, so a config
+// reload can ask before it applies anything.
+func (s Settings) Validate() error {
+	if err := scheduler.ValidateSchedule(s.schedule()); err != nil {
+		return fmt.Errorf("compliance: schedule %q: %w", s.schedule(), err)
+	}
+	if s.Evidence == nil {
+		return nil
+	}
+	if s.Checker == nil {
+		return fmt.Errorf("compliance: evidence without checks to report")
+	}
+	if s.EvidenceSchedule != "" {
+		if err := scheduler.ValidateSchedule(s.EvidenceSchedule); err != nil {
+			return fmt.Errorf("compliance: evidence schedule %q: %w", s.EvidenceSchedule, err)
+		}
+	}
+	return nil
+}
+
+func (s Settings) schedule() string {
+	if s.Schedule == "" {
+		return DefaultSchedule
+	}
+	return s.Schedule
+}
+
+// RunnerOptions configure a Runner.
+type RunnerOptions struct {
+	Settings
+	// Registerer gets the socmond_compliance_* collectors (nil: none).
+	Registerer prometheus.Registerer
+	Logger     zerolog.Logger
+	Version    string // recorded in evidence
+	Now        func() time.Time
 }
 
 // Runner runs the checks on a schedule and keeps the latest findings.
 type Runner struct {
-	o       RunnerOptions
+	o       RunnerOptions // Settings only under mu, through settings()
 	metrics *metrics
 	sched   *scheduler.Scheduler
 
-	runMu sync.Mutex // one round at a time
+	runMu  sync.Mutex // one round at a time
+	swapMu sync.Mutex // one Reconfigure at a time: it reschedules after the swap
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// gen counts Reconfigure swaps of the checks: a round whose checks
+	// were swapped while it ran publishes nothing and runs again with the
+	// new ones.
+	gen       uint64
 	latest    []Finding
 	verdicts  map[string]Verdict
+	last      map[string]Finding // by Key, to tell subscribers what went away
 	subs      []func(Finding)
 	lastWrite Written
 	writeErr  error
 }
 
+const (
+	jobChecks   = "compliance"
+	jobEvidence = "compliance-evidence"
+)
+
 // NewRunner validates the options and registers the metrics.
 func NewRunner(o RunnerOptions) (*Runner, error) {
-	if o.Checker == nil {
-		return nil, fmt.Errorf("compliance: no checker")
+	if err := o.Settings.Validate(); err != nil {
+		return nil, err
 	}
-	if o.Schedule == "" {
-		o.Schedule = DefaultSchedule
-	}
+	o.Schedule = o.schedule()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -63,17 +108,104 @@ func NewRunner(o RunnerOptions) (*Runner, error) {
 		return nil, fmt.Errorf("compliance: register metrics: %w", err)
 	}
 	r := &Runner{o: o, metrics: m, sched: scheduler.New(scheduler.Options{MaxConcurrent: 1, MaxPerGroup: 1})}
-	if err := r.sched.Add(scheduler.Job{Key: "compliance", Group: "compliance", Schedule: o.Schedule,
-		Run: func(ctx context.Context) { r.RunOnce(ctx) }}); err != nil {
+	if err := r.sched.Add(r.checksJob(o.Schedule)); err != nil {
 		return nil, fmt.Errorf("compliance: schedule %q: %w", o.Schedule, err)
 	}
 	if o.Evidence != nil && o.EvidenceSchedule != "" {
-		if err := r.sched.Add(scheduler.Job{Key: "compliance-evidence", Group: "compliance", Schedule: o.EvidenceSchedule,
-			Run: func(ctx context.Context) { r.round(ctx, true) }}); err != nil {
+		if err := r.sched.Add(r.evidenceJob(o.EvidenceSchedule)); err != nil {
 			return nil, fmt.Errorf("compliance: evidence schedule %q: %w", o.EvidenceSchedule, err)
 		}
 	}
 	return r, nil
+}
+
+func (r *Runner) checksJob(schedule string) scheduler.Job {
+	return scheduler.Job{Key: jobChecks, Group: "compliance", Schedule: schedule,
+		Run: func(ctx context.Context) { r.RunOnce(ctx) }}
+}
+
+func (r *Runner) evidenceJob(schedule string) scheduler.Job {
+	return scheduler.Job{Key: jobEvidence, Group: "compliance", Schedule: schedule,
+		Run: func(ctx context.Context) { r.round(ctx, true) }}
+}
+
+// settings are the Settings in force.
+func (r *Runner) settings() (Settings, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.o.Settings, r.gen
+}
+
+// Enabled reports whether the settings in force have checks to run.
+func (r *Runner) Enabled() bool {
+	s, _ := r.settings()
+	return s.Checker != nil
+}
+
+// Reconfigure swaps in new settings (a config reload); it fails, changing
+// nothing, when s does not Validate. Settings equal to those in force
+// change nothing: no round, no reset. New checks (targets, clients,
+// timeout) start a round at once rather than at the next tick, so new
+// targets get findings at once and the findings, metric series and
+// subscribers' state of targets no longer checked go away (record). New
+// evidence settings write a report at once. A new schedule alone only
+// reschedules.
+func (r *Runner) Reconfigure(s Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	s.Schedule = s.schedule()
+	r.swapMu.Lock()
+	defer r.swapMu.Unlock()
+	r.mu.Lock()
+	old := r.o.Settings
+	if old.Checker.Same(s.Checker) && old.Schedule == s.Schedule && sameEvidence(old.Evidence, s.Evidence) &&
+		old.EvidenceSchedule == s.EvidenceSchedule {
+		r.mu.Unlock()
+		return nil
+	}
+	checksChanged := !old.Checker.Same(s.Checker)
+	r.o.Settings = s
+	if checksChanged {
+		r.gen++
+	}
+	r.mu.Unlock()
+
+	// The schedules parsed in Validate, and the job keys are this
+	// runner's own, so these cannot fail.
+	if err := r.sched.Update(r.checksJob(s.Schedule)); err != nil {
+		return err
+	}
+	switch {
+	case s.Evidence == nil || s.EvidenceSchedule == "":
+		r.sched.Remove(jobEvidence)
+	case old.Evidence == nil || old.EvidenceSchedule == "":
+		if err := r.sched.Add(r.evidenceJob(s.EvidenceSchedule)); err != nil {
+			return err
+		}
+	default:
+		if err := r.sched.Update(r.evidenceJob(s.EvidenceSchedule)); err != nil {
+			return err
+		}
+	}
+	// A RunNow is skipped when a round of its job is in flight: a round
+	// sees the new generation and runs again itself.
+	switch {
+	case s.Evidence != nil && s.EvidenceSchedule != "" && !sameEvidence(old.Evidence, s.Evidence):
+		// New evidence settings: a full round that also writes a
+		// report, as the first round at start-up does.
+		r.sched.RunNow(jobEvidence)
+	case checksChanged:
+		r.sched.RunNow(jobChecks)
+	}
+	return nil
+}
+
+func sameEvidence(a, b *Evidence) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // Subscribe calls fn with every finding of every round, after the metrics
@@ -105,8 +237,71 @@ func (r *Runner) RunOnce(ctx context.Context) []Finding { return r.round(ctx, fa
 func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
-	findings := r.o.Checker.Run(ctx)
-	changed := r.record(findings)
+	for {
+		s, gen := r.settings()
+		var findings []Finding
+		if s.Checker != nil {
+			findings = s.Checker.Run(ctx)
+		}
+		changed, removed, current := r.record(findings, gen)
+		if !current {
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue // swapped while it ran: these findings may name removed targets
+		}
+		r.publish(s, findings, removed)
+		if s.Evidence != nil && (changed || forceEvidence) && ctx.Err() == nil {
+			r.writeEvidence(ctx, s, findings)
+		}
+		// A swap during publishing had its RunNow skipped (this round
+		// was in flight): run again so its targets do not wait a tick.
+		if _, g := r.settings(); g == gen || ctx.Err() != nil {
+			return findings
+		}
+	}
+}
+
+// record stores the round unless the settings changed since generation
+// gen (current false). It reports whether any verdict changed and the last
+// findings of the (check, resource) pairs this round no longer has.
+func (r *Runner) record(findings []Finding, gen uint64) (changed bool, removed []Finding, current bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if gen != r.gen {
+		return false, nil, false
+	}
+	changed = r.verdicts == nil || len(r.verdicts) != len(findings)
+	next := make(map[string]Verdict, len(findings))
+	last := make(map[string]Finding, len(findings))
+	for _, f := range findings {
+		next[f.Key()] = f.Verdict
+		last[f.Key()] = f
+		if !changed && r.verdicts[f.Key()] != f.Verdict {
+			changed = true
+		}
+	}
+	for k, f := range r.last {
+		if _, ok := last[k]; !ok {
+			removed = append(removed, f)
+		}
+	}
+	r.latest, r.verdicts, r.last = findings, next, last
+	return changed, removed, true
+}
+
+// publish updates the metrics, logs failures and tells subscribers. A pair
+// no longer checked loses its series, and subscribers get a last
+// NOT_APPLICABLE finding for it so whatever they raised for it clears.
+func (r *Runner) publish(s Settings, findings, removed []Finding) {
+	now := r.o.Now()
+	gone := make([]Finding, 0, len(removed))
+	for _, f := range removed {
+		r.metrics.remove(f)
+		gone = append(gone, Finding{Check: f.Check, Resource: f.Resource, Verdict: NotApplicable, Start: now,
+			Reason: "no longer checked: the configuration no longer names it"})
+		r.o.Logger.Info().Str("check", f.Check).Str("resource", f.Resource).Msg("compliance check removed")
+	}
 	for _, f := range findings {
 		r.metrics.record(f)
 		if f.Verdict != Pass {
@@ -117,40 +312,20 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 	r.mu.Lock()
 	subs := append([](func(Finding)){}, r.subs...)
 	r.mu.Unlock()
-	for _, f := range findings {
+	for _, f := range append(gone, findings...) {
 		for _, fn := range subs {
 			fn(f)
 		}
 	}
-	if r.o.Evidence != nil && (changed || forceEvidence) && ctx.Err() == nil {
-		r.writeEvidence(ctx, findings)
-	}
-	return findings
 }
 
-// record stores the round and reports whether any verdict changed.
-func (r *Runner) record(findings []Finding) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	changed := r.verdicts == nil || len(r.verdicts) != len(findings)
-	next := make(map[string]Verdict, len(findings))
-	for _, f := range findings {
-		next[f.Key()] = f.Verdict
-		if !changed && r.verdicts[f.Key()] != f.Verdict {
-			changed = true
-		}
-	}
-	r.latest, r.verdicts = findings, next
-	return changed
-}
-
-func (r *Runner) writeEvidence(ctx context.Context, findings []Finding) {
-	min := r.o.Checker.Targets.MinRetention
+func (r *Runner) writeEvidence(ctx context.Context, s Settings, findings []Finding) {
+	min := s.Checker.Targets.MinRetention
 	if min == (Retention{}) {
 		min = DefaultRetention
 	}
 	now := r.o.Now()
-	w, err := r.o.Evidence.Write(ctx, NewReport(r.o.Version, now, min, findings), now)
+	w, err := s.Evidence.Write(ctx, NewReport(r.o.Version, now, min, findings), now)
 	r.mu.Lock()
 	r.writeErr = err
 	if err == nil {
@@ -167,7 +342,7 @@ func (r *Runner) writeEvidence(ctx context.Context, findings []Finding) {
 // Run runs a first round at once, then the schedule, until ctx ends.
 func (r *Runner) Run(ctx context.Context) {
 	r.sched.Start()
-	r.sched.RunNow("compliance")
+	r.sched.RunNow(jobChecks)
 	<-ctx.Done()
 	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

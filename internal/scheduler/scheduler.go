@@ -70,6 +70,13 @@ func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
 
 var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// ValidateSchedule reports whether Add and Update would accept spec, so a
+// caller can check every schedule of a change before it makes any.
+func ValidateSchedule(spec string) error {
+	_, err := parser.Parse(spec)
+	return err
+}
+
 // entry is a scheduled job.
 type entry struct {
 	job   Job

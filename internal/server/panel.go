@@ -29,13 +29,17 @@ type PanelItem struct {
 	Details map[string]string `json:"details,omitempty"`
 }
 
-// PanelSource renders a panel at a given time.
+// PanelSource renders a panel at a given time. A Panel without an ID is
+// left out: a feature a config reload switched off shows no panel.
 type PanelSource func(now time.Time) Panel
 
 func (s *Server) panels(now time.Time) []Panel {
 	out := make([]Panel, 0, len(s.panelSources))
 	for _, p := range s.panelSources {
 		pn := p(now)
+		if pn.ID == "" {
+			continue
+		}
 		if pn.Items == nil {
 			pn.Items = []PanelItem{}
 		}

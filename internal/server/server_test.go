@@ -335,6 +335,7 @@ func TestStatusIncludesPanels(t *testing.T) {
 				{Name: "kms_key_rotation", Resource: "alias/k", State: "fail", Reason: "rotation disabled", Hint: "enable rotation", At: now},
 			}}
 		},
+		func(time.Time) Panel { return Panel{} }, // a feature switched off: no panel
 		func(time.Time) Panel { return Panel{ID: "alerts", Title: "Alerts firing"} },
 	}})
 	rec := httptest.NewRecorder()
