@@ -33,12 +33,11 @@ func attachAlerting(d *daemon) error {
 	}
 	d.alerts = e
 	// A reload changes the rules (tenant, thresholds via targets, for,
-	// severities) and the Alertmanagers. The validator builds the new
+	// severities), resend_interval and the Alertmanagers. The validator builds the new
 	// Alertmanagers' clients (reading their TLS files) so a bad one rejects
 	// the reload before anything changes; the reloader that follows it in
 	// the same reload applies what it built. Alertmanagers added or
-	// changed are sent the alerts firing now, at once. resend_interval
-	// alone still takes a restart.
+	// changed are sent the alerts firing now, at once.
 	var next *alerting.Alertmanagers // reload calls are serialised
 	d.reloadValidators = append(d.reloadValidators, func(cfg *config.Config) error {
 		built, err := alerting.BuildAlertmanagers(&cfg.Alerting)
@@ -50,6 +49,7 @@ func attachAlerting(d *daemon) error {
 	})
 	d.reloaders = append(d.reloaders, func(cfg *config.Config, _ *awsclient.Clients) error {
 		e.SetSettings(alertSettings(cfg))
+		e.SetResendInterval(cfg.Alerting.ResendInterval.D())
 		e.SendFiring(notifier.SetAlertmanagers(next), time.Now())
 		return nil
 	})

@@ -77,7 +77,8 @@ func (a *amRecorder) since(t time.Time) int {
 // paging Alertmanager A. A reload to B with an unreadable ca_file is
 // rejected and A keeps being paged; a reload to B sends B the alert
 // already firing at once (the resend interval is an hour), and from then
-// on B is paged and A is not.
+// on B is paged and A is not; a reload to a 1s resend_interval resends
+// at once.
 func TestReloadAlertmanagers(t *testing.T) {
 	simURL := startSim(t)
 	amA, amB := &amRecorder{}, &amRecorder{}
@@ -134,4 +135,16 @@ func TestReloadAlertmanagers(t *testing.T) {
 	if !strings.Contains(logs.String(), "alertmanager removed from the config") {
 		t.Errorf("A's removal was not logged")
 	}
+
+	// 3. A shorter resend_interval applies without a restart: with the
+	// alert firing again, B is sent it again every second, not hourly.
+	alInjectFault(t, simURL)
+	refired := time.Now()
+	poll(t, "B to be paged again", func() bool { return amB.errorRate(refired, true) >= 1 })
+	alWrite(t, cfgFile, alConfig("reload", fmt.Sprintf("{url: %q}", srvB.URL), "1s"))
+	if code, body := postReload(t, base); code != http.StatusOK {
+		t.Fatalf("reload to a 1s resend_interval = %d %q", code, body)
+	}
+	shortened := time.Now()
+	poll(t, "B to be sent the firing alert again within seconds", func() bool { return amB.errorRate(shortened, true) >= 2 })
 }

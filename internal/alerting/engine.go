@@ -26,7 +26,7 @@ type Sink interface {
 // on resolve (endsAt = now). Safe for concurrent use.
 type Engine struct {
 	settings Settings
-	resend   time.Duration
+	resend   time.Duration // under mu: a reload may change it
 	sink     Sink
 
 	mu      sync.Mutex
@@ -61,6 +61,18 @@ func (e *Engine) SetSettings(s Settings) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.settings = s
+}
+
+// SetResendInterval changes how often a firing alert is sent again (a
+// config reload); d <= 0 means the default. It applies from the next
+// Tick: an alert last sent longer ago than the new interval goes out then.
+func (e *Engine) SetResendInterval(d time.Duration) {
+	if d <= 0 {
+		d = config.DefaultResendInterval
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.resend = d
 }
 
 // Observe evaluates the service rules on a recorded probe result; its

@@ -233,6 +233,40 @@ func TestEngineResend(t *testing.T) {
 	}
 }
 
+// TestEngineResendIntervalReload: a reload that shortens resend_interval
+// applies from the next tick, and one that lengthens it holds resends back.
+func TestEngineResendIntervalReload(t *testing.T) {
+	rec := &recorder{}
+	e := NewEngine(Settings{}, time.Hour, rec)
+	e.Set(Signal{Labels: map[string]string{"alertname": "X"}, Active: true}, t0)
+	e.Tick(t0)
+	if len(rec.got) != 1 {
+		t.Fatalf("firing: %d notifications, want 1", len(rec.got))
+	}
+	e.Tick(t0.Add(2 * time.Minute))
+	if len(rec.got) != 1 {
+		t.Fatal("resent within the 1h interval")
+	}
+	e.SetResendInterval(time.Minute)
+	e.Tick(t0.Add(2 * time.Minute))
+	if len(rec.got) != 2 {
+		t.Fatalf("after shortening to 1m: %d notifications, want the resend", len(rec.got))
+	}
+	if want := t0.Add(2*time.Minute + 4*time.Minute); !rec.got[1].EndsAt.Equal(want) {
+		t.Errorf("endsAt %v, want four new intervals ahead, %v", rec.got[1].EndsAt, want)
+	}
+	e.SetResendInterval(time.Hour)
+	e.Tick(t0.Add(10 * time.Minute))
+	if len(rec.got) != 2 {
+		t.Fatal("resent 8m after the last send, after lengthening to 1h")
+	}
+	e.SetResendInterval(0) // config.DefaultResendInterval
+	e.Tick(t0.Add(10 * time.Minute))
+	if len(rec.got) != 3 {
+		t.Fatalf("after going back to the default %v: %d notifications, want the resend", config.DefaultResendInterval, len(rec.got))
+	}
+}
+
 // TestObserveSkipsOnlyWhatChangesNothing: Observe skips building signals
 // when every condition is clear and the resource has no alert. Fed the
 // same results, it must leave exactly the alerts and notifications that
