@@ -8,6 +8,7 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/server"
 )
 
@@ -50,6 +51,15 @@ func attachAlerting(d *daemon) error {
 	d.reloaders = append(d.reloaders, func(cfg *config.Config, _ *awsclient.Clients) error {
 		e.SetSettings(alertSettings(cfg))
 		e.SetResendInterval(cfg.Alerting.ResendInterval.D())
+		// The checks were applied before this reloader runs, so the monitor
+		// holds exactly the resources still probed. (Lambda functions the
+		// workflow discovered count as gone until its next round finds
+		// them again; their alerts then go through `for` anew.)
+		now := time.Now()
+		e.Reconcile(func(service, resource string) bool {
+			_, ok := d.monitor.Snapshot(probes.Target{Service: service, Resource: resource}, now)
+			return ok
+		}, now)
 		e.SendFiring(notifier.SetAlertmanagers(next), time.Now())
 		return nil
 	})

@@ -148,3 +148,62 @@ func TestReloadAlertmanagers(t *testing.T) {
 	shortened := time.Now()
 	poll(t, "B to be sent the firing alert again within seconds", func() bool { return amB.errorRate(shortened, true) >= 2 })
 }
+
+// matching counts the table's error-rate alerts received after since with
+// the given tenant, firing (endsAt ahead) or resolved (endsAt past).
+func (a *amRecorder) matching(since time.Time, tenant string, firing bool) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := 0
+	for _, p := range a.got {
+		l := p.n.Labels
+		if p.at.Before(since) || l["alertname"] != alerting.AlertHighErrorRate || l["resource"] != e2eTable || l["tenant"] != tenant {
+			continue
+		}
+		if p.n.EndsAt.After(p.at) == firing {
+			c++
+		}
+	}
+	return c
+}
+
+// TestReloadEndsStaleAlerts: a reload must not leave a page firing that
+// nothing will evaluate again. With the table's error-rate alert firing
+// (resend interval an hour), a reload that changes the tenant tells
+// Alertmanager at once that the old alert resolved and the same alert
+// fires under the new tenant; a reload that stops probing the table
+// resolves it.
+func TestReloadEndsStaleAlerts(t *testing.T) {
+	simURL := startSim(t)
+	am := &amRecorder{}
+	srv := httptest.NewServer(am)
+	t.Cleanup(srv.Close)
+	cfgFile := filepath.Join(t.TempDir(), "socmond.yaml")
+	amList := fmt.Sprintf("{url: %q}", srv.URL)
+	alWrite(t, cfgFile, alConfig("t1", amList, "1h"))
+	addr, _ := startDaemon(t, cfgFile)
+	base := "http://" + addr
+	waitReady(t, http.DefaultClient, base)
+	start := time.Now()
+
+	alInjectFault(t, simURL) // left in place: the condition holds throughout
+	poll(t, "the alert to fire under tenant t1", func() bool { return am.matching(start, "t1", true) >= 1 })
+
+	alWrite(t, cfgFile, alConfig("t2", amList, "1h"))
+	if code, body := postReload(t, base); code != http.StatusOK {
+		t.Fatalf("reload to tenant t2 = %d %q", code, body)
+	}
+	retenanted := time.Now()
+	poll(t, "t1's alert to resolve", func() bool { return am.matching(retenanted, "t1", false) >= 1 })
+	poll(t, "the alert to fire under t2 at once", func() bool { return am.matching(retenanted, "t2", true) >= 1 })
+
+	// The same config probing another table instead: the table's alert has
+	// nothing left to evaluate it, so it resolves.
+	other := strings.Replace(alConfig("t2", amList, "1h"), "{name: "+e2eTable+"}", "{name: another-table}", 1)
+	alWrite(t, cfgFile, other)
+	if code, body := postReload(t, base); code != http.StatusOK {
+		t.Fatalf("reload without the table = %d %q", code, body)
+	}
+	removed := time.Now()
+	poll(t, "the removed table's alert to resolve", func() bool { return am.matching(removed, "t2", false) >= 1 })
+}

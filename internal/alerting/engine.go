@@ -75,6 +75,28 @@ func (e *Engine) SetResendInterval(d time.Duration) {
 	e.resend = d
 }
 
+// Reconcile brings the alerts in force in line with the settings in force
+// after a config reload (SetSettings first). Without it a reload could leave
+// a page firing for ever: nothing would evaluate an alert of a resource no
+// longer probed, or of a rule now disabled, again, and one whose tenant or
+// severity changed would be raised anew under its new labels while the
+// old one went on being resent. So:
+//   - an alert of a service rule whose resource probed reports gone, or
+//     whose rule is now disabled, resolves;
+//   - an alert whose tenant or severity label is now different moves to
+//     its new labels with its state, and Alertmanager is told at once that
+//     the old one resolved and the new one fires.
+func (e *Engine) Reconcile(probed func(service, resource string) bool, now time.Time) {
+	e.mu.Lock()
+	s := e.settings
+	ended, moved := e.machine.Relabel(func(l map[string]string) (map[string]string, bool) {
+		return s.relabel(l, probed)
+	}, now)
+	ns := e.notifications(append(ended, moved...), now)
+	e.mu.Unlock()
+	e.send(ns)
+}
+
 // Observe evaluates the service rules on a recorded probe result; its
 // signature is monitor.Listener's.
 func (e *Engine) Observe(r probes.Result, s health.Snapshot, t config.Target) {

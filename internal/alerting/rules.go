@@ -36,6 +36,39 @@ type Settings struct {
 	Alerting       *config.Alerting
 }
 
+// ruleOf maps the alertnames of the rules that have settings (severity,
+// enabled) to their rule keys.
+var ruleOf = map[string]string{
+	AlertSlowResponse:        config.RuleSlowResponse,
+	AlertHighErrorRate:       config.RuleHighErrorRate,
+	AlertLowAvailability:     config.RuleLowAvailability,
+	AlertComplianceViolation: config.RuleComplianceViolation,
+}
+
+// relabel is what an alert raised under earlier settings is under s
+// (Engine.Reconcile): the tenant and, for the alerts of configurable
+// rules, the severity are s's; ok is false when its rule is now disabled
+// or, for a service rule, probed says its resource is gone. The rest of the
+// labels say which alert it is and stay.
+func (s Settings) relabel(l map[string]string, probed func(service, resource string) bool) (map[string]string, bool) {
+	if _, ok := l["tenant"]; ok {
+		l["tenant"] = s.Tenant
+	}
+	key, ok := ruleOf[l["alertname"]]
+	if !ok {
+		return l, true
+	}
+	if key != config.RuleComplianceViolation && !probed(l["service"], l["resource"]) {
+		return nil, false
+	}
+	r := s.rule(key, config.Target{Service: l["service"]})
+	if !r.Enabled {
+		return nil, false
+	}
+	l["severity"] = r.Severity
+	return l, true
+}
+
 // RunbookURL is the runbook section of an alert: docs/runbooks.md has one
 // heading per alertname, and GitHub anchors are lower-cased headings.
 func (s Settings) RunbookURL(alertname string) string {

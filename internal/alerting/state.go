@@ -170,6 +170,44 @@ func (m *Machine) Tick(now time.Time) []Alert {
 	return out
 }
 
+// Relabel gives every pending and firing alert the labels fn returns for
+// it, or drops it when fn says it no longer applies. A firing alert that is
+// dropped, or whose labels change, comes back in ended as Resolved under
+// its old labels, for Alertmanager to hear that that alert is over; one
+// whose labels change keeps its state under the new ones and comes back
+// in moved (as firing, to be sent at once). A pending one was never sent,
+// so it is moved or dropped silently. Where an alert already exists under
+// the new labels, it stands and the old one ends.
+func (m *Machine) Relabel(fn func(labels map[string]string) (map[string]string, bool), now time.Time) (ended, moved []Alert) {
+	for key, a := range m.alerts {
+		labels, keep := fn(maps.Clone(a.Labels))
+		newKey := ""
+		if keep {
+			if newKey = Key(labels); newKey == key {
+				continue
+			}
+		}
+		m.forget(key, a)
+		if a.State == Firing {
+			end := a.copy()
+			end.State, end.ResolvedAt = Resolved, now
+			ended = append(ended, end)
+		}
+		if !keep {
+			continue
+		}
+		if _, exists := m.alerts[newKey]; exists {
+			continue
+		}
+		a.Labels = labels
+		m.store(newKey, a)
+		if a.State == Firing {
+			moved = append(moved, a.copy())
+		}
+	}
+	return ended, moved
+}
+
 // MarkSent records that a notification of the alert was queued at now.
 func (m *Machine) MarkSent(labels map[string]string, now time.Time) {
 	if a, ok := m.alerts[Key(labels)]; ok {
