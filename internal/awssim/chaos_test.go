@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/socmond/socmond/internal/awsclient"
 )
 
 func describeTable(t *testing.T, e *env, timeout time.Duration) error {
@@ -69,9 +71,13 @@ func TestChaosKinds(t *testing.T) {
 	t.Run("trickle", func(t *testing.T) {
 		e.sim.AddFault(Fault{Service: "dynamodb", Chaos: ChaosTrickle, Count: 1})
 		// A plain net/http client, so the error is the deadline itself (the
-		// SDK's buildable client reports the same hang-up as a closed connection).
+		// SDK's buildable client reports the same hang-up as a closed
+		// connection). Wrapped as the daemon wraps its clients: bare, the
+		// SDK's request-body race (awsclient/body.go) closed the
+		// connection under the trickling answer in ~1 run in 13, and the
+		// call failed with "use of closed network connection" instead.
 		plain := *e
-		plain.cfg.HTTPClient = &http.Client{}
+		plain.cfg.HTTPClient = awsclient.WithMemoryBodies(&http.Client{})
 		err := describeTable(t, &plain, time.Second)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("want the deadline to pass while the body trickles, got %v", err)
