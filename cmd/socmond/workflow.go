@@ -44,8 +44,9 @@ func attachWorkflow(d *daemon) error {
 		}
 	})
 	if d.alerts != nil {
-		r.SubscribePassive(func(rep workflow.PassiveReport) { d.alerts.Set(executionsSignal(cfg, rep), time.Now()) })
-		r.SubscribeCanary(func(rep workflow.CanaryReport) { d.alerts.Set(canarySignal(cfg, rep), time.Now()) })
+		raise := workflowRaiser(d.alerts)
+		r.SubscribePassive(func(rep workflow.PassiveReport) { raise(executionsSignal(cfg, rep)) })
+		r.SubscribeCanary(func(rep workflow.CanaryReport) { raise(canarySignal(cfg, rep)) })
 	}
 	d.panels = append(d.panels, workflowPanel(r))
 	d.background = append(d.background, func(ctx context.Context) {
@@ -63,10 +64,24 @@ func lambdaTarget(cfg *config.Config, fn string) config.Target {
 		ErrorRateWindow: cfg.Defaults.Windows.ErrorRate.D(), AvailabilityWindow: cfg.Defaults.Windows.Availability.D()}
 }
 
-func workflowSignal(cfg *config.Config, name, resource string, active bool, summary, description, hint string) alerting.Signal {
+// workflowRaiser raises the workflow's alerts under the tenant in force.
+// The workflow checks keep the config of the start, but a reload may change
+// the tenant, and the engine then moves the alerts in force to it
+// (Engine.Reconcile); a signal under the start's tenant would raise a
+// second alert beside the moved one, which nothing would evaluate again.
+func workflowRaiser(e *alerting.Engine) func(alerting.Signal) {
+	return func(s alerting.Signal) {
+		s.Labels["tenant"] = e.Settings().Tenant
+		e.Set(s, time.Now())
+	}
+}
+
+// workflowSignal is a workflow alert's signal; workflowRaiser adds the
+// tenant label.
+func workflowSignal(name, resource string, active bool, summary, description, hint string) alerting.Signal {
 	return alerting.Signal{
 		Labels: map[string]string{"alertname": name, "service": "workflow", "resource": resource,
-			"severity": "critical", "tenant": cfg.Tenant},
+			"severity": "critical"},
 		Annotations: map[string]string{"summary": summary, "description": description, "hint": hint},
 		Active:      active,
 	}
@@ -82,7 +97,7 @@ func executionsSignal(cfg *config.Config, rep workflow.PassiveReport) alerting.S
 			desc += fmt.Sprintf("; newest failure in state %q: %s: %s", f.State, f.Error, f.Cause)
 		}
 	}
-	return workflowSignal(cfg, alertWorkflowExecutionsFailing, cfg.Pipeline.StateMachine, active,
+	return workflowSignal(alertWorkflowExecutionsFailing, cfg.Pipeline.StateMachine, active,
 		"SOC pipeline executions are failing", desc, "Open the newest failed execution in the Step Functions console and the failing stage's CloudWatch logs.")
 }
 
@@ -91,7 +106,7 @@ func canarySignal(cfg *config.Config, rep workflow.CanaryReport) alerting.Signal
 	if s, failed := rep.FailedStep(); failed {
 		desc = fmt.Sprintf("step %d (%s) failed: %s", s.Number, s.Name, s.Reason)
 	}
-	return workflowSignal(cfg, alertCanaryFailed, cfg.Pipeline.StateMachine, !rep.Passed,
+	return workflowSignal(alertCanaryFailed, cfg.Pipeline.StateMachine, !rep.Passed,
 		"The synthetic end-to-end canary failed", desc, "Run `socmond e2e` to reproduce; the failed step names the stage.")
 }
 

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/workflow"
+)
+
+// TestWorkflowAlertFollowsTenantReload: the workflow checks keep the
+// config of the start, yet after a reload that changes the tenant their
+// alert must stay one alert, under the new tenant: the reload moves it
+// (Engine.Reconcile), and the next report must find it there rather than
+// raise a second one under the old tenant that nothing would clear.
+func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
+	ratio := 0.1
+	cfg := &config.Config{Tenant: "hk"}
+	cfg.Pipeline.StateMachine = "soc-pipeline"
+	cfg.Workflow.FailureRatio = &ratio
+	e := alerting.NewEngine(alerting.Settings{Tenant: "hk", Alerting: &config.Alerting{}}, time.Hour, nil)
+	raise := workflowRaiser(e)
+	failing := workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour}}
+
+	raise(executionsSignal(cfg, failing))
+	tenants := func() []string {
+		var out []string
+		for _, a := range e.Alerts() {
+			out = append(out, a.Labels["tenant"]+"/"+string(a.State))
+		}
+		return out
+	}
+	if got := tenants(); len(got) != 1 || got[0] != "hk/firing" {
+		t.Fatalf("alerts %v, want one firing under hk", got)
+	}
+
+	e.SetSettings(alerting.Settings{Tenant: "sg", Alerting: &config.Alerting{}})
+	e.Reconcile(func(string, string) bool { return true }, time.Now())
+	raise(executionsSignal(cfg, failing)) // the next report, cfg still the start's
+	if got := tenants(); len(got) != 1 || got[0] != "sg/firing" {
+		t.Fatalf("alerts after the reload %v, want the one alert, firing under sg", got)
+	}
+
+	raise(executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10}}))
+	if got := tenants(); len(got) != 0 {
+		t.Fatalf("alerts after the executions recovered %v, want none", got)
+	}
+}
