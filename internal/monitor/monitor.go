@@ -45,6 +45,12 @@ type Monitor struct {
 	store   *health.Store
 	sched   *scheduler.Scheduler
 
+	// filing is held for reading while a probe's result is filed and for
+	// writing by Apply, so that a probe in flight when Apply removes its
+	// check cannot file its result afterwards and bring back the health
+	// window, series and alerts Apply removed.
+	filing sync.RWMutex
+
 	mu        sync.RWMutex
 	checks    map[string]Check
 	pending   map[string]bool // checks that have not produced a first result
@@ -83,6 +89,8 @@ func (m *Monitor) Subscribe(l Listener) {
 // changed ones are updated. A check whose settings did not change keeps its
 // probe, its schedule phase and its window untouched.
 func (m *Monitor) Apply(checks []Check) error {
+	m.filing.Lock()
+	defer m.filing.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	want := make(map[string]Check, len(checks))
@@ -141,6 +149,14 @@ func (m *Monitor) runKey(ctx context.Context, key string) {
 		return
 	}
 	r := probes.Run(ctx, c.Probe, probes.Options{Timeout: c.Target.Timeout, SlowThreshold: c.Target.ResponseTimeThreshold})
+	m.filing.RLock()
+	defer m.filing.RUnlock()
+	m.mu.RLock()
+	_, still := m.checks[key]
+	m.mu.RUnlock()
+	if !still {
+		return // removed by a reload while it ran
+	}
 	m.Record(r, c.Target)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/scheduler"
@@ -128,6 +129,53 @@ func TestApplyAddsRemovesAndKeepsUnchanged(t *testing.T) {
 	if n, err := testutil.GatherAndCount(testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total"); err != nil || n != 3 {
 		// t1 has 3 status series; b1's were forgotten; k1 has not run.
 		t.Fatalf("socmond_probes_total series = %d (%v), want 3", n, err)
+	}
+}
+
+// blockingProbe answers once release is closed, telling started when it
+// begins.
+type blockingProbe struct {
+	fakeProbe
+	started chan struct{}
+	release chan struct{}
+}
+
+func (p *blockingProbe) Check(ctx context.Context) probes.Observation {
+	p.started <- struct{}{}
+	<-p.release
+	return p.fakeProbe.Check(ctx)
+}
+
+// TestRemovedWhileRunningIsNotFiled: a reload that removes a check while
+// its probe is in flight must not see the result come back afterwards as
+// a health window, series and listener call for a resource no longer
+// configured (nothing would probe it again, so they would never go).
+func TestRemovedWhileRunningIsNotFiled(t *testing.T) {
+	var logs testenv.Buffer
+	mon, m := newMonitor(t, &logs)
+	p := &blockingProbe{fakeProbe: *newFake("dynamodb", "t1", probes.Unavailable), started: make(chan struct{}, 1), release: make(chan struct{})}
+	var heard atomic.Int32
+	mon.Subscribe(func(probes.Result, health.Snapshot, config.Target) { heard.Add(1) })
+	if err := mon.Apply([]Check{{Target: target("dynamodb", "t1"), Probe: p}}); err != nil {
+		t.Fatal(err)
+	}
+	mon.Start()
+	<-p.started
+	if err := mon.Apply(nil); err != nil {
+		t.Fatal(err)
+	}
+	close(p.release)
+	if err := mon.Stop(context.Background()); err != nil { // waits for the run to end
+		t.Fatal(err)
+	}
+	if _, ok := mon.Snapshot(p.target, time.Now()); ok {
+		t.Error("the removed resource's result was filed: it has a health window again")
+	}
+	if n := heard.Load(); n != 0 {
+		t.Errorf("listeners heard %d results of the removed check", n)
+	}
+	if n, err := testutil.GatherAndCount(testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total"); err != nil || n != 0 {
+		t.Errorf("socmond_probes_total series = %d (%v), want none", n, err)
 	}
 }
 
