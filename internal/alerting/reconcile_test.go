@@ -19,6 +19,8 @@ func TestMachineRelabel(t *testing.T) {
 	fire("Collides")
 	m.Set(Signal{Labels: map[string]string{"alertname": "Collides", "tenant": "b"}, Active: true}, t0.Add(time.Second))
 	m.Set(Signal{Labels: map[string]string{"alertname": "Pending", "tenant": "a"}, Active: true, For: time.Hour}, t0)
+	fire("Overtakes") // firing under a; pending under b already
+	m.Set(Signal{Labels: map[string]string{"alertname": "Overtakes", "tenant": "b"}, Active: true, For: time.Hour}, t0.Add(time.Second))
 
 	now := t0.Add(time.Minute)
 	ended, moved := m.Relabel(func(l map[string]string) (map[string]string, bool) {
@@ -39,11 +41,18 @@ func TestMachineRelabel(t *testing.T) {
 		}
 		endedNames[a.Name()] = true
 	}
-	if len(ended) != 3 || !endedNames["Moved"] || !endedNames["Dropped"] || !endedNames["Collides"] {
-		t.Errorf("ended %v, want Moved, Dropped and Collides (a pending alert was never sent)", ended)
+	if len(ended) != 4 || !endedNames["Moved"] || !endedNames["Dropped"] || !endedNames["Collides"] || !endedNames["Overtakes"] {
+		t.Errorf("ended %v, want Moved, Dropped, Collides and Overtakes (a pending alert was never sent)", ended)
 	}
-	if len(moved) != 1 || moved[0].Name() != "Moved" || moved[0].Labels["tenant"] != "b" || moved[0].State != Firing || !moved[0].FiredAt.Equal(t0) {
-		t.Errorf("moved %v, want Moved firing since %v under tenant b", moved, t0)
+	movedNames := map[string]bool{}
+	for _, a := range moved {
+		if a.Labels["tenant"] != "b" || a.State != Firing || !a.FiredAt.Equal(t0) {
+			t.Errorf("moved %v: want firing since %v under tenant b", a, t0)
+		}
+		movedNames[a.Name()] = true
+	}
+	if len(moved) != 2 || !movedNames["Moved"] || !movedNames["Overtakes"] {
+		t.Errorf("moved %v, want Moved and Overtakes", moved)
 	}
 
 	byKey := map[string]Alert{}
@@ -51,10 +60,11 @@ func TestMachineRelabel(t *testing.T) {
 		byKey[Key(a.Labels)] = a
 	}
 	want := map[string]State{
-		Key(map[string]string{"alertname": "Moved", "tenant": "b"}):    Firing,
-		Key(map[string]string{"alertname": "Kept", "tenant": "a"}):     Firing,
-		Key(map[string]string{"alertname": "Collides", "tenant": "b"}): Firing,
-		Key(map[string]string{"alertname": "Pending", "tenant": "b"}):  Pending,
+		Key(map[string]string{"alertname": "Moved", "tenant": "b"}):     Firing,
+		Key(map[string]string{"alertname": "Kept", "tenant": "a"}):      Firing,
+		Key(map[string]string{"alertname": "Collides", "tenant": "b"}):  Firing,
+		Key(map[string]string{"alertname": "Pending", "tenant": "b"}):   Pending,
+		Key(map[string]string{"alertname": "Overtakes", "tenant": "b"}): Firing,
 	}
 	if len(byKey) != len(want) {
 		t.Fatalf("alerts after relabel: %v", m.Alerts())

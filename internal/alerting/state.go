@@ -177,7 +177,8 @@ func (m *Machine) Tick(now time.Time) []Alert {
 // whose labels change keeps its state under the new ones and comes back
 // in moved (as firing, to be sent at once). A pending one was never sent,
 // so it is moved or dropped silently. Where an alert already exists under
-// the new labels, it stands and the old one ends.
+// the new labels, it stands and the old one ends, unless it is pending and
+// the one moving in is firing.
 func (m *Machine) Relabel(fn func(labels map[string]string) (map[string]string, bool), now time.Time) (ended, moved []Alert) {
 	for key, a := range m.alerts {
 		labels, keep := fn(maps.Clone(a.Labels))
@@ -196,8 +197,14 @@ func (m *Machine) Relabel(fn func(labels map[string]string) (map[string]string, 
 		if !keep {
 			continue
 		}
-		if _, exists := m.alerts[newKey]; exists {
-			continue
+		if b, exists := m.alerts[newKey]; exists {
+			// An evaluation under the new settings got there first. A
+			// firing alert already there stands; a pending one gives way
+			// to a firing one moving in, which has been true for longer.
+			if b.State == Firing || a.State != Firing {
+				continue
+			}
+			m.forget(newKey, b)
 		}
 		a.Labels = labels
 		m.store(newKey, a)
