@@ -190,10 +190,12 @@ func TestReloadEndsStaleAlerts(t *testing.T) {
 	poll(t, "the alert to fire under tenant t1", func() bool { return am.matching(start, "t1", true) >= 1 })
 
 	alWrite(t, cfgFile, alConfig("t2", amList, "1h"))
+	// Taken before the reload: its notifications are queued within it and
+	// may arrive before the reload's answer does.
+	retenanted := time.Now()
 	if code, body := postReload(t, base); code != http.StatusOK {
 		t.Fatalf("reload to tenant t2 = %d %q", code, body)
 	}
-	retenanted := time.Now()
 	poll(t, "t1's alert to resolve", func() bool { return am.matching(retenanted, "t1", false) >= 1 })
 	poll(t, "the alert to fire under t2 at once", func() bool { return am.matching(retenanted, "t2", true) >= 1 })
 
@@ -201,9 +203,9 @@ func TestReloadEndsStaleAlerts(t *testing.T) {
 	// nothing left to evaluate it, so it resolves.
 	other := strings.Replace(alConfig("t2", amList, "1h"), "{name: "+e2eTable+"}", "{name: another-table}", 1)
 	alWrite(t, cfgFile, other)
+	removed := time.Now()
 	if code, body := postReload(t, base); code != http.StatusOK {
 		t.Fatalf("reload without the table = %d %q", code, body)
 	}
-	removed := time.Now()
 	poll(t, "the removed table's alert to resolve", func() bool { return am.matching(removed, "t2", false) >= 1 })
 }
