@@ -159,12 +159,12 @@ func (r *Runner) Reconfigure(s Settings) error {
 	defer r.swapMu.Unlock()
 	r.mu.Lock()
 	old := r.o.Settings
-	if old.Checker.Same(s.Checker) && old.Schedule == s.Schedule && sameEvidence(old.Evidence, s.Evidence) &&
+	checksChanged := !old.Checker.Same(s.Checker)
+	if !checksChanged && old.Schedule == s.Schedule && sameEvidence(old.Evidence, s.Evidence) &&
 		old.EvidenceSchedule == s.EvidenceSchedule {
 		r.mu.Unlock()
 		return nil
 	}
-	checksChanged := !old.Checker.Same(s.Checker)
 	r.o.Settings = s
 	if checksChanged {
 		r.gen++
