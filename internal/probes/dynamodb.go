@@ -58,7 +58,9 @@ func (p *dynamoDBTable) Check(ctx context.Context) Observation {
 		return invalid(obs, Degraded, obs.Detail,
 			"The table is being created or changed (capacity, indexes, streams); it should return to ACTIVE by itself. If it does not, check recent UpdateTable calls in CloudTrail")
 	case types.TableStatusArchiving:
-		return invalid(obs, Degraded, obs.Detail+sseKeyDetail(t),
+		// Not a passing state: DynamoDB archives a table whose key has been
+		// unusable for 7 days, and nothing can read it meanwhile.
+		return invalid(obs, Unavailable, obs.Detail+sseKeyDetail(t),
 			"DynamoDB is archiving the table because its KMS key has been unusable for 7 days: re-enable or restore the key now, then restore the table from its archive backup")
 	case types.TableStatusInaccessibleEncryptionCredentials:
 		return invalid(obs, Unavailable, obs.Detail+sseKeyDetail(t),

@@ -77,9 +77,14 @@ type Result struct {
 	Detail    string        `json:"detail,omitempty"`     // what was seen, for a person
 }
 
-// IsError reports whether the result counts towards the error ratio.
-// A slow but successful call is degraded, not an error.
-func (r Result) IsError() bool { return r.Class != ClassNone && r.Class != ClassSlow }
+// IsError reports whether the result counts towards the error ratio
+// (docs/alerting.md, "What counts as an error"): socmond could not use the
+// resource — the call failed or was throttled, or the resource reports a
+// state in which it cannot serve (UNAVAILABLE). A slow success, and a state
+// the service documents as normal operation (a table UPDATING for hours
+// while an index backfills, a LEGACY model, an Inactive function), are
+// DEGRADED but not errors: paging for them would page for normal work.
+func (r Result) IsError() bool { return r.Status == Unavailable || r.Class == ClassThrottled }
 
 // Probe checks one resource of one AWS service with one cheap read-only call.
 type Probe interface {

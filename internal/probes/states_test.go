@@ -50,7 +50,7 @@ func TestDynamoDBStates(t *testing.T) {
 		"ACTIVE, SSE UPDATING":    {table(ddbtypes.TableStatusActive, &ddbtypes.SSEDescription{Status: ddbtypes.SSEStatusUpdating}), invalidState(probes.Degraded, "SSEDescription.Status UPDATING", "encryption")},
 		"UPDATING":                {table(ddbtypes.TableStatusUpdating, nil), invalidState(probes.Degraded, "TableStatus UPDATING", "ACTIVE")},
 		"CREATING":                {table(ddbtypes.TableStatusCreating, nil), invalidState(probes.Degraded, "TableStatus CREATING", "ACTIVE")},
-		"ARCHIVING":               {table(ddbtypes.TableStatusArchiving, kmsSSE), invalidState(probes.Degraded, "TableStatus ARCHIVING", "KMS key", "archive")},
+		"ARCHIVING":               {table(ddbtypes.TableStatusArchiving, kmsSSE), invalidState(probes.Unavailable, "TableStatus ARCHIVING", "KMS key", "archive")},
 		"DELETING":                {table(ddbtypes.TableStatusDeleting, nil), invalidState(probes.Unavailable, "TableStatus DELETING", "backup")},
 		"ARCHIVED":                {table(ddbtypes.TableStatusArchived, kmsSSE), invalidState(probes.Unavailable, "TableStatus ARCHIVED", "restore")},
 		"REPLICATION_NOT_AUTHZED": {table(ddbtypes.TableStatusReplicationNotAuthorized, nil), invalidState(probes.Unavailable, "REPLICATION_NOT_AUTHORIZED", "replica")},
