@@ -87,7 +87,7 @@ func complianceAlerts(e *alerting.Engine) func(compliance.Finding) {
 
 func alertSettings(cfg *config.Config) alerting.Settings {
 	a := &cfg.Alerting
-	return alerting.Settings{Tenant: cfg.Tenant, RunbookBaseURL: a.RunbookBaseURL, MinSamples: a.MinSamples, Alerting: a}
+	return alerting.Settings{Tenant: cfg.Tenant, RunbookBaseURL: a.RunbookBaseURL, Alerting: a}
 }
 
 // alertsPanel lists the pending and firing alerts on /api/v1/status and

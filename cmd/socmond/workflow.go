@@ -57,12 +57,7 @@ func attachWorkflow(d *daemon) error {
 	return nil
 }
 
-func lambdaTarget(cfg *config.Config, fn string) config.Target {
-	return config.Target{Service: config.ServiceLambda, Resource: fn, Schedule: cfg.Workflow.Schedule,
-		Timeout: cfg.Defaults.Timeout.D(), ResponseTimeThreshold: cfg.Defaults.Thresholds.ResponseTime.D(),
-		ErrorRateThreshold: *cfg.Defaults.Thresholds.ErrorRate, AvailabilityThreshold: *cfg.Defaults.Thresholds.Availability,
-		ErrorRateWindow: cfg.Defaults.Windows.ErrorRate.D(), AvailabilityWindow: cfg.Defaults.Windows.Availability.D()}
-}
+func lambdaTarget(cfg *config.Config, fn string) config.Target { return cfg.DiscoveredTarget(fn) }
 
 // workflowRaiser raises the workflow's alerts under the tenant in force.
 // The workflow checks keep the config of the start, but a reload may change

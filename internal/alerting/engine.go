@@ -109,7 +109,7 @@ func (e *Engine) Observe(r probes.Result, s health.Snapshot, t config.Target) {
 	// signal would leave the machine as it is. Building them (six
 	// Sprintf, six maps, three label keys) was 8 % of socmond's CPU at
 	// 1,000 probes/s; this check gives the same outcome without it.
-	if slow, errorRate, lowAvailability := settings.conditions(s, t); !slow && !errorRate && !lowAvailability && !tracked {
+	if !anyActive(s) && !tracked {
 		return
 	}
 	now := r.Start.Add(r.Duration)
@@ -137,7 +137,11 @@ func (e *Engine) Tick(now time.Time) {
 	changed := e.machine.Tick(now)
 	ns := e.notifications(changed, now)
 	for _, a := range e.machine.Alerts() {
-		if a.State == Firing && now.Sub(a.LastSentAt) >= e.resend {
+		// An alert whose condition has cleared is on its way to resolve:
+		// sending it as firing again could land after another sender's
+		// resolve (a second replica, Prometheus) and revive it in
+		// Alertmanager. Its last endsAt covers the clear_for.
+		if a.State == Firing && a.ClearSince.IsZero() && now.Sub(a.LastSentAt) >= e.resend {
 			ns = append(ns, e.notifications([]Alert{a}, now)...)
 		}
 	}
@@ -227,8 +231,8 @@ func (e *Engine) Alerts() []Alert {
 }
 
 // Collector exports socmond_alerts{alertname,state},
-// socmond_notifications_total{result}, socmond_notifications_dropped_total
-// and socmond_notification_queue_length. Register it on the daemon's
+// socmond_notifications_total{result}, socmond_notifications_dropped_total,
+// socmond_notification_queue_length and socmond_alerting_direct. Register it on the daemon's
 // registry.
 func (e *Engine) Collector() prometheus.Collector { return (*collector)(e) }
 
@@ -241,6 +245,8 @@ var (
 		"Alert notifications dropped because a full queue made room for newer ones.", nil, nil)
 	queueDesc = prometheus.NewDesc("socmond_notification_queue_length",
 		"Alert notifications waiting for delivery, over all Alertmanagers.", nil, nil)
+	directDesc = prometheus.NewDesc("socmond_alerting_direct",
+		"1 while socmond sends its own alerts to at least one Alertmanager (alerting.alertmanagers): the shipped Prometheus rules for the same alerts then stand down, so one incident is one page.", nil, nil)
 )
 
 // knownAlerts are always exported, at 0 when none is pending or firing,
@@ -254,6 +260,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- notificationsDesc
 	ch <- droppedDesc
 	ch <- queueDesc
+	ch <- directDesc
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -280,6 +287,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		q = e.sink.QueueLength()
 	}
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(q))
+	direct := false
+	if n, ok := e.sink.(interface{ Alertmanagers() int }); ok {
+		direct = n.Alertmanagers() > 0
+	}
+	ch <- prometheus.MustNewConstMetric(directDesc, prometheus.GaugeValue, b2f(direct))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func keysOf(m map[[2]string]float64) [][2]string {

@@ -94,7 +94,9 @@ func TestEngineReconcile(t *testing.T) {
 		}}}
 	}
 	errSignal := func(s Settings, tg config.Target) Signal {
-		for _, sig := range s.Evaluate(health.Snapshot{ErrorRatio: 1, ErrorSamples: 10}, tg) {
+		var failing health.Snapshot
+		failing.Conditions[health.KindError] = health.Condition{Failing: true, Active: true}
+		for _, sig := range s.Evaluate(failing, tg) {
 			if sig.Labels["alertname"] == AlertHighErrorRate {
 				sig.For = 0
 				return sig

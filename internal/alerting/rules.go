@@ -16,7 +16,6 @@ import (
 
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/health"
-	"github.com/socmond/socmond/internal/probes"
 )
 
 // Alert names. They are a contract with deploy/prometheus/, the example
@@ -28,11 +27,10 @@ const (
 	AlertComplianceViolation = "ComplianceViolation"
 )
 
-// Settings are what the rules need beyond the targets' own thresholds.
+// Settings are what the rules need beyond the targets' own settings.
 type Settings struct {
 	Tenant         string
 	RunbookBaseURL string
-	MinSamples     int // low-traffic guard of the ratio rules
 	Alerting       *config.Alerting
 }
 
@@ -84,16 +82,19 @@ func (s Settings) rule(key string, t config.Target) config.ResolvedRule {
 	return a.Rule(key, t.Service, config.Interval(t.Schedule))
 }
 
-// Evaluate applies the three service rules to one resource's snapshot.
-// Disabled rules yield no signal. The hint is the latest failure's, so the
-// page says what to do for this failure, not in general.
+// Evaluate turns one resource's snapshot into the signals of the three
+// service rules. The conditions are the snapshot's (internal/health, as
+// docs/alerting.md defines them, clear_for included), so an alert is active
+// exactly when the status word says so; the rules add only for, severity
+// and the words of the page. Disabled rules yield no signal. The hint is the
+// latest failure's, so the page says what to do for this failure.
 func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 	hint := snap.Last.Hint
 	if hint == "" && snap.LastFailure != nil {
 		hint = snap.LastFailure.Hint
 	}
 	var out []Signal
-	add := func(key, name string, active bool, summary, description string) {
+	add := func(key, name string, k health.Kind, summary, description string) {
 		r := s.rule(key, t)
 		if !r.Enabled {
 			return
@@ -107,41 +108,36 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 				"summary": summary, "description": description,
 				"hint": hint, "runbook_url": s.RunbookURL(name),
 			},
-			Active: active, For: r.For, ClearFor: r.ClearFor,
+			Active: snap.Conditions[k].Active, For: r.For,
 		})
 	}
 	where := t.Service + " " + t.Resource
 
-	slow, errActive, availActive := s.conditions(snap, t)
-
-	// Slow: the latest call succeeded but took longer than the threshold
-	// (class slow, as Prometheus sees it in socmond_probe_failures_total);
-	// `for` turns "latest" into "for two probe intervals".
 	d := snap.Last.Duration
-	add(config.RuleSlowResponse, AlertSlowResponse, slow,
+	add(config.RuleSlowResponse, AlertSlowResponse, health.KindSlow,
 		fmt.Sprintf("%s responds slowly", where),
 		fmt.Sprintf("%s took %s to answer %s (threshold %s).", where, round(d), snap.Last.Check, t.ResponseTimeThreshold))
 
-	add(config.RuleHighErrorRate, AlertHighErrorRate, errActive,
+	add(config.RuleHighErrorRate, AlertHighErrorRate, health.KindError,
 		fmt.Sprintf("%s error rate is high", where),
 		fmt.Sprintf("%s failed %s of %d probes over %s (threshold %s).", where,
 			percent(snap.ErrorRatio), snap.ErrorSamples, t.ErrorRateWindow, percent(t.ErrorRateThreshold)))
 
-	add(config.RuleLowAvailability, AlertLowAvailability, availActive,
+	add(config.RuleLowAvailability, AlertLowAvailability, health.KindUnavailable,
 		fmt.Sprintf("%s availability is low", where),
 		fmt.Sprintf("%s was available for %s of %d probes over %s (objective %s).", where,
 			percent(snap.Availability), snap.AvailabilitySamples, t.AvailabilityWindow, percent(t.AvailabilityThreshold)))
 	return out
 }
 
-// conditions are the three service rules' conditions on one snapshot:
-// slow response, high error rate, low availability (the last two with the
-// low-traffic guard).
-func (s Settings) conditions(snap health.Snapshot, t config.Target) (slow, errorRate, lowAvailability bool) {
-	slow = snap.Last.Class == probes.ClassSlow
-	errorRate = snap.ErrorSamples >= s.MinSamples && snap.ErrorRatio > t.ErrorRateThreshold
-	lowAvailability = snap.AvailabilitySamples >= s.MinSamples && snap.Availability < t.AvailabilityThreshold
-	return slow, errorRate, lowAvailability
+// anyActive reports whether any of the snapshot's conditions is active.
+func anyActive(snap health.Snapshot) bool {
+	for _, c := range snap.Conditions {
+		if c.Active {
+			return true
+		}
+	}
+	return false
 }
 
 // Compliance builds the ComplianceViolation signal of one compliance check

@@ -113,22 +113,34 @@ func signal(sigs []Signal, name string) Signal {
 	return Signal{}
 }
 
+// The rules take their conditions from the snapshot (internal/health
+// computes them, docs/alerting.md defines them): each alert is active
+// exactly when its condition is, whatever the ratios say.
 func TestEvaluate(t *testing.T) {
-	s := Settings{Tenant: "hk", RunbookBaseURL: "https://x/runbooks.md", MinSamples: 10, Alerting: &config.Alerting{}}
+	s := Settings{Tenant: "hk", RunbookBaseURL: "https://x/runbooks.md", Alerting: &config.Alerting{}}
+	active := func(k health.Kind) health.Snapshot {
+		var snap health.Snapshot
+		snap.Conditions[k] = health.Condition{Failing: true, Active: true}
+		return snap
+	}
+	failingOnly := func(k health.Kind) health.Snapshot {
+		var snap health.Snapshot
+		snap.Conditions[k] = health.Condition{Failing: true}
+		// Ratios that would breach: the condition decides, not them.
+		snap.ErrorRatio, snap.ErrorSamples, snap.Availability, snap.AvailabilitySamples = 1, 100, 0, 100
+		return snap
+	}
 	tests := map[string]struct {
 		snap   health.Snapshot
 		alert  string
 		active bool
 	}{
-		"error ratio over threshold": {health.Snapshot{ErrorRatio: 0.2, ErrorSamples: 10}, AlertHighErrorRate, true},
-		"low traffic does not page":  {health.Snapshot{ErrorRatio: 1, ErrorSamples: 3}, AlertHighErrorRate, false},
-		"error ratio at threshold":   {health.Snapshot{ErrorRatio: 0.05, ErrorSamples: 20}, AlertHighErrorRate, false},
-		"availability under 99%":     {health.Snapshot{Availability: 0.9, AvailabilitySamples: 120}, AlertLowAvailability, true},
-		"availability low traffic":   {health.Snapshot{Availability: 0, AvailabilitySamples: 2}, AlertLowAvailability, false},
-		"slow success": {health.Snapshot{Last: probes.Result{Class: probes.ClassSlow, Duration: 6 * time.Second}},
-			AlertSlowResponse, true},
-		"timeout is an error, not slow": {health.Snapshot{Last: probes.Result{Class: probes.ClassTimeout, Duration: 10 * time.Second}},
-			AlertSlowResponse, false},
+		"error condition active":              {active(health.KindError), AlertHighErrorRate, true},
+		"error condition failing but guarded": {failingOnly(health.KindError), AlertHighErrorRate, false},
+		"availability condition active":       {active(health.KindUnavailable), AlertLowAvailability, true},
+		"availability condition not active":   {failingOnly(health.KindUnavailable), AlertLowAvailability, false},
+		"slow condition active":               {active(health.KindSlow), AlertSlowResponse, true},
+		"an error is not slow":                {active(health.KindError), AlertSlowResponse, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -136,9 +148,10 @@ func TestEvaluate(t *testing.T) {
 			if sig.Active != tc.active {
 				t.Fatalf("active %v, want %v", sig.Active, tc.active)
 			}
-			// for and clear_for default to two probe intervals.
-			if sig.For != time.Minute || sig.ClearFor != time.Minute {
-				t.Fatalf("for %s clear_for %s, want 1m each", sig.For, sig.ClearFor)
+			// No for by default: a second failing result confirms already.
+			// clear_for is the condition's own (health), not the engine's.
+			if sig.For != 0 || sig.ClearFor != 0 {
+				t.Fatalf("for %s clear_for %s, want 0 each", sig.For, sig.ClearFor)
 			}
 			for _, k := range []string{"alertname", "service", "resource", "severity", "tenant"} {
 				if sig.Labels[k] == "" {
@@ -170,7 +183,7 @@ func TestRuleOverrides(t *testing.T) {
 			"dynamodb": {HighErrorRate: config.RuleSettings{Severity: "page"}, SlowResponse: config.RuleSettings{Enabled: &off}},
 		},
 	}
-	s := Settings{Tenant: "hk", MinSamples: 1, Alerting: a}
+	s := Settings{Tenant: "hk", Alerting: a}
 	sigs := s.Evaluate(health.Snapshot{}, target())
 	if got := signal(sigs, AlertSlowResponse); got.Labels != nil {
 		t.Fatal("slow_response disabled for dynamodb still evaluated")
@@ -272,7 +285,7 @@ func TestEngineResendIntervalReload(t *testing.T) {
 // same results, it must leave exactly the alerts and notifications that
 // evaluating and setting every signal leaves.
 func TestObserveSkipsOnlyWhatChangesNothing(t *testing.T) {
-	settings := Settings{Tenant: "hk", MinSamples: 5, Alerting: &config.Alerting{}}
+	settings := Settings{Tenant: "hk", Alerting: &config.Alerting{}}
 	fast, full := &recorder{}, &recorder{}
 	observed := NewEngine(settings, time.Minute, fast)
 	reference := NewEngine(settings, time.Minute, full)
@@ -291,13 +304,13 @@ func TestObserveSkipsOnlyWhatChangesNothing(t *testing.T) {
 		now := t0.Add(time.Duration(i) * 10 * time.Second)
 		tg := targets[rng.IntN(len(targets))]
 		// Long stretches of one regime, so alerts get to fire and resolve.
-		snap := health.Snapshot{ErrorSamples: 10 + rng.IntN(10), AvailabilitySamples: 100, Availability: 1}
+		var snap health.Snapshot
 		if (i/150)%2 == 1 {
-			snap.ErrorRatio = 0.5 * rng.Float64()
-			snap.Availability = 0.95 + 0.05*rng.Float64()
+			snap.Conditions[health.KindError].Active = rng.IntN(4) != 0
+			snap.Conditions[health.KindUnavailable].Active = rng.IntN(2) == 0
 		}
 		if rng.IntN(10) == 0 {
-			snap.Last.Class = probes.ClassSlow
+			snap.Conditions[health.KindSlow].Active = true
 		}
 		r := probes.Result{Target: probes.Target{Service: tg.Service, Resource: tg.Resource}, Start: now}
 		before := len(full.got)

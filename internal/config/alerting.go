@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -9,11 +10,13 @@ import (
 )
 
 // Alerting defaults. The resend interval matches Prometheus' resend delay
-// of one minute; min_samples is a full 5m error window at the default 30s
-// schedule, so one failure right after start-up cannot page on its own.
+// of one minute. min_sample_ratio is half of the results a window should
+// hold on the resource's schedule (docs/alerting.md, "Conditions"): 5 of a
+// 5m window's 10 at 30s, so one skipped run does not disarm the guard and
+// a window just after start-up is too empty to page.
 const (
 	DefaultResendInterval = time.Minute
-	DefaultMinSamples     = 10
+	DefaultMinSampleRatio = 0.5
 	DefaultQueueCapacity  = 1000
 	DefaultAMTimeout      = 10 * time.Second
 	DefaultRunbookBaseURL = "https://github.com/socmond/socmond/blob/main/docs/runbooks.md"
@@ -35,10 +38,11 @@ var Severities = []string{"page", "ticket", "info"}
 // Thresholds and windows are not repeated here: they are the targets'
 // own (services.<name>.thresholds > defaults.thresholds).
 type Alerting struct {
-	Alertmanagers  []Alertmanager        `yaml:"alertmanagers,omitempty"`   // none: rules still evaluate (status page, metrics) but nothing is sent
-	ResendInterval Duration              `yaml:"resend_interval,omitempty"` // default 1m
-	MinSamples     int                   `yaml:"min_samples,omitempty"`     // low-traffic guard for ratio rules, default 10
-	QueueCapacity  int                   `yaml:"queue_capacity,omitempty"`  // per Alertmanager, default 1000; full → oldest dropped and counted
+	Alertmanagers  []Alertmanager        `yaml:"alertmanagers,omitempty"`    // none: rules still evaluate (status page, metrics) but nothing is sent
+	ResendInterval Duration              `yaml:"resend_interval,omitempty"`  // default 1m
+	MinSampleRatio *float64              `yaml:"min_sample_ratio,omitempty"` // low-traffic guard: share of the results a window should hold, default 0.5
+	MinSamples     int                   `yaml:"min_samples,omitempty"`      // replaced by min_sample_ratio; rejected with a pointer to it
+	QueueCapacity  int                   `yaml:"queue_capacity,omitempty"`   // per Alertmanager, default 1000; full → oldest dropped and counted
 	RunbookBaseURL string                `yaml:"runbook_base_url,omitempty"`
 	Rules          AlertRules            `yaml:"rules,omitempty"`    // global rule settings
 	Services       map[string]AlertRules `yaml:"services,omitempty"` // per service overrides, keyed by service name
@@ -92,8 +96,8 @@ type AlertRules struct {
 // built-in).
 type RuleSettings struct {
 	Enabled  *bool    `yaml:"enabled,omitempty"`
-	For      Duration `yaml:"for,omitempty"`       // default: two probe intervals of the resource (compliance: immediate)
-	ClearFor Duration `yaml:"clear_for,omitempty"` // condition must stay clear this long to resolve; default: two probe intervals
+	For      Duration `yaml:"for,omitempty"`       // how long a condition must be active before its alert fires; default 0
+	ClearFor Duration `yaml:"clear_for,omitempty"` // a condition keeps failing this long after its last failing result; default: 1.5 probe intervals (compliance: 0)
 	Severity string   `yaml:"severity,omitempty"`  // page, ticket or info
 }
 
@@ -117,8 +121,8 @@ var defaultSeverity = map[string]string{
 }
 
 // ResolvedRule is one rule's settings for one service with every default
-// applied. For and ClearFor are zero when they depend on the probe
-// interval and the caller has none (see Rule).
+// applied. ClearFor is zero when it depends on the probe interval and the
+// caller has none (see Rule).
 type ResolvedRule struct {
 	Enabled  bool
 	For      time.Duration
@@ -127,8 +131,12 @@ type ResolvedRule struct {
 }
 
 // Rule resolves the settings of rule (one of the Rule* keys) for service;
-// interval is the resource's probe interval, from which the default for
-// and clear_for (two intervals) are derived. Compliance defaults to no for.
+// interval is the resource's probe interval, from which the default
+// clear_for (1.5 intervals: a recovered resource is clear at its second good
+// probe in a row, one that alternates failure and success stays failing) is
+// derived. Every rule defaults to no for: the conditions are confirmed by a
+// second failing result already (docs/alerting.md). Compliance clears at
+// once.
 func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRule {
 	var svc, glob *RuleSettings
 	if s, ok := a.Services[service]; ok {
@@ -141,14 +149,14 @@ func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRu
 	if svc == nil {
 		svc = &RuleSettings{}
 	}
-	twice := 2 * interval
+	clear := interval * 3 / 2
 	if rule == RuleComplianceViolation {
-		twice = 0
+		clear = 0
 	}
 	r := ResolvedRule{
 		Enabled:  true,
-		For:      firstDuration(svc.For, glob.For, Duration(twice)),
-		ClearFor: firstDuration(svc.ClearFor, glob.ClearFor, Duration(twice)),
+		For:      firstDuration(svc.For, glob.For),
+		ClearFor: firstDuration(svc.ClearFor, glob.ClearFor, Duration(clear)),
 		Severity: firstString(svc.Severity, glob.Severity, defaultSeverity[rule]),
 	}
 	if svc.Enabled != nil {
@@ -157,6 +165,15 @@ func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRu
 		r.Enabled = *glob.Enabled
 	}
 	return r
+}
+
+// MinSamples is the low-traffic guard of a window on a schedule: ratio of
+// the results the window should hold, rounded up, at least one.
+func MinSamples(ratio float64, window, interval time.Duration) int {
+	if interval <= 0 {
+		return 1
+	}
+	return max(1, int(math.Ceil(ratio*float64(window)/float64(interval)-1e-9)))
 }
 
 // Interval is the time between two runs of a schedule, measured from a
@@ -175,8 +192,9 @@ func (a *Alerting) applyDefaults() {
 	if a.ResendInterval == 0 {
 		a.ResendInterval = Duration(DefaultResendInterval)
 	}
-	if a.MinSamples == 0 {
-		a.MinSamples = DefaultMinSamples
+	if a.MinSampleRatio == nil {
+		v := DefaultMinSampleRatio
+		a.MinSampleRatio = &v
 	}
 	if a.QueueCapacity == 0 {
 		a.QueueCapacity = DefaultQueueCapacity
@@ -212,8 +230,12 @@ func validateAlerting(a *Alerting, l *locator) []error {
 			add(l.errorf(p+".tls", "cert_file and key_file go together"))
 		}
 	}
-	if a.MinSamples < 1 {
-		add(l.errorf("alerting.min_samples", "must be at least 1, got %d", a.MinSamples))
+	if a.MinSamples != 0 {
+		add(l.errorf("alerting.min_samples", "replaced by alerting.min_sample_ratio, a share of the results a window should hold on each resource's schedule (default 0.5): a fixed count could never be reached by a slow schedule"))
+	}
+	// Written as a negated range so NaN is rejected too.
+	if r := a.MinSampleRatio; r != nil && !(*r > 0 && *r <= 1) {
+		add(l.errorf("alerting.min_sample_ratio", "%v is out of range: must be above 0 and at most 1", *r))
 	}
 	if a.QueueCapacity < 1 {
 		add(l.errorf("alerting.queue_capacity", "must be at least 1, got %d", a.QueueCapacity))

@@ -27,7 +27,7 @@ alerting:
 		t.Fatal(err)
 	}
 	a := &c.Alerting
-	if a.ResendInterval.D() != time.Minute || a.MinSamples != 10 || a.QueueCapacity != 1000 ||
+	if a.ResendInterval.D() != time.Minute || *a.MinSampleRatio != 0.5 || a.QueueCapacity != 1000 ||
 		a.Alertmanagers[0].Timeout.D() != 10*time.Second || a.RunbookBaseURL != DefaultRunbookBaseURL {
 		t.Fatalf("defaults not applied: %+v", a)
 	}
@@ -41,11 +41,11 @@ alerting:
 		rule, service string
 		want          ResolvedRule
 	}{
-		"built-in: two intervals, ticket": {RuleSlowResponse, "s3", ResolvedRule{true, time.Minute, time.Minute, "ticket"}},
-		"disabled per service":            {RuleSlowResponse, "kms", ResolvedRule{false, time.Minute, time.Minute, "ticket"}},
-		"global for, service severity":    {RuleHighErrorRate, "kms", ResolvedRule{true, 3 * time.Minute, 10 * time.Minute, "page"}},
-		"global only":                     {RuleHighErrorRate, "s3", ResolvedRule{true, 3 * time.Minute, time.Minute, "ticket"}},
-		"compliance is immediate":         {RuleComplianceViolation, "", ResolvedRule{true, 0, 0, "page"}},
+		"built-in: no for, 1.5 intervals, ticket": {RuleSlowResponse, "s3", ResolvedRule{true, 0, 45 * time.Second, "ticket"}},
+		"disabled per service":                    {RuleSlowResponse, "kms", ResolvedRule{false, 0, 45 * time.Second, "ticket"}},
+		"global for, service severity":            {RuleHighErrorRate, "kms", ResolvedRule{true, 3 * time.Minute, 10 * time.Minute, "page"}},
+		"global only":                             {RuleHighErrorRate, "s3", ResolvedRule{true, 3 * time.Minute, 45 * time.Second, "ticket"}},
+		"compliance is immediate":                 {RuleComplianceViolation, "", ResolvedRule{true, 0, 0, "page"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -59,6 +59,32 @@ alerting:
 	}
 }
 
+// A window that cannot hold two results of a schedule can never confirm a
+// failure, so its resources could never page: check-config says which key
+// and which resources.
+func TestWindowsThatCanNeverFire(t *testing.T) {
+	tests := map[string]struct{ yaml, want string }{
+		// The audit bucket on @every 1m in a 90s error window.
+		"defaults' window": {"defaults:\n  windows:\n    error_rate: 90s\n" +
+			"services:\n  s3:\n    resources: [{name: audit, schedule: '@every 1m'}, {name: art}]\n",
+			`config.yaml:3: defaults.windows.error_rate: the error-rate window is shorter than two probe intervals of s3 audit ("@every 1m")`},
+		"a service's own window": {"services:\n  s3:\n    windows: {availability: 50s}\n    resources: [{name: audit}]\n",
+			`config.yaml:3: services.s3.windows.availability: the availability window is shorter than two probe intervals of s3 audit ("@every 30s")`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("config.yaml", []byte(tc.yaml), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	// The same resources on a schedule the windows can hold are fine.
+	if _, err := Parse("config.yaml", []byte("defaults:\n  windows:\n    error_rate: 2m\nservices:\n  s3:\n    resources: [{name: audit, schedule: '@every 1m'}]\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAlertingErrors(t *testing.T) {
 	tests := map[string]struct{ yaml, want string }{
 		"bad url":         {"alerting:\n  alertmanagers: [{url: 'am:9093'}]\n", `config.yaml:5: alerting.alertmanagers[0].url: invalid URL "am:9093"`},
@@ -67,6 +93,11 @@ func TestAlertingErrors(t *testing.T) {
 		"unknown key":     {"alerting:\n  resend: 1m\n", "resend"},
 		"both auths": {"alerting:\n  alertmanagers: [{url: 'http://a', bearer_token: x, basic_auth: {username: u, password: p}}]\n",
 			"set either basic_auth or bearer_token"},
+		"min_samples is gone":      {"alerting:\n  min_samples: 10\n", "config.yaml:5: alerting.min_samples: replaced by alerting.min_sample_ratio"},
+		"ratio above 1":            {"alerting:\n  min_sample_ratio: 1.5\n", "config.yaml:5: alerting.min_sample_ratio: 1.5 is out of range"},
+		"ratio of 0":               {"alerting:\n  min_sample_ratio: 0\n", "alerting.min_sample_ratio: 0 is out of range"},
+		"error rate never passed":  {"defaults:\n  thresholds: {error_rate: 1}\n", "config.yaml:5: defaults.thresholds.error_rate: 1 can never be exceeded"},
+		"availability never under": {"defaults:\n  thresholds: {availability: 0}\n", "config.yaml:5: defaults.thresholds.availability: no availability is below 0"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -179,6 +179,12 @@ type Target struct {
 	ResponseTimeThreshold                     time.Duration
 	ErrorRateThreshold, AvailabilityThreshold float64
 	ErrorRateWindow, AvailabilityWindow       time.Duration
+
+	// The alert conditions' settings (docs/alerting.md, "Conditions"): the
+	// low-traffic guard of each window on this schedule, and how long each
+	// condition keeps failing after its last failing result (clear_for).
+	ErrorMinSamples, AvailabilityMinSamples           int
+	SlowClearFor, ErrorClearFor, AvailabilityClearFor time.Duration
 }
 
 // namedService pairs a service with its YAML name.
@@ -248,11 +254,29 @@ func (c *Config) RuntimeTargets() []Target {
 	schedule := firstString(b.Runtime.Schedule, DefaultRuntimeSchedule)
 	var out []Target
 	for _, r := range b.Resources {
+		r.Schedule = schedule
 		t := c.resolve(ServiceBedrock, &b.Service, r)
-		t.Schedule = schedule
+		// A rare, billed probe: its windows hold at least four of its runs,
+		// or they could never hold the two failures that confirm a failure
+		// (docs/alerting.md).
+		iv := Interval(schedule)
+		t.ErrorRateWindow = max(t.ErrorRateWindow, RuntimeWindowIntervals*iv)
+		t.AvailabilityWindow = max(t.AvailabilityWindow, RuntimeWindowIntervals*iv)
+		c.resolveConditions(&t)
 		out = append(out, t)
 	}
 	return out
+}
+
+// RuntimeWindowIntervals is the fewest runs of the Bedrock runtime probe
+// its windows hold.
+const RuntimeWindowIntervals = 4
+
+// DiscoveredTarget is a Lambda function the workflow check found in the
+// state machine's definition: probed on the workflow's schedule, with the
+// lambda service's settings, like a configured function.
+func (c *Config) DiscoveredTarget(function string) Target {
+	return c.resolve(ServiceLambda, &c.Services.Lambda, Resource{Name: function, Schedule: c.Workflow.Schedule})
 }
 
 // RuntimeMaxTokens is the resolved max_tokens for the Converse probe.
@@ -265,7 +289,7 @@ func (c *Config) RuntimeMaxTokens() int {
 
 func (c *Config) resolve(service string, svc *Service, r Resource) Target {
 	d, s := &c.Defaults, &svc.Settings
-	return Target{
+	t := Target{
 		Service:               service,
 		Resource:              r.Name,
 		Schedule:              firstString(r.Schedule, s.Schedule, d.Schedule, DefaultSchedule),
@@ -276,6 +300,23 @@ func (c *Config) resolve(service string, svc *Service, r Resource) Target {
 		ErrorRateWindow:       firstDuration(s.Windows.ErrorRate, d.Windows.ErrorRate, Duration(DefaultErrorRateWindow)),
 		AvailabilityWindow:    firstDuration(s.Windows.Availability, d.Windows.Availability, Duration(DefaultAvailabilityWindow)),
 	}
+	c.resolveConditions(&t)
+	return t
+}
+
+// resolveConditions fills in t's alert conditions' settings from its
+// schedule, windows and the alerting section.
+func (c *Config) resolveConditions(t *Target) {
+	ratio := DefaultMinSampleRatio
+	if r := c.Alerting.MinSampleRatio; r != nil {
+		ratio = *r
+	}
+	iv := Interval(t.Schedule)
+	t.ErrorMinSamples = MinSamples(ratio, t.ErrorRateWindow, iv)
+	t.AvailabilityMinSamples = MinSamples(ratio, t.AvailabilityWindow, iv)
+	t.SlowClearFor = c.Alerting.Rule(RuleSlowResponse, t.Service, iv).ClearFor
+	t.ErrorClearFor = c.Alerting.Rule(RuleHighErrorRate, t.Service, iv).ClearFor
+	t.AvailabilityClearFor = c.Alerting.Rule(RuleLowAvailability, t.Service, iv).ClearFor
 }
 
 func firstString(vs ...string) string {

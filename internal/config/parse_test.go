@@ -213,8 +213,8 @@ func TestParseAcceptsValidForms(t *testing.T) {
 	const kms = "services:\n  kms:\n    resources: [{name: alias/k}]\n"
 	tests := map[string]string{
 		"six-field cron with seconds": "defaults:\n  schedule: \"*/15 * * * * *\"\n" + kms,
-		"five-field cron":             "defaults:\n  schedule: \"*/5 * * * *\"\n" + kms,
-		"descriptor":                  "defaults:\n  schedule: \"@hourly\"\n" + kms,
+		"five-field cron":             "defaults:\n  schedule: \"*/5 * * * *\"\n  windows: {error_rate: 10m}\n" + kms,
+		"descriptor":                  "defaults:\n  schedule: \"@hourly\"\n  windows: {error_rate: 2h, availability: 6h}\n" + kms,
 		"compound duration":           "defaults:\n  timeout: 1m30s\n" + kms,
 		"zero ratio":                  "defaults:\n  thresholds:\n    error_rate: 0\n" + kms,
 		"null section":                "defaults:\n" + kms,

@@ -10,7 +10,7 @@ import (
 // builtin is the target every setting of which comes from the built-in
 // defaults; cases below change only what they override.
 func builtin(service, resource string) Target {
-	return Target{
+	return conditions(Target{
 		Service: service, Resource: resource,
 		Schedule:              DefaultSchedule,
 		Timeout:               DefaultTimeout,
@@ -19,10 +19,52 @@ func builtin(service, resource string) Target {
 		AvailabilityThreshold: DefaultAvailabilityThreshold,
 		ErrorRateWindow:       DefaultErrorRateWindow,
 		AvailabilityWindow:    DefaultAvailabilityWindow,
-	}
+	})
 }
 
-func with(t Target, f func(*Target)) Target { f(&t); return t }
+// with changes a target and works out its conditions' settings again.
+func with(t Target, f func(*Target)) Target { f(&t); return conditions(t) }
+
+// conditions fills in the alert conditions' built-in settings as
+// docs/alerting.md states them: guards of half the results each window
+// should hold on the schedule (rounded up), clear_for 1.5 intervals.
+func conditions(t Target) Target {
+	iv := Interval(t.Schedule)
+	half := func(w time.Duration) int { return int((w + 2*iv - 1) / (2 * iv)) }
+	t.ErrorMinSamples, t.AvailabilityMinSamples = half(t.ErrorRateWindow), half(t.AvailabilityWindow)
+	t.SlowClearFor, t.ErrorClearFor, t.AvailabilityClearFor = iv*3/2, iv*3/2, iv*3/2
+	return t
+}
+
+func TestConditionSettings(t *testing.T) {
+	c, err := Parse("config.yaml", []byte(`
+defaults:
+  windows: {error_rate: 10m}
+alerting:
+  min_sample_ratio: 0.3
+  rules:
+    low_availability: {clear_for: 2m}
+  services:
+    s3:
+      high_error_rate: {clear_for: 5s}
+services:
+  s3:
+    resources: [{name: b, schedule: "@every 1m"}, {name: c, schedule: "@every 4m"}]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Targets()
+	// @every 1m: 10m holds 10 results, 30 % is 3; 1h holds 60, 30 % is 18.
+	if g := got[0]; g.ErrorMinSamples != 3 || g.AvailabilityMinSamples != 18 ||
+		g.SlowClearFor != 90*time.Second || g.ErrorClearFor != 5*time.Second || g.AvailabilityClearFor != 2*time.Minute {
+		t.Errorf("b: %+v", g)
+	}
+	// @every 4m: 10m holds 2.5 results, 30 % rounds up to 1; 1h: 15 → 5.
+	if g := got[1]; g.ErrorMinSamples != 1 || g.AvailabilityMinSamples != 5 {
+		t.Errorf("c: %+v", g)
+	}
+}
 
 func TestTargetsResolution(t *testing.T) {
 	tests := map[string]struct {
@@ -61,7 +103,7 @@ services:
     schedule: "@every 2m"
     timeout: 4s
     thresholds: {error_rate: 0.3, availability: 0.5}
-    windows: {availability: 2h}
+    windows: {error_rate: 10m, availability: 2h}
     resources:
       - name: inherits-service
       - name: own-schedule
@@ -74,15 +116,15 @@ services:
 			want: []Target{
 				with(builtin("dynamodb", "inherits-service"), func(t *Target) {
 					t.Schedule, t.Timeout, t.ErrorRateThreshold, t.AvailabilityThreshold = "@every 2m", 4*time.Second, 0.3, 0.5
-					t.AvailabilityWindow = 2 * time.Hour
+					t.ErrorRateWindow, t.AvailabilityWindow = 10*time.Minute, 2*time.Hour
 				}),
 				with(builtin("dynamodb", "own-schedule"), func(t *Target) {
 					t.Schedule, t.Timeout, t.ErrorRateThreshold, t.AvailabilityThreshold = "0 */5 * * * *", 4*time.Second, 0.3, 0.5
-					t.AvailabilityWindow = 2 * time.Hour
+					t.ErrorRateWindow, t.AvailabilityWindow = 10*time.Minute, 2*time.Hour
 				}),
 				with(builtin("dynamodb", "own-timeout"), func(t *Target) {
 					t.Schedule, t.Timeout, t.ErrorRateThreshold, t.AvailabilityThreshold = "@every 2m", 9*time.Second, 0.3, 0.5
-					t.AvailabilityWindow = 2 * time.Hour
+					t.ErrorRateWindow, t.AvailabilityWindow = 10*time.Minute, 2*time.Hour
 				}),
 				with(builtin("s3", "inherits-defaults"), func(t *Target) {
 					t.Schedule, t.Timeout, t.ErrorRateThreshold = "@every 1m", 3*time.Second, 0.2

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/robfig/cron/v3"
@@ -126,6 +127,7 @@ func validate(c *Config, l *locator) []error {
 		add(l.errorf("services.bedrock.runtime.enabled", "the runtime probe needs at least one model id in services.bedrock.resources"))
 	}
 
+	errs = append(errs, validateWindows(c, l)...)
 	for _, e := range validateWorkflow(c, l) {
 		add(e)
 	}
@@ -157,9 +159,70 @@ func validateSettings(s *Settings, base string, l *locator) []*Error {
 			errs = append(errs, l.errorf(base+"."+key, "%v is out of range: must be a ratio between 0 and 1", *r))
 		}
 	}
+	// Thresholds no ratio can cross would make a rule that never fires
+	// look like one that guards something.
+	if r := s.Thresholds.ErrorRate; r != nil && *r == 1 {
+		errs = append(errs, l.errorf(base+".thresholds.error_rate", "1 can never be exceeded, so AWSServiceHighErrorRate could never fire; to switch it off set alerting.rules.high_error_rate.enabled: false"))
+	}
+	if r := s.Thresholds.Availability; r != nil && *r == 0 {
+		errs = append(errs, l.errorf(base+".thresholds.availability", "no availability is below 0, so AWSServiceLowAvailability could never fire; to switch it off set alerting.rules.low_availability.enabled: false"))
+	}
 	// Map iteration order is random; keep messages in a stable order.
 	slices.SortFunc(errs, func(a, b *Error) int { return strings.Compare(a.Path, b.Path) })
 	return errs
+}
+
+// validateWindows rejects a window that cannot hold two results of its
+// resource's schedule: a failure is confirmed by a second failing result in
+// the window (docs/alerting.md), so such a resource could never page. One
+// error per window setting, naming the resources it would silence.
+func validateWindows(c *Config, l *locator) []error {
+	type key struct{ path, window string }
+	short := map[key][]string{}
+	var order []key
+	for _, t := range c.Targets() {
+		iv := Interval(t.Schedule)
+		if iv <= 0 {
+			continue // an invalid schedule is reported on its own
+		}
+		for _, w := range []struct {
+			name, field string
+			d           time.Duration
+		}{{"error-rate", "error_rate", t.ErrorRateWindow}, {"availability", "availability", t.AvailabilityWindow}} {
+			if w.d >= 2*iv {
+				continue
+			}
+			k := key{c.windowPath(t.Service, w.field), w.name}
+			if _, seen := short[k]; !seen {
+				order = append(order, k)
+			}
+			short[k] = append(short[k], fmt.Sprintf("%s %s (%q)", t.Service, t.Resource, t.Schedule))
+		}
+	}
+	var errs []error
+	for _, k := range order {
+		errs = append(errs, l.errorf(k.path, "the %s window is shorter than two probe intervals of %s: it can never hold the two failing results that confirm a failure, so those resources could never page; lengthen the window or probe more often",
+			k.window, strings.Join(short[k], ", ")))
+	}
+	return errs
+}
+
+// windowPath is the key that sets a service's window: its own, or the
+// defaults'.
+func (c *Config) windowPath(service, field string) string {
+	for _, ns := range c.Services.list() {
+		if ns.name != service {
+			continue
+		}
+		w := ns.svc.Windows.ErrorRate
+		if field == "availability" {
+			w = ns.svc.Windows.Availability
+		}
+		if w != 0 {
+			return "services." + service + ".windows." + field
+		}
+	}
+	return "defaults.windows." + field
 }
 
 func isStateMachineARN(s string) bool {

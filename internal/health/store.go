@@ -37,8 +37,7 @@ func (s *Store) Record(r probes.Result, o Options) (prev, cur Snapshot, changed 
 		w.SetOptions(o)
 	}
 	prev = w.brief(r.Start)
-	w.Add(r)
-	cur = w.Snapshot(r.Start)
+	cur = w.full(w.add(r))
 	return prev, cur, !ok || prev.Status != cur.Status
 }
 

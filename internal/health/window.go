@@ -8,10 +8,23 @@ import (
 	"github.com/socmond/socmond/internal/probes"
 )
 
-// Options sets the lengths of the windows. Zero fields take the defaults.
+// Options are a resource's windows and the settings of its alert
+// conditions (docs/alerting.md, "Conditions"). Zero windows take the
+// defaults; the other fields are used as given (a zero threshold, guard or
+// clear_for means exactly that), so callers pass the resolved settings.
 type Options struct {
 	ErrorWindow        time.Duration // default 5m
 	AvailabilityWindow time.Duration // default 1h
+
+	// ErrorRateThreshold: the error ratio breaches above it.
+	// AvailabilityThreshold: availability breaches below it.
+	ErrorRateThreshold, AvailabilityThreshold float64
+	// ErrorMinSamples and AvailabilityMinSamples are the low-traffic
+	// guards: the fewest results a window must hold for its ratio to count.
+	ErrorMinSamples, AvailabilityMinSamples int
+	// ClearFor is how long each condition keeps counting as failing after
+	// its last failing result, indexed by Kind.
+	ClearFor [NumKinds]time.Duration
 }
 
 // Default window lengths.
@@ -30,6 +43,72 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Kind is what a result can count against: one kind per alert condition.
+type Kind int
+
+// The kinds, in the order of Snapshot.Conditions.
+const (
+	KindSlow        Kind = iota // a slow success: the slow-response condition
+	KindError                   // an error (probes.Result.IsError): the high-error-rate condition
+	KindUnavailable             // an UNAVAILABLE result: the low-availability condition
+	NumKinds
+)
+
+// Is reports whether r counts against k.
+func (k Kind) Is(r probes.Result) bool {
+	switch k {
+	case KindSlow:
+		return r.Class == probes.ClassSlow
+	case KindError:
+		return r.IsError()
+	case KindUnavailable:
+		return r.Status == probes.Unavailable
+	}
+	return false
+}
+
+// window is the look-back of k's confirmation: availability's for
+// unavailable results, the error-rate window for the others.
+func (o Options) window(k Kind) time.Duration {
+	if k == KindUnavailable {
+		return o.AvailabilityWindow
+	}
+	return o.ErrorWindow
+}
+
+// failing is the part of a condition that says the resource is failing
+// now: the latest result counts against the kind and another one in the
+// window did too (confirmed: one failed call is never a page), or that was
+// so at a result less than clear_for ago (so alternating failure and
+// success stays one episode). It keeps three times, as Unix nanoseconds
+// (0: none) to keep a Window small.
+type failing struct {
+	last, prev int64 // starts of the newest two results of the kind
+	confirmed  int64 // start of the newest result at which it was confirmed
+}
+
+func (f *failing) add(r probes.Result, isKind bool, window time.Duration) {
+	if !isKind {
+		return
+	}
+	at := r.Start.UnixNano()
+	f.prev, f.last = f.last, at
+	if f.prev != 0 && f.prev > at-int64(window) {
+		f.confirmed = at
+	}
+}
+
+// at reports whether the kind is failing as of latest, the start of the
+// newest result: a condition changes only when a result arrives, so the
+// status page, the metrics and the alerts, read at different moments, agree.
+func (f *failing) at(latest time.Time, clearFor time.Duration) bool {
+	if f.confirmed == 0 {
+		return false
+	}
+	d := latest.UnixNano() - f.confirmed
+	return d == 0 || (d > 0 && d < int64(clearFor))
+}
+
 // p95Len is how many recent durations P95 is computed over.
 const p95Len = 100
 
@@ -45,7 +124,9 @@ type Window struct {
 
 	seen        bool
 	last        probes.Result
+	status      uint8 // statusCode of the status word at the latest result
 	since       time.Time
+	fails       [NumKinds]failing
 	failed      bool          // lastFailure holds a result
 	lastFailure probes.Result // kept by value so Add never allocates
 
@@ -77,20 +158,31 @@ func NewWindow(t probes.Target, o Options) *Window {
 // Add records r, taking r.Start as its sample time. Results are expected in
 // the order they were taken (the scheduler never overlaps two runs of one
 // resource): the latest added is the current status.
-func (w *Window) Add(r probes.Result) {
+func (w *Window) Add(r probes.Result) { w.add(r) }
+
+// add is Add returning the brief snapshot at r.Start, which it computes
+// anyway for the status word (Store.Record reuses it).
+func (w *Window) add(r probes.Result) Snapshot {
 	isErr := r.IsError()
 	down := r.Status == probes.Unavailable
 	w.errs.add(r.Start, isErr, down)
 	w.avail.add(r.Start, isErr, down)
-
-	if !w.seen || r.Status != w.last.Status {
-		w.since = r.Start
+	for k := range NumKinds {
+		w.fails[k].add(r, k.Is(r), w.opts.window(k))
 	}
-	w.seen = true
+
 	w.last = r
+	wasSeen := w.seen
+	w.seen = true
 	if r.Class != probes.ClassNone {
 		w.failed = true
 		w.lastFailure = r
+	}
+	b := w.core(r.Start)
+	if st := statusCode(b.Status); !wasSeen || st != w.status {
+		w.since = r.Start
+		b.Since = r.Start
+		w.status = st
 	}
 
 	w.histStart[w.histNext] = unixNano(r.Start)
@@ -101,6 +193,7 @@ func (w *Window) Add(r probes.Result) {
 	w.durs[w.dursNext] = r.Duration
 	w.dursNext = (w.dursNext + 1) % p95Len
 	w.dursLen = min(w.dursLen+1, p95Len)
+	return b
 }
 
 // SetOptions changes the window lengths (config reload) and keeps the
@@ -111,7 +204,11 @@ func (w *Window) SetOptions(o Options) {
 	if o == w.opts {
 		return
 	}
+	old := w.opts
 	w.opts = o
+	if o.ErrorWindow == old.ErrorWindow && o.AvailabilityWindow == old.AvailabilityWindow {
+		return // only the conditions' settings changed
+	}
 	errs := rebuild(o.ErrorWindow, &w.errs, &w.avail)
 	avail := rebuild(o.AvailabilityWindow, &w.errs, &w.avail)
 	w.errs, w.avail = errs, avail
@@ -119,11 +216,14 @@ func (w *Window) SetOptions(o Options) {
 
 // Snapshot returns the health at now. Windows are half-open, (now−W, now]:
 // a sample taken exactly W ago has just left, one taken at now is in.
-func (w *Window) Snapshot(now time.Time) Snapshot {
-	s := w.brief(now)
+func (w *Window) Snapshot(now time.Time) Snapshot { return w.full(w.brief(now)) }
+
+// full adds LastFailure, P95 and History to a core snapshot.
+func (w *Window) full(s Snapshot) Snapshot {
 	if !w.seen {
 		return s
 	}
+	w.addLastFailure(&s)
 	s.P95 = p95(w.durs[:w.dursLen])
 
 	s.History = make([]Point, 0, w.histLen)
@@ -143,9 +243,23 @@ func (w *Window) Snapshot(now time.Time) Snapshot {
 // brief is Snapshot without P95 and History, the two parts that cost a
 // sort and an allocation: enough to tell whether a result changed the status.
 func (w *Window) brief(now time.Time) Snapshot {
+	s := w.core(now)
+	w.addLastFailure(&s)
+	return s
+}
+
+func (w *Window) addLastFailure(s *Snapshot) {
+	if w.failed && s.LastFailure == nil {
+		f := w.lastFailure
+		s.LastFailure = &f
+	}
+}
+
+// core is brief without LastFailure, whose copy escapes: what Add needs to
+// derive the status word, without an allocation.
+func (w *Window) core(now time.Time) Snapshot {
 	s := Snapshot{
 		Target:       w.target,
-		Status:       w.last.Status,
 		Since:        w.since,
 		Availability: 1,
 	}
@@ -153,10 +267,6 @@ func (w *Window) brief(now time.Time) Snapshot {
 		return s
 	}
 	s.Last = w.last
-	if w.failed {
-		f := w.lastFailure
-		s.LastFailure = &f
-	}
 
 	if c := w.errs.sum(now); c.total > 0 {
 		s.ErrorSamples = c.total
@@ -166,7 +276,35 @@ func (w *Window) brief(now time.Time) Snapshot {
 		s.AvailabilitySamples = c.total
 		s.Availability = float64(c.total-c.unavailable) / float64(c.total)
 	}
+	o := &w.opts
+	s.ErrorMinSamples, s.AvailabilityMinSamples = o.ErrorMinSamples, o.AvailabilityMinSamples
+	var f [NumKinds]bool
+	for k := range NumKinds {
+		f[k] = w.fails[k].at(w.last.Start, o.ClearFor[k])
+	}
+	s.Conditions = [NumKinds]Condition{
+		KindSlow: {Failing: f[KindSlow], Active: f[KindSlow]},
+		KindError: {Failing: f[KindError], Active: f[KindError] &&
+			s.ErrorSamples > 0 && s.ErrorSamples >= o.ErrorMinSamples && s.ErrorRatio > o.ErrorRateThreshold},
+		KindUnavailable: {Failing: f[KindUnavailable], Active: f[KindUnavailable] &&
+			s.AvailabilitySamples > 0 && s.AvailabilitySamples >= o.AvailabilityMinSamples && s.Availability < o.AvailabilityThreshold},
+	}
+	s.Status = derivedStatus(w.last.Status, s.Conditions)
 	return s
+}
+
+// derivedStatus is the status word (docs/alerting.md, "Status"): the
+// latest result's status, made worse by the conditions in force, so the
+// word never says HEALTHY while an alert on the resource is active.
+func derivedStatus(latest probes.Status, c [NumKinds]Condition) probes.Status {
+	st := latest
+	if (c[KindSlow].Active || c[KindError].Active) && st == probes.Healthy {
+		st = probes.Degraded
+	}
+	if c[KindUnavailable].Active {
+		st = probes.Unavailable
+	}
+	return st
 }
 
 // p95 is the nearest-rank 95th percentile: the smallest duration that at

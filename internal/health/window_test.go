@@ -352,8 +352,10 @@ func TestWindowHistoryPoints(t *testing.T) {
 // KB is 10 MB of live heap, so a layout change that grows it should be a
 // decision, not an accident.
 func TestWindowSize(t *testing.T) {
-	if size := unsafe.Sizeof(Window{}); size > 3400 {
-		t.Errorf("Window is %d bytes, budget 3400", size)
+	// 3400 before the alert conditions; their settings and three times per
+	// condition cost about 130 bytes (1.3 MB at 10,000 resources).
+	if size := unsafe.Sizeof(Window{}); size > 3520 {
+		t.Errorf("Window is %d bytes, budget 3520", size)
 	}
 }
 

@@ -164,9 +164,10 @@ func (m *Monitor) runKey(ctx context.Context, key string) {
 // readiness and listeners. Exported for checks that are not probes
 // (compliance, workflow) and for tests.
 func (m *Monitor) Record(r probes.Result, t config.Target) {
-	prev, cur, changed := m.store.Record(r, health.Options{ErrorWindow: t.ErrorRateWindow, AvailabilityWindow: t.AvailabilityWindow})
+	prev, cur, changed := m.store.Record(r, HealthOptions(t))
 	if m.metrics != nil {
-		m.metrics.Observe(r, cur)
+		m.metrics.Observe(r, cur, metrics.Thresholds{ResponseTime: t.ResponseTimeThreshold,
+			ErrorRate: t.ErrorRateThreshold, Availability: t.AvailabilityThreshold})
 	}
 	if changed {
 		m.logChange(prev, r)
@@ -186,6 +187,19 @@ func (m *Monitor) Record(r probes.Result, t config.Target) {
 	m.mu.Unlock()
 	for _, l := range ls {
 		l(r, cur, t)
+	}
+}
+
+// HealthOptions are the health window settings of a target: its windows
+// and its alert conditions' thresholds, guards and clear_for.
+func HealthOptions(t config.Target) health.Options {
+	return health.Options{
+		ErrorWindow: t.ErrorRateWindow, AvailabilityWindow: t.AvailabilityWindow,
+		ErrorRateThreshold: t.ErrorRateThreshold, AvailabilityThreshold: t.AvailabilityThreshold,
+		ErrorMinSamples: t.ErrorMinSamples, AvailabilityMinSamples: t.AvailabilityMinSamples,
+		ClearFor: [health.NumKinds]time.Duration{
+			health.KindSlow: t.SlowClearFor, health.KindError: t.ErrorClearFor, health.KindUnavailable: t.AvailabilityClearFor,
+		},
 	}
 }
 
