@@ -359,6 +359,13 @@ func (n *Notifier) QueueLength() int {
 	return n.queues.QueueLength()
 }
 
+// Alertmanagers is how many Alertmanagers socmond sends to.
+func (n *Notifier) Alertmanagers() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.queues)
+}
+
 // Run delivers until ctx ends, to the Alertmanagers configured now and to
 // those SetAlertmanagers adds meanwhile; it returns once every queue's
 // goroutine has ended.

@@ -157,3 +157,33 @@ func TestAlertsMetric(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// socmond_alerting_direct says whether socmond pages directly, which is
+// what the shipped Prometheus rules stand down on; a reload that adds or
+// removes the Alertmanagers moves it.
+func TestAlertingDirectMetric(t *testing.T) {
+	n, err := NewNotifier(&config.Alerting{QueueCapacity: 10}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(Settings{}, time.Minute, n)
+	want := func(v int) string {
+		return fmt.Sprintf("# HELP socmond_alerting_direct 1 while socmond sends its own alerts to at least one Alertmanager (alerting.alertmanagers): the shipped Prometheus rules for the same alerts then stand down, so one incident is one page.\n# TYPE socmond_alerting_direct gauge\nsocmond_alerting_direct %d\n", v)
+	}
+	check := func(v int) {
+		t.Helper()
+		if err := testutil.CollectAndCompare(e.Collector(), strings.NewReader(want(v)), "socmond_alerting_direct"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(0)
+	am, err := BuildAlertmanagers(&config.Alerting{QueueCapacity: 10, Alertmanagers: []config.Alertmanager{{URL: "http://127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.SetAlertmanagers(am)
+	check(1)
+	none, _ := BuildAlertmanagers(&config.Alerting{QueueCapacity: 10})
+	n.SetAlertmanagers(none)
+	check(0)
+}

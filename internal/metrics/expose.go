@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/probes"
 )
 
@@ -36,7 +37,11 @@ type targetFamily struct {
 // targetFamilies are in name order, the order of the exposition: the
 // handler interleaves them with the registry's families, sorted the same way.
 var targetFamilies = []targetFamily{
-	histogramFamily("socmond_probe_duration_seconds", "Duration of the AWS call made by each probe run."),
+	histogramFamily("socmond_probe_duration_seconds",
+		"Response time of each probe run: the AWS call on the wire, request written to the last byte of the answer (docs/alerting.md)."),
+	perTargetFamily("socmond_probe_errors_total", "counter",
+		"Probe runs that count as errors: the call failed or was throttled, or the resource cannot serve (docs/alerting.md).",
+		func(r *reading) float64 { return float64(r.errors) }),
 	byClassFamily("socmond_probe_failures_total", "counter",
 		"Probe runs that did not come back healthy, by failure class (slow is a class of its own).",
 		func(r *reading, class int) float64 { return float64(r.failures[class]) }),
@@ -50,9 +55,33 @@ var targetFamilies = []targetFamily{
 	perTargetFamily("socmond_service_availability_ratio", "gauge",
 		"Share of probe runs in the availability window that were not unavailable (0 to 1).",
 		func(r *reading) float64 { return r.availability }),
+	perTargetFamily("socmond_service_availability_ratio_threshold", "gauge",
+		"The resource's availability threshold: availability below it breaches (thresholds.availability).",
+		func(r *reading) float64 { return r.conditions.availThreshold }),
+	perTargetFamily("socmond_service_availability_samples", "gauge",
+		"Probe runs in the availability window, which socmond_service_availability_ratio is computed from.",
+		func(r *reading) float64 { return r.conditions.availSamples }),
+	perTargetFamily("socmond_service_availability_samples_min", "gauge",
+		"Low-traffic guard: the fewest runs the availability window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
+		func(r *reading) float64 { return r.conditions.availMin }),
 	perTargetFamily("socmond_service_error_ratio", "gauge",
-		"Share of probe runs in the error-rate window that failed (0 to 1).",
+		"Share of probe runs in the error-rate window that were errors (0 to 1).",
 		func(r *reading) float64 { return r.errorRatio }),
+	perTargetFamily("socmond_service_error_ratio_threshold", "gauge",
+		"The resource's error-rate threshold: an error ratio above it breaches (thresholds.error_rate).",
+		func(r *reading) float64 { return r.conditions.errThreshold }),
+	perTargetFamily("socmond_service_error_samples", "gauge",
+		"Probe runs in the error-rate window, which socmond_service_error_ratio is computed from.",
+		func(r *reading) float64 { return r.conditions.errSamples }),
+	perTargetFamily("socmond_service_error_samples_min", "gauge",
+		"Low-traffic guard: the fewest runs the error-rate window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
+		func(r *reading) float64 { return r.conditions.errMin }),
+	byConditionFamily("socmond_service_failing", "gauge",
+		"1 while the resource is failing by the condition: its latest run and another in the window counted against it, or did so less than clear_for ago (docs/alerting.md).",
+		func(r *reading, i int) float64 { return b2f(r.conditions.failing[i]) }),
+	perTargetFamily("socmond_service_response_time_threshold_seconds", "gauge",
+		"The resource's response-time threshold: a successful run slower than it is slow (thresholds.response_time).",
+		func(r *reading) float64 { return r.conditions.rtThreshold }),
 	byStatusFamily("socmond_service_status", "gauge", "Current status of a resource: 1 for the status it is in, 0 for the others.",
 		func(r *reading, status int) float64 { return b2f(r.status == status) }),
 }
@@ -99,6 +128,31 @@ func byClassFamily(name, typ, help string, value func(r *reading, class int) flo
 		}
 	})
 }
+
+// byConditionFamily has a series per target and alert condition: labels
+// condition, resource, service, so conditions by name and targets in order
+// within each.
+func byConditionFamily(name, typ, help string, value func(r *reading, condition int) float64) targetFamily {
+	prefixes := make([]string, len(conditionOrder))
+	for i, c := range conditionOrder {
+		prefixes[i] = name + "{" + labelText("condition", conditionNames[c]) + ","
+	}
+	return newFamily(name, typ, help, []string{"condition"}, func(e *expoWriter, sc *scrape) {
+		for j, c := range conditionOrder {
+			for i, s := range sc.list {
+				e.line(prefixes[j], s.labels, "} ", value(&sc.reads[i], c))
+			}
+		}
+	})
+}
+
+// conditionNames are the condition label values: the rule keys of
+// alerting.rules, in the order of conditionKinds.
+var (
+	conditionNames = [...]string{"slow_response", "high_error_rate", "low_availability"}
+	conditionKinds = [len(conditionNames)]health.Kind{health.KindSlow, health.KindError, health.KindUnavailable}
+	conditionOrder = byValue(conditionNames[:])
+)
 
 // histogramFamily is the per-target duration histogram: cumulative buckets
 // with le last among the labels, +Inf from the count, then _sum and _count,
@@ -170,7 +224,8 @@ type reading struct {
 	count                     uint64
 	status                    int
 	errorRatio, availability  float64
-	skipped, panics           uint64
+	skipped, panics, errors   uint64
+	conditions                conditionState
 }
 
 var scrapePool = sync.Pool{New: func() any { return &scrape{buf: make([]byte, 0, chunkSize+4<<10)} }}
@@ -221,7 +276,8 @@ func (m *Metrics) read(sc *scrape) {
 		copy(r.buckets, s.buckets)
 		r.sum, r.count, r.status = s.sum, s.count, s.status
 		r.errorRatio, r.availability = s.errorRatio, s.availability
-		r.skipped, r.panics = s.skipped, s.panics
+		r.skipped, r.panics, r.errors = s.skipped, s.panics, s.errors
+		r.conditions = s.conditions
 		s.mu.Unlock()
 	}
 }

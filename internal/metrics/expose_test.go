@@ -36,12 +36,45 @@ var (
 	oracleFailures = prometheus.NewDesc("socmond_probe_failures_total",
 		"Probe runs that did not come back healthy, by failure class (slow is a class of its own).",
 		[]string{"service", "resource", "class"}, nil)
-	oracleDuration = prometheus.NewDesc("socmond_probe_duration_seconds", "Duration of the AWS call made by each probe run.",
+	oracleDuration = prometheus.NewDesc("socmond_probe_duration_seconds",
+		"Response time of each probe run: the AWS call on the wire, request written to the last byte of the answer (docs/alerting.md).",
 		[]string{"service", "resource"}, nil)
+	oracleErrors = prometheus.NewDesc("socmond_probe_errors_total",
+		"Probe runs that count as errors: the call failed or was throttled, or the resource cannot serve (docs/alerting.md).",
+		[]string{"service", "resource"}, nil)
+	oracleFailing = prometheus.NewDesc("socmond_service_failing",
+		"1 while the resource is failing by the condition: its latest run and another in the window counted against it, or did so less than clear_for ago (docs/alerting.md).",
+		[]string{"service", "resource", "condition"}, nil)
+	oracleGauges = []struct {
+		desc  *prometheus.Desc
+		value func(c *conditionState) float64
+	}{
+		{prometheus.NewDesc("socmond_service_availability_ratio_threshold",
+			"The resource's availability threshold: availability below it breaches (thresholds.availability).",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.availThreshold }},
+		{prometheus.NewDesc("socmond_service_availability_samples",
+			"Probe runs in the availability window, which socmond_service_availability_ratio is computed from.",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.availSamples }},
+		{prometheus.NewDesc("socmond_service_availability_samples_min",
+			"Low-traffic guard: the fewest runs the availability window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.availMin }},
+		{prometheus.NewDesc("socmond_service_error_ratio_threshold",
+			"The resource's error-rate threshold: an error ratio above it breaches (thresholds.error_rate).",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.errThreshold }},
+		{prometheus.NewDesc("socmond_service_error_samples",
+			"Probe runs in the error-rate window, which socmond_service_error_ratio is computed from.",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.errSamples }},
+		{prometheus.NewDesc("socmond_service_error_samples_min",
+			"Low-traffic guard: the fewest runs the error-rate window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.errMin }},
+		{prometheus.NewDesc("socmond_service_response_time_threshold_seconds",
+			"The resource's response-time threshold: a successful run slower than it is slow (thresholds.response_time).",
+			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.rtThreshold }},
+	}
 	oracleStatus = prometheus.NewDesc("socmond_service_status",
 		"Current status of a resource: 1 for the status it is in, 0 for the others.", []string{"service", "resource", "status"}, nil)
 	oracleErrorRatio = prometheus.NewDesc("socmond_service_error_ratio",
-		"Share of probe runs in the error-rate window that failed (0 to 1).", []string{"service", "resource"}, nil)
+		"Share of probe runs in the error-rate window that were errors (0 to 1).", []string{"service", "resource"}, nil)
 	oracleAvailability = prometheus.NewDesc("socmond_service_availability_ratio",
 		"Share of probe runs in the availability window that were not unavailable (0 to 1).", []string{"service", "resource"}, nil)
 	oracleSkipped = prometheus.NewDesc("socmond_scheduler_skipped_total",
@@ -52,8 +85,11 @@ var (
 
 func (oracle) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{oracleProbes, oracleFailures, oracleDuration, oracleStatus,
-		oracleErrorRatio, oracleAvailability, oracleSkipped, oraclePanics} {
+		oracleErrorRatio, oracleAvailability, oracleSkipped, oraclePanics, oracleErrors, oracleFailing} {
 		ch <- d
+	}
+	for _, g := range oracleGauges {
+		ch <- g.desc
 	}
 }
 
@@ -81,6 +117,13 @@ func (o oracle) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(oracleAvailability, prometheus.GaugeValue, s.availability, svc, res)
 		ch <- prometheus.MustNewConstMetric(oracleSkipped, prometheus.CounterValue, float64(s.skipped), svc, res)
 		ch <- prometheus.MustNewConstMetric(oraclePanics, prometheus.CounterValue, float64(s.panics), svc, res)
+		ch <- prometheus.MustNewConstMetric(oracleErrors, prometheus.CounterValue, float64(s.errors), svc, res)
+		for i, name := range conditionNames {
+			ch <- prometheus.MustNewConstMetric(oracleFailing, prometheus.GaugeValue, b2f(s.conditions.failing[i]), svc, res, name)
+		}
+		for _, g := range oracleGauges {
+			ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value(&s.conditions), svc, res)
+		}
 		s.mu.Unlock()
 	}
 }
@@ -142,8 +185,15 @@ func populated() *Metrics {
 				snap := snapshot(tg, st, ratios[(n+k)%len(ratios)], ratios[(n+2*k)%len(ratios)])
 				if n%7 == 3 {
 					snap = health.Snapshot{Target: tg} // no status yet
+				} else {
+					snap.ErrorSamples, snap.ErrorMinSamples = n%11, n%6
+					snap.AvailabilitySamples, snap.AvailabilityMinSamples = 3*n, n%61
+					for c := range snap.Conditions {
+						snap.Conditions[c].Failing = (n+k+c)%3 == 0
+					}
 				}
-				m.Observe(result(tg, st, cl, durations[(n+k)%len(durations)]), snap)
+				m.Observe(result(tg, st, cl, durations[(n+k)%len(durations)]), snap,
+					Thresholds{ResponseTime: durations[n%len(durations)], ErrorRate: ratios[n%len(ratios)], Availability: ratios[(n+3)%len(ratios)]})
 			}
 			for range n % 3 {
 				m.Skipped(tg)
@@ -156,7 +206,7 @@ func populated() *Metrics {
 	}
 	// Counts beyond the range where 'g' formatting writes plain digits.
 	big := probes.Target{Service: probes.ServiceDynamoDB, Resource: "big"}
-	m.Observe(result(big, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(big, probes.Healthy, 0, 1))
+	m.Observe(result(big, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(big, probes.Healthy, 0, 1), th)
 	s := m.series(big)
 	s.probes[0], s.failures[1], s.skipped, s.panics = 999999, 1000000, 1234567, 1<<53+1
 	return m
@@ -188,9 +238,9 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 		}
 		series += len(wantFams[i].GetMetric())
 	}
-	// 34 series per target: the contract's count, so the fixture cannot
+	// 45 series per target: the contract's count, so the fixture cannot
 	// shrink to something that proves nothing.
-	if targets := len(m.targets); series != targets*(2*len(probes.Statuses)+len(probes.Classes)+5) || targets < 50 {
+	if targets := len(m.targets); series != targets*(2*len(probes.Statuses)+len(probes.Classes)+len(conditionNames)+13) || targets < 50 {
 		t.Errorf("%d series for %d targets", series, targets)
 	}
 	for _, s := range []string{`\"`, `\\`, `\n`, "表-ü", "\uFFFD", `le="+Inf"`, "e+06", "e-07"} {

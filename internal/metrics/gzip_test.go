@@ -21,7 +21,7 @@ import (
 // first compressed and without a stale uncompressed Content-Length.
 func TestScrapeGzip(t *testing.T) {
 	m := New("test", "abc")
-	m.Observe(result(table, probes.Degraded, probes.ClassThrottled, 80*time.Millisecond), snapshot(table, probes.Degraded, 0.5, 1))
+	m.Observe(result(table, probes.Degraded, probes.ClassThrottled, 80*time.Millisecond), snapshot(table, probes.Degraded, 0.5, 1), th)
 	srv := httptest.NewServer(m.Handler(zerolog.Nop()))
 	defer srv.Close()
 

@@ -74,10 +74,17 @@ func New(version, revision string) *Metrics {
 // what /metrics serves is read through Handler (testenv.Scrape in tests).
 func (m *Metrics) Registry() prometheus.Registerer { return m.reg }
 
+// Thresholds are a resource's thresholds, exported beside its ratios so
+// that Prometheus rules follow per-resource settings.
+type Thresholds struct {
+	ResponseTime            time.Duration
+	ErrorRate, Availability float64
+}
+
 // Observe records one probe Result (run counters, failure class, latency)
 // and the Snapshot health derived after it (status, error ratio,
-// availability).
-func (m *Metrics) Observe(r probes.Result, s health.Snapshot) {
+// availability, the alert conditions with the resource's thresholds).
+func (m *Metrics) Observe(r probes.Result, s health.Snapshot, th Thresholds) {
 	rs := m.series(r.Target)
 	var ss *series
 	if s.Target == r.Target {
@@ -95,24 +102,35 @@ func (m *Metrics) Observe(r probes.Result, s health.Snapshot) {
 	if r.Class != probes.ClassNone {
 		rs.failures[classIndex(r.Class)]++
 	}
+	if r.IsError() {
+		rs.errors++
+	}
 	rs.observe(r.Duration.Seconds())
 	if ss == rs {
-		rs.setHealth(s)
+		rs.setHealth(s, th)
 	}
 	rs.mu.Unlock()
 
 	if ss != nil && ss != rs {
 		ss.mu.Lock()
-		ss.setHealth(s)
+		ss.setHealth(s, th)
 		ss.mu.Unlock()
 	}
 }
 
-// setHealth takes the status and ratios of s; the caller holds the lock.
-func (ss *series) setHealth(s health.Snapshot) {
+// setHealth takes the status, ratios and conditions of s; the caller holds
+// the lock.
+func (ss *series) setHealth(s health.Snapshot, th Thresholds) {
 	ss.status = statusIndex(s.Status)
 	ss.errorRatio = s.ErrorRatio
 	ss.availability = s.Availability
+	c := &ss.conditions
+	c.rtThreshold, c.errThreshold, c.availThreshold = th.ResponseTime.Seconds(), th.ErrorRate, th.Availability
+	c.errSamples, c.errMin = float64(s.ErrorSamples), float64(s.ErrorMinSamples)
+	c.availSamples, c.availMin = float64(s.AvailabilitySamples), float64(s.AvailabilityMinSamples)
+	for i, k := range conditionKinds {
+		c.failing[i] = s.Conditions[k].Failing
+	}
 }
 
 // SchedulerLag records how late a run started after its planned time.

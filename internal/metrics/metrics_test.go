@@ -23,6 +23,9 @@ import (
 
 var table = probes.Target{Service: probes.ServiceDynamoDB, Resource: "soc-alerts"}
 
+// th are the shipped thresholds.
+var th = Thresholds{ResponseTime: 5 * time.Second, ErrorRate: 0.05, Availability: 0.99}
+
 func result(t probes.Target, st probes.Status, c probes.Class, d time.Duration) probes.Result {
 	return probes.Result{Target: t, Check: "DescribeTable", Status: st, Class: c, Duration: d}
 }
@@ -64,7 +67,7 @@ func TestObserve(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			m := New("test", "abc")
-			m.Observe(tc.result, tc.snapshot)
+			m.Observe(tc.result, tc.snapshot, th)
 
 			svc, res := table.Service, table.Resource
 			for _, st := range probes.Statuses {
@@ -108,6 +111,9 @@ func TestObserve(t *testing.T) {
 			if got := value(t, m, "socmond_service_availability_ratio", svc, res); got != tc.snapshot.Availability {
 				t.Errorf("service_availability_ratio = %v, want %v", got, tc.snapshot.Availability)
 			}
+			if got, want := value(t, m, "socmond_probe_errors_total", svc, res), boolf(tc.result.IsError()); got != want {
+				t.Errorf("probe_errors_total = %v, want %v", got, want)
+			}
 
 			h := histogram(t, m, "socmond_probe_duration_seconds")
 			if h.GetSampleCount() != 1 || h.GetSampleSum() != tc.result.Duration.Seconds() {
@@ -123,11 +129,42 @@ func TestObserve(t *testing.T) {
 	}
 }
 
+// The conditions' inputs are exported as the snapshot and the thresholds
+// give them, so a Prometheus rule can compare them as socmond does.
+func TestObserveConditions(t *testing.T) {
+	m := New("test", "abc")
+	snap := snapshot(table, probes.Unavailable, 0.4, 0.95)
+	snap.ErrorSamples, snap.ErrorMinSamples, snap.AvailabilitySamples, snap.AvailabilityMinSamples = 10, 5, 120, 60
+	snap.Conditions[health.KindError] = health.Condition{Failing: true, Active: true}
+	snap.Conditions[health.KindUnavailable] = health.Condition{Failing: true}
+	m.Observe(result(table, probes.Unavailable, probes.ClassServer, time.Second), snap, th)
+	svc, res := table.Service, table.Resource
+	for name, want := range map[string]float64{
+		"socmond_service_error_ratio_threshold":           0.05,
+		"socmond_service_availability_ratio_threshold":    0.99,
+		"socmond_service_response_time_threshold_seconds": 5,
+		"socmond_service_error_samples":                   10,
+		"socmond_service_error_samples_min":               5,
+		"socmond_service_availability_samples":            120,
+		"socmond_service_availability_samples_min":        60,
+		"socmond_probe_errors_total":                      1,
+	} {
+		if got := value(t, m, name, svc, res); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	for cond, want := range map[string]float64{"slow_response": 0, "high_error_rate": 1, "low_availability": 1} {
+		if got := value(t, m, "socmond_service_failing", svc, res, "condition", cond); got != want {
+			t.Errorf("socmond_service_failing{condition=%q} = %v, want %v", cond, got, want)
+		}
+	}
+}
+
 // TestExposition pins names, help, types and the zero series created when a
 // target is first seen, as dashboards and alert rules read them.
 func TestExposition(t *testing.T) {
 	m := New("1.2.3", "deadbeef")
-	m.Observe(result(table, probes.Healthy, probes.ClassNone, 30*time.Millisecond), snapshot(table, probes.Healthy, 0, 1))
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, 30*time.Millisecond), snapshot(table, probes.Healthy, 0, 1), th)
 	m.Skipped(table)
 	m.Panicked(table)
 	m.Panicked(table)
@@ -137,7 +174,7 @@ func TestExposition(t *testing.T) {
 # HELP socmond_build_info A metric with a constant 1 value labelled by the version, revision and Go version socmond was built from.
 # TYPE socmond_build_info gauge
 socmond_build_info{goversion=%q,revision="deadbeef",version="1.2.3"} 1
-# HELP socmond_probe_duration_seconds Duration of the AWS call made by each probe run.
+# HELP socmond_probe_duration_seconds Response time of each probe run: the AWS call on the wire, request written to the last byte of the answer (docs/alerting.md).
 # TYPE socmond_probe_duration_seconds histogram
 socmond_probe_duration_seconds_bucket{%[2]s,le="0.005"} 0
 socmond_probe_duration_seconds_bucket{%[2]s,le="0.01"} 0
@@ -155,6 +192,9 @@ socmond_probe_duration_seconds_bucket{%[2]s,le="30"} 1
 socmond_probe_duration_seconds_bucket{%[2]s,le="+Inf"} 1
 socmond_probe_duration_seconds_sum{%[2]s} 0.03
 socmond_probe_duration_seconds_count{%[2]s} 1
+# HELP socmond_probe_errors_total Probe runs that count as errors: the call failed or was throttled, or the resource cannot serve (docs/alerting.md).
+# TYPE socmond_probe_errors_total counter
+socmond_probe_errors_total{%[2]s} 0
 # HELP socmond_probe_failures_total Probe runs that did not come back healthy, by failure class (slow is a class of its own).
 # TYPE socmond_probe_failures_total counter
 socmond_probe_failures_total{class="auth",%[2]s} 0
@@ -180,7 +220,7 @@ socmond_scheduler_skipped_total{%[2]s} 1
 # HELP socmond_service_availability_ratio Share of probe runs in the availability window that were not unavailable (0 to 1).
 # TYPE socmond_service_availability_ratio gauge
 socmond_service_availability_ratio{%[2]s} 1
-# HELP socmond_service_error_ratio Share of probe runs in the error-rate window that failed (0 to 1).
+# HELP socmond_service_error_ratio Share of probe runs in the error-rate window that were errors (0 to 1).
 # TYPE socmond_service_error_ratio gauge
 socmond_service_error_ratio{%[2]s} 0
 # HELP socmond_service_status Current status of a resource: 1 for the status it is in, 0 for the others.
@@ -190,7 +230,7 @@ socmond_service_status{%[2]s,status="healthy"} 1
 socmond_service_status{%[2]s,status="unavailable"} 0
 `, runtime.Version(), l)
 	names := []string{
-		"socmond_build_info", "socmond_probe_duration_seconds", "socmond_probe_failures_total",
+		"socmond_build_info", "socmond_probe_duration_seconds", "socmond_probe_errors_total", "socmond_probe_failures_total",
 		"socmond_probe_panics_total", "socmond_probes_total", "socmond_scheduler_skipped_total",
 		"socmond_service_availability_ratio", "socmond_service_error_ratio", "socmond_service_status",
 	}
@@ -202,16 +242,16 @@ socmond_service_status{%[2]s,status="unavailable"} 0
 func TestStatusGaugesFollowSnapshot(t *testing.T) {
 	m := New("test", "")
 	svc, res := table.Service, table.Resource
-	m.Observe(result(table, probes.Unavailable, probes.ClassNetwork, time.Second), snapshot(table, probes.Unavailable, 1, 0))
+	m.Observe(result(table, probes.Unavailable, probes.ClassNetwork, time.Second), snapshot(table, probes.Unavailable, 1, 0), th)
 	// A snapshot with no status (no data) clears all three.
-	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), health.Snapshot{Target: table})
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), health.Snapshot{Target: table}, th)
 	for _, st := range probes.Statuses {
 		if got := value(t, m, "socmond_service_status", svc, res, "status", string(st)); got != 0 {
 			t.Errorf("service_status{status=%q} = %v, want 0", st, got)
 		}
 	}
 	// A zero snapshot leaves the gauges alone and adds no empty-label series.
-	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), health.Snapshot{})
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), health.Snapshot{}, th)
 	if n := count(t, m, "socmond_service_status"); n != len(probes.Statuses) {
 		t.Errorf("service_status has %d series after a zero snapshot, want %d", n, len(probes.Statuses))
 	}
@@ -245,7 +285,7 @@ func TestForget(t *testing.T) {
 	m := New("test", "")
 	kept := probes.Target{Service: probes.ServiceS3, Resource: "soc-evidence"}
 	for _, tg := range []probes.Target{table, kept} {
-		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, time.Second), snapshot(tg, probes.Degraded, 0.5, 1))
+		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, time.Second), snapshot(tg, probes.Degraded, 0.5, 1), th)
 		m.Skipped(tg)
 		m.Panicked(tg)
 	}
@@ -270,13 +310,14 @@ func TestForget(t *testing.T) {
 			}
 		}
 	}
-	// 3 probes_total + 9 failures + 1 histogram + 3 status + 2 ratios + skipped + panics.
-	if want := 3 + len(probes.Classes) + 1 + 3 + 2 + 2; seen != want {
+	// 3 probes_total + 9 failures + 1 histogram + 3 status + 2 ratios + skipped + panics
+	// + errors + 3 thresholds + 4 samples and guards + 3 failing.
+	if want := 3 + len(probes.Classes) + 1 + 3 + 2 + 2 + 1 + 3 + 4 + 3; seen != want {
 		t.Errorf("kept resource has %d series, want %d", seen, want)
 	}
 
 	// A resource that comes back starts from zero, with its series re-created.
-	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(table, probes.Healthy, 0, 1))
+	m.Observe(result(table, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(table, probes.Healthy, 0, 1), th)
 	if got := value(t, m, "socmond_probe_failures_total", table.Service, table.Resource, "class", string(probes.ClassThrottled)); got != 0 {
 		t.Errorf("throttled failures after Forget and re-observe = %v, want 0", got)
 	}
@@ -289,7 +330,7 @@ func TestForget(t *testing.T) {
 // same checks as `promtool check metrics`.
 func TestLint(t *testing.T) {
 	m := New("test", "abc")
-	m.Observe(result(table, probes.Degraded, probes.ClassSlow, 6*time.Second), snapshot(table, probes.Degraded, 0, 1))
+	m.Observe(result(table, probes.Degraded, probes.ClassSlow, 6*time.Second), snapshot(table, probes.Degraded, 0, 1), th)
 	m.Skipped(table)
 
 	rec := httptest.NewRecorder()
@@ -321,7 +362,7 @@ func TestConcurrent(t *testing.T) {
 		tg := probes.Target{Service: probes.ServiceKMS, Resource: fmt.Sprintf("key-%d", i%2)}
 		wg.Go(func() {
 			for range 200 {
-				m.Observe(result(tg, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(tg, probes.Healthy, 0, 1))
+				m.Observe(result(tg, probes.Healthy, probes.ClassNone, time.Millisecond), snapshot(tg, probes.Healthy, 0, 1), th)
 				m.Skipped(tg)
 				m.Forget(tg)
 			}
@@ -345,10 +386,10 @@ func BenchmarkObserve(b *testing.B) {
 	m := New("bench", "")
 	r := result(table, probes.Degraded, probes.ClassThrottled, 42*time.Millisecond)
 	s := snapshot(table, probes.Degraded, 0.1, 0.99)
-	m.Observe(r, s) // warm the per-target cache
+	m.Observe(r, s, th) // warm the per-target cache
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Observe(r, s)
+		m.Observe(r, s, th)
 	}
 }
 
@@ -398,7 +439,7 @@ func probed2000() http.Handler {
 	m := New("bench", "")
 	for i := range 2000 {
 		tg := probes.Target{Service: probes.ServiceDynamoDB, Resource: fmt.Sprintf("table-%04d", i)}
-		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, 42*time.Millisecond), snapshot(tg, probes.Degraded, 0.1, 0.99))
+		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, 42*time.Millisecond), snapshot(tg, probes.Degraded, 0.1, 0.99), th)
 		m.Skipped(tg)
 	}
 	return m.Handler(zerolog.Nop())
@@ -422,12 +463,12 @@ func BenchmarkObserveParallel(b *testing.B) {
 	m := New("bench", "")
 	r := result(table, probes.Healthy, probes.ClassNone, 42*time.Millisecond)
 	s := snapshot(table, probes.Healthy, 0, 1)
-	m.Observe(r, s)
+	m.Observe(r, s, th)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.Observe(r, s)
+			m.Observe(r, s, th)
 		}
 	})
 }
@@ -546,7 +587,7 @@ func BenchmarkMemoryPerResource(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		m := New("bench", "")
 		for _, tg := range targets {
-			m.Observe(result(tg, probes.Healthy, probes.ClassNone, 42*time.Millisecond), snapshot(tg, probes.Healthy, 0, 1))
+			m.Observe(result(tg, probes.Healthy, probes.ClassNone, 42*time.Millisecond), snapshot(tg, probes.Healthy, 0, 1), th)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

@@ -37,6 +37,18 @@ type series struct {
 	availability float64
 	skipped      uint64
 	panics       uint64
+	errors       uint64 // results that count as errors (probes.Result.IsError)
+	conditions   conditionState
+}
+
+// conditionState is what the Prometheus rules need to evaluate a resource's
+// alert conditions as socmond does (docs/alerting.md): its thresholds,
+// how many results its windows hold and must hold, and whether each
+// condition is failing.
+type conditionState struct {
+	rtThreshold, errThreshold, availThreshold  float64
+	errSamples, errMin, availSamples, availMin float64
+	failing                                    [len(conditionNames)]bool
 }
 
 func newSeries(t probes.Target) *series {
