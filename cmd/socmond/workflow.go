@@ -30,7 +30,7 @@ func attachWorkflow(d *daemon) error {
 		return nil
 	}
 	r := &workflow.Runner{PassiveSchedule: cfg.Workflow.Schedule, PassiveTimeout: cfg.Workflow.Timeout.D(),
-		CanarySchedule: cfg.Canary.Schedule, Metrics: workflow.NewMetrics(d.metrics.Registry())}
+		CanarySchedule: cfg.Canary.Schedule, Metrics: workflow.NewMetrics(d.metrics.Registry(), cfg.Pipeline.StateMachine, *cfg.Workflow.FailureRatio)}
 	if cfg.WorkflowEnabled() {
 		r.Passive = workflow.PassiveFromConfig(cfg, d.clients)
 	}
@@ -83,8 +83,11 @@ func workflowSignal(name, resource string, active bool, summary, description, hi
 }
 
 func executionsSignal(cfg *config.Config, rep workflow.PassiveReport) alerting.Signal {
+	// docs/alerting.md: the ratio breaches, at least two failed, and the
+	// newest finished execution failed (so it resolves when one succeeds,
+	// not an execution window later).
 	x := rep.Executions
-	active := x != nil && x.Total > 0 && x.FailureRatio > *cfg.Workflow.FailureRatio
+	active := x.Failing() && x.FailureRatio > *cfg.Workflow.FailureRatio
 	desc := "no executions could be listed"
 	if x != nil {
 		desc = fmt.Sprintf("%d of %d executions in the last %s failed (threshold %.0f%%)", x.Failed, x.Total, x.Window, 100**cfg.Workflow.FailureRatio)

@@ -17,11 +17,27 @@ type Metrics struct {
 	canaryStep     *prometheus.GaugeVec
 	canaryDuration *prometheus.GaugeVec
 	canaryLast     prometheus.Gauge
+	// The alert conditions' inputs (docs/alerting.md), labelled with the
+	// state machine as the in-daemon alerts are.
+	failing     prometheus.Gauge
+	threshold   prometheus.Gauge
+	canaryPassd *prometheus.GaugeVec // one series once the canary has run
+	resource    string
 }
 
-// NewMetrics registers the workflow collectors on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// NewMetrics registers the workflow collectors on reg. stateMachine labels
+// the alert conditions' gauges (resource, as on the alerts), and
+// maxFailureRatio is workflow.failure_ratio, exported for the rules.
+func NewMetrics(reg prometheus.Registerer, stateMachine string, maxFailureRatio float64) *Metrics {
+	res := prometheus.Labels{"resource": stateMachine}
 	m := &Metrics{
+		failing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_failing", ConstLabels: res,
+			Help: "1 while at least two executions in the window failed and the newest finished one did (WorkflowExecutionsFailing's failing part)."}),
+		threshold: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_execution_failure_ratio_threshold",
+			Help: "workflow.failure_ratio: a share of failed executions above it breaches."}),
+		canaryPassd: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_canary_passed",
+			Help: "1 when the last canary run passed all eight steps, 0 when it failed (CanaryFailed); absent before the first run."}, []string{"resource"}),
+		resource: stateMachine,
 		ruleEnabled: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_rule_enabled",
 			Help: "1 when the EventBridge rule that routes alerts is ENABLED."}, []string{"rule"}),
 		ruleTarget: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_rule_targets_state_machine",
@@ -45,8 +61,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		canaryLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_canary_last_run_timestamp_seconds",
 			Help: "When the last canary run started."}),
 	}
+	m.threshold.Set(maxFailureRatio)
 	reg.MustRegister(m.ruleEnabled, m.ruleTarget, m.standard, m.functions, m.executions, m.failureRatio, m.passiveOK,
-		m.canaryRuns, m.canaryStep, m.canaryDuration, m.canaryLast)
+		m.canaryRuns, m.canaryStep, m.canaryDuration, m.canaryLast, m.failing, m.threshold, m.canaryPassd)
 	for _, r := range []string{"pass", "fail"} {
 		m.canaryRuns.WithLabelValues(r)
 	}
@@ -79,6 +96,7 @@ func (m *Metrics) ObservePassive(r PassiveReport) {
 			m.executions.WithLabelValues(s).Set(float64(x.Counts[s]))
 		}
 		m.failureRatio.Set(x.FailureRatio)
+		m.failing.Set(b2f(x.Failing()))
 	}
 	m.passiveOK.Set(b2f(r.OK()))
 }
@@ -90,6 +108,7 @@ func (m *Metrics) ObserveCanary(r CanaryReport) {
 		result = "pass"
 	}
 	m.canaryRuns.WithLabelValues(result).Inc()
+	m.canaryPassd.WithLabelValues(m.resource).Set(b2f(r.Passed))
 	for _, s := range r.Steps {
 		m.canaryStep.WithLabelValues(s.Name).Set(b2f(s.Status == Passed))
 	}

@@ -79,6 +79,18 @@ type Executions struct {
 	Failed        int            `json:"failed"` // FAILED, TIMED_OUT and ABORTED
 	FailureRatio  float64        `json:"failure_ratio"`
 	NewestFailure *Failure       `json:"newest_failure,omitempty"`
+	// NewestFinishedFailed: the newest execution that has finished failed
+	// (FAILED, TIMED_OUT, ABORTED). The pipeline has not recovered while it
+	// holds, whatever the window's ratio.
+	NewestFinishedFailed bool `json:"newest_finished_failed"`
+}
+
+// Failing is the failing part of the WorkflowExecutionsFailing condition
+// (docs/alerting.md): at least two executions in the window failed
+// (confirmed: one failed investigation is not an incident) and the newest
+// finished one did (not recovered).
+func (x *Executions) Failing() bool {
+	return x != nil && x.Failed >= 2 && x.NewestFinishedFailed
 }
 
 // PassiveReport is what one passive round saw.
@@ -234,6 +246,7 @@ func (p *Passive) executions(ctx context.Context) (*Executions, Check) {
 	since := p.now().Add(-p.Window)
 	ex := &Executions{Window: p.Window, Counts: map[string]int{}}
 	var newestFailed *types.ExecutionListItem
+	finishedSeen := false
 	var token *string
 	for page := 0; page < maxExecutionPages; page++ {
 		out, err := p.SFN.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(p.StateMachine), MaxResults: 100, NextToken: token})
@@ -249,12 +262,17 @@ func (p *Passive) executions(ctx context.Context) (*Executions, Check) {
 			}
 			ex.Counts[string(x.Status)]++
 			ex.Total++
+			failed := false
 			switch x.Status {
 			case types.ExecutionStatusFailed, types.ExecutionStatusTimedOut, types.ExecutionStatusAborted:
+				failed = true
 				ex.Failed++
 				if newestFailed == nil {
 					newestFailed = x
 				}
+			}
+			if x.Status != types.ExecutionStatusRunning && x.Status != types.ExecutionStatusPendingRedrive && !finishedSeen {
+				finishedSeen, ex.NewestFinishedFailed = true, failed
 			}
 		}
 		if done || out.NextToken == nil {
