@@ -21,7 +21,7 @@ func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
 	cfg.Workflow.FailureRatio = &ratio
 	e := alerting.NewEngine(alerting.Settings{Tenant: "hk", Alerting: &config.Alerting{}}, time.Hour, nil)
 	raise := workflowRaiser(e)
-	failing := workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour}}
+	failing := workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour, NewestFinishedFailed: true}}
 
 	raise(executionsSignal(cfg, failing))
 	tenants := func() []string {

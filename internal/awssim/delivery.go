@@ -28,7 +28,7 @@ func (s *Sim) deliver(ev Event) {
 	go func() {
 		for _, r := range rules {
 			state := r.State
-			if f := s.takeFaults("eventbridge", r.Name); f.state != "" {
+			if f := s.takeFaults("eventbridge", "", r.Name); f.state != "" {
 				state = f.state
 			}
 			if state == "DISABLED" {

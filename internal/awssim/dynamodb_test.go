@@ -275,3 +275,21 @@ func TestFaultCountExpiresAndLatency(t *testing.T) {
 		}
 	}
 }
+
+// A fault may name one operation: a compliance read (DescribeTable of the
+// same table a probe reads) can be failed without failing the other
+// operations of the service, and the other way round.
+func TestFaultOperation(t *testing.T) {
+	e := start(t, testSeed())
+	c := e.ddb()
+	e.sim.AddFault(Fault{Service: "dynamodb", Operation: "GetItem", Error: "ThrottlingException", Count: 1})
+	if _, err := c.DescribeTable(ctx(t), &dynamodb.DescribeTableInput{TableName: aws.String("soc-alerts")}); err != nil {
+		t.Fatalf("DescribeTable took a fault meant for GetItem: %v", err)
+	}
+	_, err := c.GetItem(ctx(t), &dynamodb.GetItemInput{TableName: aws.String("soc-alerts"),
+		Key: map[string]types.AttributeValue{"x": &types.AttributeValueMemberS{Value: "y"}}})
+	wantAPIErr(t, err, "ThrottlingException", 400)
+	if f := e.sim.Faults(); len(f) != 0 {
+		t.Fatalf("the counted fault was not used up by its operation: %+v", f)
+	}
+}

@@ -18,6 +18,7 @@ import (
 type Fault struct {
 	Service   string `json:"service"`             // kms, dynamodb, s3, bedrock, eventbridge, stepfunctions, lambda (aliases: sfn, states, bedrock-runtime, events)
 	Resource  string `json:"resource,omitempty"`  // empty = whole service
+	Operation string `json:"operation,omitempty"` // empty = every operation; else only this one (e.g. GetBucketEncryption)
 	Latency   string `json:"latency,omitempty"`   // Go duration to wait before responding ("6s")
 	Error     string `json:"error,omitempty"`     // AWS error code, answered with that service's status and body shape
 	State     string `json:"state,omitempty"`     // resource state override (TableStatus, KeyState, Lambda State, SFN status, model lifecycle, rule State)
@@ -188,16 +189,18 @@ func (e effect) describe() string {
 	return d
 }
 
-// takeFaults applies every fault matching the request, in the order they were
+// takeFaults applies every fault matching the request (op is its AWS
+// operation, "" for the simulator's own deliveries), in the order they were
 // added: latencies add up, the first error/state/malformed wins. Counted faults
 // are used up here.
-func (s *Sim) takeFaults(service, resource string) effect {
+func (s *Sim) takeFaults(service, op, resource string) effect {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var e effect
 	kept := s.faults[:0]
 	for _, f := range s.faults {
-		if f.Service != service || (f.Resource != "" && s.canonical(service, f.Resource) != s.canonical(service, resource)) {
+		if f.Service != service || (f.Operation != "" && f.Operation != op) ||
+			(f.Resource != "" && s.canonical(service, f.Resource) != s.canonical(service, resource)) {
 			kept = append(kept, f)
 			continue
 		}

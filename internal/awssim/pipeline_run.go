@@ -51,7 +51,7 @@ func (r *run) play() {
 	f := r.states(def, &steps)
 	defect := ""
 	if f == nil {
-		defect = r.sim.takeFaults("pipeline", r.m.name).state
+		defect = r.sim.takeFaults("pipeline", "", r.m.name).state
 	}
 	s := r.sim
 	s.mu.Lock()
@@ -183,7 +183,7 @@ func (r *run) lambdaStage(kind, prefix, resource, fn string, params map[string]a
 		stage = p.StageDuration
 	}
 	r.sim.mu.Unlock()
-	fault := r.sim.takeFaults("lambda", name)
+	fault := r.sim.takeFaults("lambda", "", name)
 	r.sim.sleep(stage + fault.latency)
 
 	var f *failure

@@ -346,7 +346,7 @@ func (s *Sim) serve(c *call) {
 		c.writeError(routeErr)
 		return
 	}
-	f := s.takeFaults(c.service, c.resource)
+	f := s.takeFaults(c.service, c.op, c.resource)
 	c.fault, c.chaos = f.describe(), f.chaos
 	if f.latency > 0 {
 		t := time.NewTimer(f.latency)

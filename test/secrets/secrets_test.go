@@ -170,7 +170,7 @@ func writeConfig(t *testing.T, root, dir, basicURL, bearerURL string) string {
 	for old, repl := range map[string]string{
 		`schedule: "@every 30s"`:                          `schedule: "@every 1s"`,
 		"    enabled: false         # the only S3 writes": "    enabled: true          # the only S3 writes",
-		"  min_samples: 10":                               "  min_samples: 2",
+		"  min_sample_ratio: 0.5":                         "  min_sample_ratio: 0.01",
 		"alerting:\n": fmt.Sprintf("alerting:\n  alertmanagers:\n    - url: %s\n      basic_auth:\n        username: %s\n        password: ${SOCMOND_TEST_AM_PASSWORD}\n    - url: %s\n      bearer_token: %s\n",
 			basicURL, amUser, bearerURL, amToken),
 	} {

@@ -55,7 +55,7 @@ func (r *resources) seed() awssim.Seed {
 func (r *resources) config(amAddr string) string {
 	var b strings.Builder
 	b.WriteString("region: us-east-1\ndefaults:\n  schedule: \"@every 2s\"\n  timeout: 1s\n  thresholds:\n    response_time: 900ms\n")
-	fmt.Fprintf(&b, "alerting:\n  alertmanagers: [{url: \"http://%s\", timeout: 5s}]\n  resend_interval: 10s\n  min_samples: 3\n  queue_capacity: 5000\n", amAddr)
+	fmt.Fprintf(&b, "alerting:\n  alertmanagers: [{url: \"http://%s\", timeout: 5s}]\n  resend_interval: 10s\n  min_sample_ratio: 0.05\n  queue_capacity: 5000\n", amAddr)
 	b.WriteString("  rules:\n    slow_response: {clear_for: 40s}\n    high_error_rate: {clear_for: 40s}\n    low_availability: {clear_for: 40s}\n")
 	b.WriteString("services:\n")
 	last := ""
