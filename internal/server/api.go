@@ -47,7 +47,20 @@ type resourceStatus struct {
 	// AvailabilitySamples the same for availability (its window differs).
 	Samples             int        `json:"samples"`
 	AvailabilitySamples int        `json:"availability_samples"`
-	LastError           *lastError `json:"last_error,omitempty"`
+	// SamplesMin and AvailabilitySamplesMin are the low-traffic guards the
+	// windows must reach before their ratios can page.
+	SamplesMin             int `json:"samples_min"`
+	AvailabilitySamplesMin int `json:"availability_samples_min"`
+	// Conditions are the alert conditions as of the latest result
+	// (docs/alerting.md), by rule: slow_response, high_error_rate,
+	// low_availability.
+	Conditions map[string]health.Condition `json:"conditions"`
+	LastError  *lastError                  `json:"last_error,omitempty"`
+}
+
+// conditionRules name the snapshot's conditions as alerting.rules does.
+var conditionRules = [health.NumKinds]string{
+	health.KindSlow: "slow_response", health.KindError: "high_error_rate", health.KindUnavailable: "low_availability",
 }
 
 // lastError is what on-call needs to act on the latest failure: its class,
@@ -95,6 +108,12 @@ func toResourceStatus(sn health.Snapshot) resourceStatus {
 		Availability:            sn.Availability,
 		Samples:                 sn.ErrorSamples,
 		AvailabilitySamples:     sn.AvailabilitySamples,
+		SamplesMin:              sn.ErrorMinSamples,
+		AvailabilitySamplesMin:  sn.AvailabilityMinSamples,
+		Conditions:              make(map[string]health.Condition, len(conditionRules)),
+	}
+	for k, name := range conditionRules {
+		rs.Conditions[name] = sn.Conditions[k]
 	}
 	if f := sn.LastFailure; f != nil {
 		rs.LastError = &lastError{

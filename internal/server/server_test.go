@@ -195,7 +195,9 @@ func TestStatusAPI(t *testing.T) {
 			Last:        failure,
 			LastFailure: &failure,
 			ErrorRatio:  0.5, ErrorSamples: 4, Availability: 0.75, AvailabilitySamples: 8,
-			P95: 4500 * time.Millisecond,
+			ErrorMinSamples: 3, AvailabilityMinSamples: 30,
+			Conditions: [health.NumKinds]health.Condition{health.KindError: {Failing: true, Active: true}, health.KindUnavailable: {Failing: true}},
+			P95:        4500 * time.Millisecond,
 		},
 		{ // Configured but not probed yet.
 			Target:       probes.Target{Service: probes.ServiceKMS, Resource: "alias/soc"},
@@ -233,6 +235,11 @@ func TestStatusAPI(t *testing.T) {
 					"availability":               0.75,
 					"samples":                    4.0,
 					"availability_samples":       8.0,
+					"samples_min":                3.0,
+					"availability_samples_min":   30.0,
+					"conditions": map[string]any{
+						"slow_response": map[string]any{"failing": false, "active": false}, "high_error_rate": map[string]any{"failing": true, "active": true},
+						"low_availability": map[string]any{"failing": true, "active": false}},
 					"last_error": map[string]any{
 						"class":      "throttled",
 						"code":       "ThrottlingException",
@@ -250,6 +257,11 @@ func TestStatusAPI(t *testing.T) {
 					"availability":               1.0,
 					"samples":                    0.0,
 					"availability_samples":       0.0,
+					"samples_min":                0.0,
+					"availability_samples_min":   0.0,
+					"conditions": map[string]any{
+						"slow_response": map[string]any{"failing": false, "active": false}, "high_error_rate": map[string]any{"failing": false, "active": false},
+						"low_availability": map[string]any{"failing": false, "active": false}},
 				},
 				map[string]any{
 					"service": "s3", "resource": "soc-evidence", "status": "healthy",
@@ -262,6 +274,11 @@ func TestStatusAPI(t *testing.T) {
 					"availability":               1.0,
 					"samples":                    12.0,
 					"availability_samples":       40.0,
+					"samples_min":                0.0,
+					"availability_samples_min":   0.0,
+					"conditions": map[string]any{
+						"slow_response": map[string]any{"failing": false, "active": false}, "high_error_rate": map[string]any{"failing": false, "active": false},
+						"low_availability": map[string]any{"failing": false, "active": false}},
 				},
 			},
 		},

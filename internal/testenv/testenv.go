@@ -120,3 +120,16 @@ func Lines(s string) []string {
 
 // Addr formats a loopback address.
 func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// BuildSocmond builds the socmond binary into the test's temporary
+// directory, for tests that run it as a separate process, as users do.
+func BuildSocmond(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "socmond")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/socmond")
+	cmd.Dir = RepoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testenv: go build socmond: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -36,7 +36,7 @@ func TestChaosSoak(t *testing.T) {
 		}
 		*duration = v
 	}
-	bin := buildBinary(t)
+	bin := testenv.BuildSocmond(t)
 	res := newResources()
 	sim := awssim.New(res.seed())
 	simURL, err := sim.Start("127.0.0.1:0")
@@ -168,16 +168,6 @@ func report(t *testing.T, phases int, tally map[string]*kindTally) {
 		fmt.Fprintf(&b, "%-10s %10d %10d %10d\n", k, c.resources, c.calls, c.mismatches)
 	}
 	t.Log("\n" + b.String())
-}
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "socmond")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/socmond")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // daemon is the socmond process under test.

@@ -1,0 +1,341 @@
+package paging
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/simseed"
+	"github.com/socmond/socmond/internal/testenv"
+)
+
+// scale compresses time: every duration of the shipped files (probe
+// schedules, windows, timeouts, scrape and evaluation intervals, rule for,
+// Alertmanager timers, even the rules' range selectors) is divided by it,
+// so every timing relation stays what it is when shipped. 1 runs the
+// shipped timings as they are.
+var scale = flag.Float64("paging.scale", 10, "divide every shipped duration by this (1: the shipped timings)")
+
+// stack is one run of the shipped pieces: the simulator, socmond, real
+// Prometheus with the shipped rules and real Alertmanager with the shipped
+// routing, whose receivers point at the test's webhook.
+type stack struct {
+	t      *testing.T
+	k      float64
+	direct bool // socmond pages Alertmanager itself (and Prometheus runs too)
+	sim    *awssim.Sim
+	hook   *hook
+	cfg    *config.Config // the scaled config socmond runs
+	socURL string
+	prom   string // Prometheus base URL
+}
+
+// shipped is a duration of the shipped files as this run plays it.
+func (s *stack) shipped(d time.Duration) time.Duration { return time.Duration(float64(d) / s.k) }
+
+func startStack(t *testing.T, direct bool) *stack {
+	t.Helper()
+	s := &stack{t: t, k: *scale, direct: direct, hook: newHook()}
+	root := testenv.RepoRoot(t)
+	dir := t.TempDir()
+	hookSrv := httptest.NewServer(s.hook)
+	t.Cleanup(hookSrv.Close)
+
+	amAddr := testenv.Addr(testenv.FreePort(t))
+	promAddr := testenv.Addr(testenv.FreePort(t))
+	socAddr := testenv.Addr(testenv.FreePort(t))
+	s.socURL, s.prom = "http://"+socAddr, "http://"+promAddr
+
+	// Alertmanager: the shipped routing, receivers pointed at the webhook.
+	am := replaceAll(t, read(t, root, "deploy/alertmanager/alertmanager.yml"), map[string]string{
+		"http://pager-bridge.soc.svc:8080/alertmanager":  hookSrv.URL + "/pager",
+		"http://ticket-bridge.soc.svc:8080/alertmanager": hookSrv.URL + "/tickets",
+	})
+	write(t, dir, "alertmanager.yml", scaleYAML(t, am, s.k))
+	testenv.Start(t, amAddr, nil, testenv.Tool(t, "prometheus-alertmanager"), "--config.file="+filepath.Join(dir, "alertmanager.yml"),
+		"--storage.path="+filepath.Join(dir, "am"), "--web.listen-address="+amAddr, "--cluster.listen-address=")
+
+	// Prometheus: the shipped scrape settings and rules.
+	write(t, dir, "socmond-rules.yml", scaleYAML(t, read(t, root, "deploy/prometheus/socmond-rules.yml"), s.k))
+	prom := replaceAll(t, read(t, root, "deploy/prometheus/prometheus.yml"), map[string]string{
+		"'alertmanager:9093'": "'" + amAddr + "'",
+		"'socmond:9815'":      "'" + socAddr + "'",
+	})
+	write(t, dir, "prometheus.yml", scaleYAML(t, prom, s.k))
+	testenv.Start(t, promAddr, nil, testenv.Tool(t, "prometheus"), "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr,
+		// Prometheus resends firing alerts every minute by default.
+		"--rules.alert.resend-delay="+ms(s.shipped(time.Minute)))
+
+	// socmond: config.example.yaml, with evidence reports on (the test
+	// counts the writes) and, on the direct path, the Alertmanager.
+	edits := map[string]string{"    enabled: false         # the only S3 writes": "    enabled: true          # the only S3 writes"}
+	if direct {
+		edits["alerting:\n"] = fmt.Sprintf("alerting:\n  alertmanagers: [{url: \"http://%s\"}]\n", amAddr)
+	}
+	cfgText := scaleYAML(t, replaceAll(t, read(t, root, "config.example.yaml"), edits), s.k)
+	cfgPath := write(t, dir, "socmond.yaml", cfgText)
+	t.Setenv("AWS_REGION", "us-east-1") // the example's ${AWS_REGION:-us-east-1}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatalf("the scaled example config: %v\n%s", err, cfgText)
+	}
+	s.cfg = cfg
+	s.sim = awssim.New(simseed.FromConfig(cfg))
+	simURL, err := s.sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.sim.Close() })
+	testenv.Start(t, socAddr, []string{"AWS_ENDPOINT_URL=" + simURL, "AWS_ACCESS_KEY_ID=AKIDPAGING", "AWS_SECRET_ACCESS_KEY=paging",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"},
+		testenv.BuildSocmond(t), "run", "--config.file="+cfgPath, "--web.listen-address="+socAddr, "--log.level=info")
+	s.waitArmed()
+	return s
+}
+
+// waitArmed waits until every resource's error-rate window holds enough
+// probes for its guard, in socmond and in Prometheus: before that, by
+// design, nothing can page (docs/alerting.md, "Low-traffic guard").
+func (s *stack) waitArmed() {
+	s.t.Helper()
+	n := len(s.cfg.Targets())
+	deadline := time.Now().Add(2*s.shipped(10*time.Minute) + time.Minute)
+	for {
+		q := s.query("count(socmond_service_error_samples >= socmond_service_error_samples_min)")
+		if q >= float64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("Prometheus sees %v of %d resources with enough probes to page", q, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// query runs an instant PromQL query whose answer is one number (NaN when
+// it has none).
+func (s *stack) query(q string) float64 {
+	s.t.Helper()
+	resp, err := http.Get(s.prom + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return math.NaN()
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Data struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&doc) != nil || len(doc.Data.Result) == 0 {
+		return math.NaN()
+	}
+	v, _ := strconv.ParseFloat(fmt.Sprint(doc.Data.Result[0].Value[1]), 64)
+	return v
+}
+
+// status is one resource's entry in socmond's /api/v1/status.
+func (s *stack) status(service, resource string) string {
+	s.t.Helper()
+	resp, err := http.Get(s.socURL + "/api/v1/status")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Data struct {
+			Resources []struct {
+				Service, Resource, Status string
+			} `json:"resources"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		s.t.Fatal(err)
+	}
+	for _, r := range doc.Data.Resources {
+		if r.Service == service && r.Resource == resource {
+			return r.Status
+		}
+	}
+	return "missing"
+}
+
+// hook is the webhook behind both receivers; it keeps every notification.
+type hook struct {
+	mu   sync.Mutex
+	got  []notification
+	wake chan struct{}
+}
+
+type notification struct {
+	At          time.Time         `json:"-"`
+	Receiver    string            `json:"-"` // pager or tickets: the URL path
+	Status      string            `json:"status"`
+	GroupLabels map[string]string `json:"groupLabels"`
+	Alerts      []alert           `json:"alerts"`
+}
+
+type alert struct {
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func newHook() *hook { return &hook{wake: make(chan struct{}, 1)} }
+
+func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var n notification
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &n); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	n.At, n.Receiver = time.Now(), strings.Trim(r.URL.Path, "/")
+	h.mu.Lock()
+	h.got = append(h.got, n)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// since returns the notifications received at or after t that match.
+func (h *hook) since(t time.Time, match func(notification) bool) []notification {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []notification
+	for _, n := range h.got {
+		if !n.At.Before(t) && match(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// wait returns the first matching notification at or after t, or false
+// once limit has passed.
+func (h *hook) wait(t time.Time, limit time.Duration, match func(notification) bool) (notification, bool) {
+	deadline := time.After(limit)
+	for {
+		if got := h.since(t, match); len(got) > 0 {
+			return got[0], true
+		}
+		select {
+		case <-h.wake:
+		case <-deadline:
+			return notification{}, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// durationRe matches a scalar that is a duration: Go's form, which
+// Prometheus and Alertmanager read too.
+var (
+	durationRe = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
+	rangeRe    = regexp.MustCompile(`\[([0-9]+)([smhdw])\]`)
+)
+
+// scaleYAML divides every duration in a YAML document by k: duration
+// scalars, "@every D" schedules, and range selectors in expressions.
+func scaleYAML(t *testing.T, text string, k float64) string {
+	t.Helper()
+	if k == 1 {
+		return text
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode {
+			n.Value = scaleScalar(n.Value, k)
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&root)
+	out, err := yaml.Marshal(&root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func scaleScalar(v string, k float64) string {
+	scaled := func(d time.Duration) string { return ms(time.Duration(float64(d) / k)) }
+	if durationRe.MatchString(v) {
+		if d, err := time.ParseDuration(v); err == nil {
+			return scaled(d)
+		}
+	}
+	if rest, ok := strings.CutPrefix(v, "@every "); ok {
+		if d, err := time.ParseDuration(rest); err == nil {
+			return "@every " + scaled(d)
+		}
+	}
+	return rangeRe.ReplaceAllStringFunc(v, func(m string) string {
+		p := rangeRe.FindStringSubmatch(m)
+		n, _ := strconv.Atoi(p[1])
+		unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[p[2]]
+		return "[" + scaled(time.Duration(n)*unit) + "]"
+	})
+}
+
+// ms writes a duration in milliseconds, a form Go, Prometheus and
+// Alertmanager all read.
+func ms(d time.Duration) string { return strconv.FormatInt(max(d.Milliseconds(), 1), 10) + "ms" }
+
+func read(t *testing.T, root, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func write(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// replaceAll applies edits to a shipped file, failing if one no longer
+// applies (the file changed under the test).
+func replaceAll(t *testing.T, text string, edits map[string]string) string {
+	t.Helper()
+	for old, repl := range edits {
+		if !strings.Contains(text, old) {
+			t.Fatalf("shipped file has no %q to change", old)
+		}
+		text = strings.Replace(text, old, repl, 1)
+	}
+	return text
+}
