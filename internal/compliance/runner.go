@@ -12,9 +12,11 @@ import (
 	"github.com/socmond/socmond/internal/scheduler"
 )
 
-// DefaultSchedule is how often the checks run: encryption settings change
-// rarely, and each run costs a handful of read calls.
-const DefaultSchedule = "@every 15m"
+// DefaultSchedule is how often the checks run. A violation must page
+// within a minute of the change (docs/alerting.md, "Compliance:
+// immediate"): with Alertmanager's group_wait that leaves 30 s for the
+// check to see it. A round is a handful of read calls, so this is cheap.
+const DefaultSchedule = "@every 30s"
 
 // Settings are what a Runner checks and when; a config reload swaps them
 // whole with Reconfigure.
