@@ -7,6 +7,16 @@ import (
 )
 
 // Every branch of every pure evaluation, with the words a person acts on.
+// Every FAIL carries a hint (the remediation): it is the hint annotation of
+// the ComplianceViolation page.
+
+// checkHint fails t when a FAIL has no hint, or anything else has one.
+func checkHint(t *testing.T, v Verdict, hint string) {
+	t.Helper()
+	if (v == Fail) != (hint != "") {
+		t.Errorf("%s with hint %q: every FAIL, and only a FAIL, says what to do", v, hint)
+	}
+}
 
 func TestEvaluateKeyRotation(t *testing.T) {
 	ok := KeyFacts{KeyID: "k1", KeyState: "Enabled", Enabled: true, KeyManager: "CUSTOMER", KeySpec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS",
@@ -25,13 +35,14 @@ func TestEvaluateKeyRotation(t *testing.T) {
 		"custom key store":      {with(func(k *KeyFacts) { k.Origin = "AWS_CLOUDHSM" }), NotApplicable, "custom key store"},
 		"disabled":              {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "Disabled", false }), Fail, "Disabled, not Enabled"},
 		"pending deletion":      {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "PendingDeletion", false }), Fail, "PendingDeletion"},
-		"rotation off":          {with(func(k *KeyFacts) { k.RotationEnabled = false }), Fail, "enable-key-rotation --key-id k1"},
+		"rotation off":          {with(func(k *KeyFacts) { k.RotationEnabled = false }), Fail, "automatic key rotation is off"},
 		"rotation not answered": {with(func(k *KeyFacts) { k.RotationKnown = false }), Fail, "unknown"},
 		"rotating, no period":   {with(func(k *KeyFacts) { k.RotationDays, k.NextRotation = 0, time.Time{} }), Pass, "automatic rotation on"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateKeyRotation(tc.k)
+			v, reason, hint := EvaluateKeyRotation(tc.k)
+			checkHint(t, v, hint)
 			if v != tc.want || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.want, tc.reason)
 			}
@@ -69,7 +80,8 @@ func TestEvaluateTableEncryption(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateTableEncryption(tc.t, tc.want)
+			v, reason, hint := EvaluateTableEncryption(tc.t, tc.want)
+			checkHint(t, v, hint)
 			if v != tc.v || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
 			}
@@ -99,7 +111,8 @@ func TestEvaluateBucketEncryption(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateBucketEncryption(tc.b, tc.want)
+			v, reason, hint := EvaluateBucketEncryption(tc.b, tc.want)
+			checkHint(t, v, hint)
 			if v != tc.v || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
 			}
@@ -131,7 +144,8 @@ func TestEvaluateObjectLock(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateObjectLock(tc.l, tc.min)
+			v, reason, hint := EvaluateObjectLock(tc.l, tc.min)
+			checkHint(t, v, hint)
 			if v != tc.v || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
 			}
@@ -149,3 +163,36 @@ func TestRetentionMinDays(t *testing.T) {
 		}
 	}
 }
+
+// TestHintsNameTheCommand: the hint is the command that restores the
+// setting, for the resource the finding is about and the configured key.
+func TestHintsNameTheCommand(t *testing.T) {
+	cases := map[string]struct {
+		hint string
+		want []string
+	}{
+		"rotation off": {third(EvaluateKeyRotation(KeyFacts{KeyID: "k1", KeyState: "Enabled", Enabled: true, KeyManager: "CUSTOMER",
+			KeySpec: "SYMMETRIC_DEFAULT", RotationKnown: true})), []string{"`aws kms enable-key-rotation --key-id k1`"}},
+		"key pending deletion": {third(EvaluateKeyRotation(KeyFacts{KeyID: "k1", KeyState: "PendingDeletion"})),
+			[]string{"aws kms cancel-key-deletion --key-id k1", "aws kms enable-key --key-id k1"}},
+		"table on another key": {third(EvaluateTableEncryption(TableFacts{Table: "T", SSEPresent: true, Status: "ENABLED", SSEType: "KMS",
+			KeyARN: awsARN, KeyManager: "CUSTOMER"}, want)), []string{"aws dynamodb update-table --table-name T --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=" + cmkARN}},
+		"table key unresolved": {third(EvaluateTableEncryption(TableFacts{Table: "T"}, WantKey{Name: "alias/AsiaAgenticSoc"})),
+			[]string{"KMSMasterKeyId=alias/AsiaAgenticSoc"}},
+		"bucket sse-s3": {third(EvaluateBucketEncryption(BucketEncryptionFacts{Bucket: "B", Configured: true, Algorithm: "AES256"}, want)),
+			[]string{`aws s3api put-bucket-encryption --bucket B`, `"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"` + cmkARN + `"`, "objects already stored"}},
+		"governance": {third(EvaluateObjectLock(ObjectLockFacts{Bucket: "A", Configured: true, Enabled: "Enabled", HasRule: true, Mode: "GOVERNANCE", Years: 7}, DefaultRetention)),
+			[]string{"aws s3api put-object-lock-configuration --bucket A", `"Mode":"COMPLIANCE","Years":7`, "cannot be shortened"}},
+		"no lock, days": {third(EvaluateObjectLock(ObjectLockFacts{Bucket: "A"}, Retention{Days: 2557})),
+			[]string{"put-bucket-versioning --bucket A", `"Mode":"COMPLIANCE","Days":2557`}},
+	}
+	for name, tc := range cases {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.hint, w) {
+				t.Errorf("%s: hint %q lacks %q", name, tc.hint, w)
+			}
+		}
+	}
+}
+
+func third(_ Verdict, _, hint string) string { return hint }

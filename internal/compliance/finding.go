@@ -43,8 +43,12 @@ type Finding struct {
 	Check    string  `json:"check"`
 	Resource string  `json:"resource"`
 	Verdict  Verdict `json:"verdict"`
-	// Reason says, for a person, what was found and what to do about it.
+	// Reason says, for a person, what was found and why it matters.
 	Reason string `json:"reason"`
+	// Hint says what to do about a FAIL (the command that restores the
+	// setting) or a failed read; it is the hint annotation of the alert,
+	// so the page says how to fix what it reports.
+	Hint string `json:"hint,omitempty"`
 	// Inputs are the facts AWS reported that the verdict rests on.
 	Inputs   map[string]string `json:"inputs,omitempty"`
 	Start    time.Time         `json:"start"`
@@ -54,7 +58,6 @@ type Finding struct {
 	Class     probes.Class `json:"class,omitempty"`
 	Code      string       `json:"code,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
-	Hint      string       `json:"hint,omitempty"`
 }
 
 // Key identifies a finding's (check, resource) pair.
@@ -64,19 +67,30 @@ func (f Finding) Key() string { return f.Check + "/" + f.Resource }
 type outcome struct {
 	verdict Verdict
 	reason  string
+	hint    string // what to do; every FAIL has one (evaluate_test.go)
 }
 
 func pass(format string, args ...any) outcome {
-	return outcome{Pass, fmt.Sprintf(format, args...)}
+	return outcome{verdict: Pass, reason: fmt.Sprintf(format, args...)}
 }
 
+// fail is a FAIL with its reason; every caller adds the remediation with
+// fix, so the alert it raises says how to restore the setting.
 func fail(format string, args ...any) outcome {
-	return outcome{Fail, fmt.Sprintf(format, args...)}
+	return outcome{verdict: Fail, reason: fmt.Sprintf(format, args...)}
+}
+
+func (o outcome) fix(format string, args ...any) outcome {
+	o.hint = fmt.Sprintf(format, args...)
+	return o
 }
 
 func notApplicable(format string, args ...any) outcome {
-	return outcome{NotApplicable, fmt.Sprintf(format, args...)}
+	return outcome{verdict: NotApplicable, reason: fmt.Sprintf(format, args...)}
 }
+
+// apply records o in f.
+func (o outcome) apply(f *Finding) { f.Verdict, f.Reason, f.Hint = o.verdict, o.reason, o.hint }
 
 // callFailed turns a failed AWS call into a FAIL finding: compliance that
 // cannot be observed cannot be shown to an auditor. The class, code and

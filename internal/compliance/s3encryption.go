@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -9,6 +10,7 @@ import (
 
 // BucketEncryptionFacts are what GetBucketEncryption reports.
 type BucketEncryptionFacts struct {
+	Bucket string // the bucket's name, for the remediation command
 	// Configured is false on ServerSideEncryptionConfigurationNotFoundError.
 	Configured bool
 	Algorithm  string // AES256, aws:kms, aws:kms:dsse
@@ -16,10 +18,11 @@ type BucketEncryptionFacts struct {
 	BucketKey  bool
 }
 
-// EvaluateBucketEncryption decides s3_kms_encryption from what was fetched.
-func EvaluateBucketEncryption(b BucketEncryptionFacts, want WantKey) (Verdict, string) {
+// EvaluateBucketEncryption decides s3_kms_encryption from what was
+// fetched; hint is what to do about a FAIL.
+func EvaluateBucketEncryption(b BucketEncryptionFacts, want WantKey) (v Verdict, reason, hint string) {
 	o := evaluateBucketEncryption(b, want)
-	return o.verdict, o.reason
+	return o.verdict, o.reason, o.hint
 }
 
 func evaluateBucketEncryption(b BucketEncryptionFacts, want WantKey) outcome {
@@ -27,17 +30,27 @@ func evaluateBucketEncryption(b BucketEncryptionFacts, want WantKey) outcome {
 	if b.BucketKey {
 		bucketKey = "S3 Bucket Keys on"
 	}
+	// Objects already stored keep the key they were written with; the
+	// hint says so, or the fix would look complete when it is not.
+	put := fmt.Sprintf("`aws s3api put-bucket-encryption --bucket %s --server-side-encryption-configuration "+
+		`'{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"%s"},"BucketKeyEnabled":true}]}'`+
+		"` (objects already stored keep their old encryption until copied over themselves)", b.Bucket, want.ref())
 	switch {
 	case !b.Configured:
-		return fail("no default encryption configuration (ServerSideEncryptionConfigurationNotFoundError); set SSE-KMS with the customer-managed key: aws s3api put-bucket-encryption")
+		return fail("no default encryption configuration (ServerSideEncryptionConfigurationNotFoundError)").
+			fix("set SSE-KMS with the customer-managed key: %s", put)
 	case b.Algorithm == "AES256":
-		return fail("default encryption is AES256 (SSE-S3, keys owned by S3), not SSE-KMS with the customer-managed key; change it with put-bucket-encryption SSEAlgorithm=aws:kms")
+		return fail("default encryption is AES256 (SSE-S3, keys owned by S3), not SSE-KMS with the customer-managed key").
+			fix("change it to SSE-KMS: %s", put)
 	case b.Algorithm != "aws:kms" && b.Algorithm != "aws:kms:dsse":
-		return fail("default encryption algorithm %q is not aws:kms or aws:kms:dsse", b.Algorithm)
+		return fail("default encryption algorithm %q is not aws:kms or aws:kms:dsse", b.Algorithm).
+			fix("change it to SSE-KMS: %s", put)
 	case b.KeyID == "":
-		return fail("%s names no key, so S3 uses the AWS-managed aws/s3 key; set KMSMasterKeyID to the customer-managed key", b.Algorithm)
+		return fail("%s names no key, so S3 uses the AWS-managed aws/s3 key", b.Algorithm).
+			fix("name the customer-managed key: %s", put)
 	case want.Name != "" && !want.matches(b.KeyID):
-		return fail("%s with %s, not the configured key %s; change the bucket's default key, or correct pipeline.kms_key", b.Algorithm, b.KeyID, want.Name)
+		return fail("%s with %s, not the configured key %s", b.Algorithm, b.KeyID, want.Name).
+			fix("change the bucket's default key: %s; or, if %s is the pipeline's key, correct pipeline.kms_key", put, b.KeyID)
 	}
 	return pass("%s with %s, %s", b.Algorithm, b.KeyID, bucketKey)
 }
@@ -66,7 +79,7 @@ func (c *Checker) checkBucketEncryption(ctx context.Context, keys *keyCache, buc
 	cctx, cancel := c.callCtx(ctx)
 	out, err := c.S3.GetBucketEncryption(cctx, &s3.GetBucketEncryptionInput{Bucket: &bucket})
 	cancel()
-	var b BucketEncryptionFacts
+	b := BucketEncryptionFacts{Bucket: bucket}
 	switch {
 	case isCode(err, "ServerSideEncryptionConfigurationNotFoundError"):
 		// A fact about the bucket, not a failure to read it.
@@ -83,7 +96,6 @@ func (c *Checker) checkBucketEncryption(ctx context.Context, keys *keyCache, buc
 	}
 	want := c.wantKey(ctx, keys)
 	b.inputs(f.Inputs)
-	o := evaluateBucketEncryption(b, want)
-	f.Verdict, f.Reason = o.verdict, o.reason
+	evaluateBucketEncryption(b, want).apply(f)
 	return done()
 }

@@ -149,6 +149,9 @@ func TestFaultsTurnChecksRed(t *testing.T) {
 			if tc.code != "" && (f.Hint == "" || f.RequestID == "" || f.Class == probes.ClassNone) {
 				t.Errorf("failed call without class/hint/request id: %+v", f)
 			}
+			if f.Verdict == compliance.Fail && f.Hint == "" {
+				t.Errorf("FAIL without a hint (the page would not say what to do): %+v", f)
+			}
 		})
 	}
 }
