@@ -17,6 +17,11 @@ const (
 	DefaultQueueCapacity  = 1000
 	DefaultAMTimeout      = 10 * time.Second
 	DefaultRunbookBaseURL = "https://github.com/socmond/socmond/blob/main/docs/runbooks.md"
+	// DefaultComplianceUnknownFor: a compliance read that fails is
+	// retried at the next round (every 30s), so a blip clears on its own;
+	// one that lasts 5 minutes means the check is blind and someone should
+	// find out why (docs/alerting.md).
+	DefaultComplianceUnknownFor = 5 * time.Minute
 )
 
 // Alert rule keys as written under alerting.rules.
@@ -25,6 +30,7 @@ const (
 	RuleHighErrorRate       = "high_error_rate"
 	RuleLowAvailability     = "low_availability"
 	RuleComplianceViolation = "compliance_violation"
+	RuleComplianceUnknown   = "compliance_unknown"
 )
 
 // Severities an alert may carry; the example Alertmanager config routes
@@ -86,13 +92,14 @@ type AlertRules struct {
 	HighErrorRate       RuleSettings `yaml:"high_error_rate,omitempty"`
 	LowAvailability     RuleSettings `yaml:"low_availability,omitempty"`
 	ComplianceViolation RuleSettings `yaml:"compliance_violation,omitempty"`
+	ComplianceUnknown   RuleSettings `yaml:"compliance_unknown,omitempty"`
 }
 
 // RuleSettings tune one rule. Zero values inherit (service > global >
 // built-in).
 type RuleSettings struct {
 	Enabled  *bool    `yaml:"enabled,omitempty"`
-	For      Duration `yaml:"for,omitempty"`       // default: two probe intervals of the resource (compliance: immediate)
+	For      Duration `yaml:"for,omitempty"`       // default: two probe intervals of the resource (compliance_violation: immediate; compliance_unknown: 5m)
 	ClearFor Duration `yaml:"clear_for,omitempty"` // condition must stay clear this long to resolve; default: two probe intervals
 	Severity string   `yaml:"severity,omitempty"`  // page, ticket or info
 }
@@ -103,17 +110,20 @@ func (a *AlertRules) byKey() map[string]*RuleSettings {
 		RuleHighErrorRate:       &a.HighErrorRate,
 		RuleLowAvailability:     &a.LowAvailability,
 		RuleComplianceViolation: &a.ComplianceViolation,
+		RuleComplianceUnknown:   &a.ComplianceUnknown,
 	}
 }
 
 // defaultSeverity: availability and errors lose investigations, so they
 // page; slowness only delays them, so it opens a ticket. A compliance
-// violation is a regulatory finding and pages at once.
+// violation is a regulatory finding and pages at once; a check that cannot
+// read its facts has found nothing wrong, so it opens a ticket.
 var defaultSeverity = map[string]string{
 	RuleSlowResponse:        "ticket",
 	RuleHighErrorRate:       "page",
 	RuleLowAvailability:     "page",
 	RuleComplianceViolation: "page",
+	RuleComplianceUnknown:   "ticket",
 }
 
 // ResolvedRule is one rule's settings for one service with every default
@@ -128,7 +138,10 @@ type ResolvedRule struct {
 
 // Rule resolves the settings of rule (one of the Rule* keys) for service;
 // interval is the resource's probe interval, from which the default for
-// and clear_for (two intervals) are derived. Compliance defaults to no for.
+// and clear_for (two intervals) are derived. Compliance defaults to no for
+// (compliance_unknown: DefaultComplianceUnknownFor) and no clear_for: a
+// violation pages at once and either alert resolves at the first verdict
+// that ends it.
 func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRule {
 	var svc, glob *RuleSettings
 	if s, ok := a.Services[service]; ok {
@@ -141,14 +154,17 @@ func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRu
 	if svc == nil {
 		svc = &RuleSettings{}
 	}
-	twice := 2 * interval
-	if rule == RuleComplianceViolation {
-		twice = 0
+	defFor, defClear := 2*interval, 2*interval
+	switch rule {
+	case RuleComplianceViolation:
+		defFor, defClear = 0, 0
+	case RuleComplianceUnknown:
+		defFor, defClear = DefaultComplianceUnknownFor, 0
 	}
 	r := ResolvedRule{
 		Enabled:  true,
-		For:      firstDuration(svc.For, glob.For, Duration(twice)),
-		ClearFor: firstDuration(svc.ClearFor, glob.ClearFor, Duration(twice)),
+		For:      firstDuration(svc.For, glob.For, Duration(defFor)),
+		ClearFor: firstDuration(svc.ClearFor, glob.ClearFor, Duration(defClear)),
 		Severity: firstString(svc.Severity, glob.Severity, defaultSeverity[rule]),
 	}
 	if svc.Enabled != nil {
@@ -246,7 +262,7 @@ func validateAlerting(a *Alerting, l *locator) []error {
 
 func validateRules(r *AlertRules, base string, l *locator) []*Error {
 	var errs []*Error
-	for _, key := range []string{RuleSlowResponse, RuleHighErrorRate, RuleLowAvailability, RuleComplianceViolation} {
+	for _, key := range []string{RuleSlowResponse, RuleHighErrorRate, RuleLowAvailability, RuleComplianceViolation, RuleComplianceUnknown} {
 		s := r.byKey()[key]
 		if s.Severity != "" && !slices.Contains(Severities, s.Severity) {
 			errs = append(errs, l.errorf(base+"."+key+".severity", "invalid severity %q (one of %s)", s.Severity, strings.Join(Severities, ", ")))
