@@ -10,11 +10,12 @@ import (
 // Every FAIL carries a hint (the remediation): it is the hint annotation of
 // the ComplianceViolation page.
 
-// checkHint fails t when a FAIL has no hint, or anything else has one.
+// checkHint fails t when a FAIL or an UNKNOWN has no hint, or a PASS or
+// NOT_APPLICABLE has one.
 func checkHint(t *testing.T, v Verdict, hint string) {
 	t.Helper()
-	if (v == Fail) != (hint != "") {
-		t.Errorf("%s with hint %q: every FAIL, and only a FAIL, says what to do", v, hint)
+	if (v == Fail || v == Unknown) != (hint != "") {
+		t.Errorf("%s with hint %q: every FAIL and UNKNOWN, and nothing else, says what to do", v, hint)
 	}
 }
 
@@ -36,7 +37,7 @@ func TestEvaluateKeyRotation(t *testing.T) {
 		"disabled":              {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "Disabled", false }), Fail, "Disabled, not Enabled"},
 		"pending deletion":      {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "PendingDeletion", false }), Fail, "PendingDeletion"},
 		"rotation off":          {with(func(k *KeyFacts) { k.RotationEnabled = false }), Fail, "automatic key rotation is off"},
-		"rotation not answered": {with(func(k *KeyFacts) { k.RotationKnown = false }), Fail, "unknown"},
+		"rotation not answered": {with(func(k *KeyFacts) { k.RotationKnown = false }), Unknown, "unknown"},
 		"rotating, no period":   {with(func(k *KeyFacts) { k.RotationDays, k.NextRotation = 0, time.Time{} }), Pass, "automatic rotation on"},
 	}
 	for name, tc := range cases {

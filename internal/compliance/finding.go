@@ -27,6 +27,13 @@ const (
 	// NotApplicable: the check does not apply to what was found (an
 	// AWS-managed key, a key type that cannot rotate). It never fails a round.
 	NotApplicable Verdict = "NOT_APPLICABLE"
+	// Unknown: the check could not read the facts it decides on (a call
+	// was throttled, denied, timed out or found nothing, after the SDK's
+	// retries). It is no finding about the resource, so it neither raises
+	// nor clears ComplianceViolation, and it writes no evidence: the last
+	// known verdict stands (docs/alerting.md). It raises the
+	// ComplianceCheckUnknown ticket if it lasts.
+	Unknown Verdict = "UNKNOWN"
 )
 
 // Check names. They are metric label values, so they are part of the
@@ -85,6 +92,12 @@ func (o outcome) fix(format string, args ...any) outcome {
 	return o
 }
 
+// unknown is an UNKNOWN the facts themselves show: one the check needs was
+// never read.
+func unknown(format string, args ...any) outcome {
+	return outcome{verdict: Unknown, reason: fmt.Sprintf(format, args...)}
+}
+
 func notApplicable(format string, args ...any) outcome {
 	return outcome{verdict: NotApplicable, reason: fmt.Sprintf(format, args...)}
 }
@@ -92,12 +105,13 @@ func notApplicable(format string, args ...any) outcome {
 // apply records o in f.
 func (o outcome) apply(f *Finding) { f.Verdict, f.Reason, f.Hint = o.verdict, o.reason, o.hint }
 
-// callFailed turns a failed AWS call into a FAIL finding: compliance that
-// cannot be observed cannot be shown to an auditor. The class, code and
+// callFailed turns a failed AWS call into an UNKNOWN finding. It used to
+// be a FAIL, which paged on-call and wrote a report into the Object-Lock
+// bucket, kept for 7 years, for every throttled read. The class, code and
 // request id come from probes.Classify, so they read like probe failures.
 func callFailed(f *Finding, op, action string, err error) {
 	class, code, rid := probes.Classify(err)
-	f.Verdict = Fail
+	f.Verdict = Unknown
 	f.Class, f.Code, f.RequestID = class, code, rid
 	what := code
 	if what == "" {

@@ -79,7 +79,7 @@ func evaluateKeyRotation(k KeyFacts) outcome {
 		return o.fix("enable the key: `aws kms enable-key --key-id %s` (a key in PendingImport needs its key material imported, one Unavailable its custom key store reconnected)", k.ref())
 	}
 	if !k.RotationKnown {
-		return fail("rotation status unknown: GetKeyRotationStatus did not answer").
+		return unknown("rotation status unknown: GetKeyRotationStatus did not answer").
 			fix("read it with `aws kms get-key-rotation-status --key-id %s`; grant socmond kms:GetKeyRotationStatus on the key if that is denied", k.ref())
 	}
 	if !k.RotationEnabled {
