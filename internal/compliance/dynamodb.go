@@ -22,12 +22,20 @@ type TableFacts struct {
 	InaccessibleSince time.Time
 	// KeyManager is what DescribeKey said about KeyARN ("" when unknown).
 	KeyManager string
+	// KeyUnresolved: DescribeKey on KeyARN failed, so KeyManager is
+	// unknown rather than unasked (no KMS client).
+	KeyUnresolved bool
 }
 
 // WantKey is the configured key: its name as written and, when KMS could
 // resolve it, its id and ARN.
 type WantKey struct {
 	Name, KeyID, ARN string
+	// Unresolved: KMS was asked and could not resolve Name (throttled,
+	// denied, timed out), so a reference that does not match it as
+	// written may still name it. Without a KMS client it stays false:
+	// references are then compared as written (MinIO has its own names).
+	Unresolved bool
 }
 
 func (w WantKey) matches(got string) bool { return sameKey(got, w.Name, w.KeyID, w.ARN) }
@@ -72,9 +80,15 @@ func evaluateTable(t TableFacts, want WantKey) outcome {
 		return fail("encrypted with the AWS-managed key (aws/dynamodb) %s, not the pipeline's customer-managed key: the bank controls neither its policy nor its rotation", t.KeyARN).
 			fix("switch it to the customer-managed key: %s", updateTable)
 	case want.Name != "" && !want.matches(t.KeyARN):
+		if want.Unresolved {
+			return unresolved(want.Name, "could not tell whether %s is the configured key %s: KMS did not resolve the configured key", t.KeyARN, want.Name)
+		}
 		return fail("encrypted with %s, not the configured key %s", t.KeyARN, want.Name).
 			fix("switch it: %s; or, if %s is the pipeline's key, correct pipeline.kms_key", updateTable, t.KeyARN)
 	case want.Name == "" && t.KeyManager != "CUSTOMER":
+		if t.KeyUnresolved {
+			return unresolved(t.KeyARN, "encrypted with %s, whose key manager KMS did not say; configure pipeline.kms_key so the key can be compared", t.KeyARN)
+		}
 		return fail("encrypted with %s, whose key manager could not be read", t.KeyARN).
 			fix("set pipeline.kms_key to the pipeline's customer-managed key, so socmond can compare the table's key with it")
 	}
@@ -96,16 +110,19 @@ func (t TableFacts) inputs(into map[string]string) {
 	}
 }
 
-// wantKey resolves the configured key once; a failure leaves only the name,
-// which is then compared as written.
+// wantKey resolves the configured key once; a failure leaves only the name
+// and marks it Unresolved.
 func (c *Checker) wantKey(ctx context.Context, keys *keyCache) WantKey {
 	w := WantKey{Name: c.Targets.KMSKey}
 	if w.Name == "" || c.KMS == nil {
 		return w
 	}
-	if k, err := keys.describe(ctx, w.Name); err == nil {
-		w.KeyID, w.ARN = k.KeyID, k.ARN
+	k, err := keys.describe(ctx, w.Name)
+	if err != nil {
+		w.Unresolved = true
+		return w
 	}
+	w.KeyID, w.ARN = k.KeyID, k.ARN
 	return w
 }
 
@@ -128,13 +145,12 @@ func (c *Checker) checkTable(ctx context.Context, keys *keyCache, name string) F
 	}
 	if t.KeyARN != "" && c.KMS != nil {
 		// The key manager tells aws/dynamodb from the bank's own key.
-		if k, err := keys.describe(ctx, t.KeyARN); err == nil {
-			t.KeyManager = k.KeyManager
-		}
+		k, err := keys.describe(ctx, t.KeyARN)
+		t.KeyManager, t.KeyUnresolved = k.KeyManager, err != nil
 	}
 	want := c.wantKey(ctx, keys)
 	t.inputs(f.Inputs)
-	evaluateTable(t, want).apply(f)
+	c.finish(ctx, keys, f, evaluateTable(t, want))
 	return done()
 }
 

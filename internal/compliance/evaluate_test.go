@@ -78,6 +78,12 @@ func TestEvaluateTableEncryption(t *testing.T) {
 		"other cmk":             {with(func(x *TableFacts) { x.KeyARN = awsARN }), want, Fail, "not the configured key alias/AsiaAgenticSoc"},
 		"unknown manager":       {with(func(x *TableFacts) { x.KeyManager = "" }), WantKey{}, Fail, "could not be read"},
 		"unresolved, same name": {ok, WantKey{Name: cmkARN}, Pass, cmkARN},
+		"configured key unresolved": {ok, WantKey{Name: "alias/AsiaAgenticSoc", Unresolved: true}, Unknown,
+			"could not tell whether " + cmkARN + " is the configured key alias/AsiaAgenticSoc"},
+		"configured key unresolved, same ARN": {ok, WantKey{Name: cmkARN, Unresolved: true}, Pass, cmkARN},
+		"configured key unresolved, aws-managed": {with(func(x *TableFacts) { x.KeyARN, x.KeyManager = awsARN, "AWS" }),
+			WantKey{Name: "alias/AsiaAgenticSoc", Unresolved: true}, Fail, "AWS-managed key"},
+		"key manager unresolved": {with(func(x *TableFacts) { x.KeyManager, x.KeyUnresolved = "", true }), WantKey{}, Unknown, "whose key manager KMS did not say"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -104,11 +110,21 @@ func TestEvaluateBucketEncryption(t *testing.T) {
 		"key by id":             {with(func(x *BucketEncryptionFacts) { x.KeyID = "1111" }), want, Pass, "aws:kms"},
 		"key by alias":          {with(func(x *BucketEncryptionFacts) { x.KeyID = "alias/AsiaAgenticSoc" }), want, Pass, "aws:kms"},
 		"minio key name":        {with(func(x *BucketEncryptionFacts) { x.KeyID = "arn:aws:kms:soc-key" }), WantKey{Name: "soc-key"}, Pass, "aws:kms"},
-		"no configuration":      {BucketEncryptionFacts{}, want, Fail, "ServerSideEncryptionConfigurationNotFoundError"},
-		"sse-s3":                {with(func(x *BucketEncryptionFacts) { x.Algorithm, x.KeyID = "AES256", "" }), want, Fail, "AES256 (SSE-S3"},
-		"unknown algorithm":     {with(func(x *BucketEncryptionFacts) { x.Algorithm = "weird" }), want, Fail, `"weird" is not aws:kms`},
-		"aws/s3 key":            {with(func(x *BucketEncryptionFacts) { x.KeyID = "" }), want, Fail, "AWS-managed aws/s3 key"},
-		"other key":             {with(func(x *BucketEncryptionFacts) { x.KeyID = awsARN }), want, Fail, "not the configured key"},
+		"minio, other key":      {with(func(x *BucketEncryptionFacts) { x.KeyID = "arn:aws:kms:other" }), WantKey{Name: "soc-key"}, Fail, "not the configured key soc-key"},
+		"another alias, resolved to the key": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyARN = "alias/SocPipeline", cmkARN }), want, Pass,
+			"aws:kms with alias/SocPipeline"},
+		"resolved to another key": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyARN = "alias/Other", awsARN }), want, Fail, "not the configured key"},
+		"a key KMS does not know": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyLookup = "alias/Gone", "NotFoundException" }), want, Fail,
+			"not the configured key alias/AsiaAgenticSoc (DescribeKey on it: NotFoundException)"},
+		"bucket key unresolved": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyUnresolved = "alias/Other", true }), want, Unknown,
+			"could not tell whether alias/Other is the configured key"},
+		"configured key unresolved": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyARN = "alias/Other", awsARN }),
+			WantKey{Name: "alias/AsiaAgenticSoc", Unresolved: true}, Unknown, "KMS did not resolve the configured key"},
+		"no configuration":  {BucketEncryptionFacts{}, want, Fail, "ServerSideEncryptionConfigurationNotFoundError"},
+		"sse-s3":            {with(func(x *BucketEncryptionFacts) { x.Algorithm, x.KeyID = "AES256", "" }), want, Fail, "AES256 (SSE-S3"},
+		"unknown algorithm": {with(func(x *BucketEncryptionFacts) { x.Algorithm = "weird" }), want, Fail, `"weird" is not aws:kms`},
+		"aws/s3 key":        {with(func(x *BucketEncryptionFacts) { x.KeyID = "" }), want, Fail, "AWS-managed aws/s3 key"},
+		"other key":         {with(func(x *BucketEncryptionFacts) { x.KeyID = awsARN }), want, Fail, "not the configured key"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -75,6 +75,9 @@ type outcome struct {
 	verdict Verdict
 	reason  string
 	hint    string // what to do; every FAIL has one (evaluate_test.go)
+	// unresolved is the key name whose failed DescribeKey an UNKNOWN
+	// rests on; Checker.finish adds that call's error to the finding.
+	unresolved string
 }
 
 func pass(format string, args ...any) outcome {
@@ -98,6 +101,14 @@ func unknown(format string, args ...any) outcome {
 	return outcome{verdict: Unknown, reason: fmt.Sprintf(format, args...)}
 }
 
+// unresolved is an UNKNOWN because KMS did not resolve the key name, so
+// two references to keys cannot be compared.
+func unresolved(name, format string, args ...any) outcome {
+	o := unknown(format, args...).fix("KMS did not resolve %s; the check runs again on its schedule", name)
+	o.unresolved = name
+	return o
+}
+
 func notApplicable(format string, args ...any) outcome {
 	return outcome{verdict: NotApplicable, reason: fmt.Sprintf(format, args...)}
 }
@@ -110,15 +121,20 @@ func (o outcome) apply(f *Finding) { f.Verdict, f.Reason, f.Hint = o.verdict, o.
 // bucket, kept for 7 years, for every throttled read. The class, code and
 // request id come from probes.Classify, so they read like probe failures.
 func callFailed(f *Finding, op, action string, err error) {
-	class, code, rid := probes.Classify(err)
 	f.Verdict = Unknown
+	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, readFailed(f, err))
+	f.Hint = hint(f.Resource, action, f.Class)
+}
+
+// readFailed records on f the failed call its UNKNOWN rests on (class,
+// code, request id) and returns what failed: the code, else the class.
+func readFailed(f *Finding, err error) string {
+	class, code, rid := probes.Classify(err)
 	f.Class, f.Code, f.RequestID = class, code, rid
-	what := code
-	if what == "" {
-		what = string(class)
+	if code == "" {
+		return string(class)
 	}
-	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, what)
-	f.Hint = hint(f.Resource, action, class)
+	return code
 }
 
 // hint is the troubleshooting text for a failed call, in the style of the

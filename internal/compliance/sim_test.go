@@ -22,6 +22,7 @@ import (
 
 const (
 	key       = "alias/AsiaAgenticSoc"
+	otherKey  = "alias/OtherTeam" // a second customer-managed key, not the pipeline's
 	invTable  = "AsiaAgenticSocInvestigations-dev"
 	metTable  = "AsiaAgenticSocMetrics-dev"
 	artifacts = "asia-agentic-soc-artifacts-123456789012-dev"
@@ -40,7 +41,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	sim := awssim.New(awssim.Seed{Tables: []string{invTable, metTable}, Buckets: []string{artifacts},
-		AuditBuckets: []string{audit}, Keys: []string{key}})
+		AuditBuckets: []string{audit}, Keys: []string{key, otherKey}})
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
