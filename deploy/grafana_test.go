@@ -208,7 +208,7 @@ func fastEverythingConfig(t *testing.T) string {
 		"workflow:\n  enabled: true\n  schedule: \"@every 1m\"": "workflow:\n  enabled: true\n  schedule: \"@every 2s\"",
 		"enabled: false           # true: run on":               "enabled: true            # true: run on",
 		"schedule: \"@hourly\"":                                 "schedule: \"@every 3s\"",
-		"compliance:\n  schedule: \"@every 15m\"":               "compliance:\n  schedule: \"@every 2s\"",
+		"compliance:\n  schedule: \"@every 30s\"":               "compliance:\n  schedule: \"@every 2s\"",
 	} {
 		if !strings.Contains(s, from) {
 			t.Fatalf("config.example.yaml changed shape: no %q", from)

@@ -74,13 +74,23 @@ func attachAlerting(d *daemon) error {
 }
 
 // complianceAlerts raises ComplianceViolation for every FAIL finding, at
-// once, and clears it when the check passes or stops applying;
-// attachCompliance subscribes it to the compliance runner.
+// once, and clears it when the check passes or stops applying. An UNKNOWN
+// finding (the reads failed) leaves ComplianceViolation as it is — the
+// last known verdict stands — and raises ComplianceCheckUnknown instead,
+// which any other verdict clears. attachCompliance subscribes it to the
+// compliance runner.
 func complianceAlerts(e *alerting.Engine) func(compliance.Finding) {
 	return func(f compliance.Finding) {
-		sig, ok := e.Settings().Compliance(f.Check, f.Resource, f.Verdict == compliance.Fail, f.Reason, f.Hint)
-		if ok {
-			e.Set(sig, f.Start.Add(f.Duration))
+		s, now := e.Settings(), f.Start.Add(f.Duration)
+		unknown := f.Verdict == compliance.Unknown
+		if sig, ok := s.ComplianceUnknown(f.Check, f.Resource, unknown, f.Reason, f.Hint); ok {
+			e.Set(sig, now)
+		}
+		if unknown {
+			return
+		}
+		if sig, ok := s.Compliance(f.Check, f.Resource, f.Verdict == compliance.Fail, f.Reason, f.Hint); ok {
+			e.Set(sig, now)
 		}
 	}
 }

@@ -57,7 +57,9 @@ func attachCompliance(d *daemon) error {
 	}
 	if d.alerts != nil {
 		// ComplianceViolation pages at once on any FAIL (no `for`), and
-		// clears when a reload removes the failing target.
+		// clears when a reload removes the failing target;
+		// ComplianceCheckUnknown tickets a check that cannot read its
+		// facts for 5 minutes.
 		r.Subscribe(complianceAlerts(d.alerts))
 	}
 	d.panels = append(d.panels, func(time.Time) server.Panel {
@@ -89,9 +91,13 @@ func compliancePanel(findings []compliance.Finding) server.Panel {
 			state = "fail"
 		case compliance.NotApplicable:
 			state = "not_applicable"
+		case compliance.Unknown:
+			state = "unknown"
 		}
+		// An UNKNOWN is not shown as good: nothing vouches for the setting.
+		ok := f.Verdict == compliance.Pass || f.Verdict == compliance.NotApplicable
 		p.Items = append(p.Items, server.PanelItem{Name: f.Check, Resource: f.Resource, State: state,
-			OK: f.Verdict != compliance.Fail, Reason: f.Reason, Hint: f.Hint, At: f.Start, Details: f.Inputs})
+			OK: ok, Reason: f.Reason, Hint: f.Hint, At: f.Start, Details: f.Inputs})
 	}
 	return p
 }
@@ -121,6 +127,8 @@ func complianceRows(findings []compliance.Finding) []report.Row {
 			v = report.Fail
 		case compliance.NotApplicable:
 			v = report.NotApplicable
+		case compliance.Unknown:
+			v = report.Unknown
 		}
 		rows = append(rows, report.Row{Name: complianceNames[f.Check], Resource: f.Resource, Verdict: v, Summary: f.Reason,
 			Duration: f.Duration, Service: "compliance", Check: f.Check, Status: string(f.Verdict), Class: string(f.Class),

@@ -25,6 +25,9 @@ const (
 	AlertHighErrorRate       = "AWSServiceHighErrorRate"
 	AlertLowAvailability     = "AWSServiceLowAvailability"
 	AlertComplianceViolation = "ComplianceViolation"
+	// AlertComplianceCheckUnknown: a compliance check could not read its
+	// facts (verdict UNKNOWN). Not a regulatory finding: a ticket.
+	AlertComplianceCheckUnknown = "ComplianceCheckUnknown"
 )
 
 // Settings are what the rules need beyond the targets' own settings.
@@ -37,10 +40,11 @@ type Settings struct {
 // ruleOf maps the alertnames of the rules that have settings (severity,
 // enabled) to their rule keys.
 var ruleOf = map[string]string{
-	AlertSlowResponse:        config.RuleSlowResponse,
-	AlertHighErrorRate:       config.RuleHighErrorRate,
-	AlertLowAvailability:     config.RuleLowAvailability,
-	AlertComplianceViolation: config.RuleComplianceViolation,
+	AlertSlowResponse:           config.RuleSlowResponse,
+	AlertHighErrorRate:          config.RuleHighErrorRate,
+	AlertLowAvailability:        config.RuleLowAvailability,
+	AlertComplianceViolation:    config.RuleComplianceViolation,
+	AlertComplianceCheckUnknown: config.RuleComplianceUnknown,
 }
 
 // relabel is what an alert raised under earlier settings is under s
@@ -56,7 +60,9 @@ func (s Settings) relabel(l map[string]string, probed func(service, resource str
 	if !ok {
 		return l, true
 	}
-	if key != config.RuleComplianceViolation && !probed(l["service"], l["resource"]) {
+	// Compliance checks are no probed resource: the compliance runner
+	// clears the alerts of checks a reload removed itself.
+	if key != config.RuleComplianceViolation && key != config.RuleComplianceUnknown && !probed(l["service"], l["resource"]) {
 		return nil, false
 	}
 	r := s.rule(key, config.Target{Service: l["service"]})
@@ -157,6 +163,29 @@ func (s Settings) Compliance(check, resource string, failing bool, reason, hint 
 			"description": reason, "hint": hint, "runbook_url": s.RunbookURL(AlertComplianceViolation),
 		},
 		Active: failing, For: r.For, ClearFor: r.ClearFor,
+	}, true
+}
+
+// ComplianceUnknown builds the ComplianceCheckUnknown signal of one
+// compliance check on one resource: active while the check cannot read its
+// facts (verdict UNKNOWN), firing after the rule's `for` (5m), resolved by
+// the first verdict. It stands apart from ComplianceViolation, which an
+// UNKNOWN neither raises nor clears.
+func (s Settings) ComplianceUnknown(check, resource string, unknown bool, reason, hint string) (Signal, bool) {
+	r := s.rule(config.RuleComplianceUnknown, config.Target{Service: "compliance"})
+	if !r.Enabled {
+		return Signal{}, false
+	}
+	return Signal{
+		Labels: map[string]string{
+			"alertname": AlertComplianceCheckUnknown, "service": "compliance", "check": check,
+			"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
+		},
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("Compliance check %s cannot read the facts for %s", check, resource),
+			"description": reason, "hint": hint, "runbook_url": s.RunbookURL(AlertComplianceCheckUnknown),
+		},
+		Active: unknown, For: r.For, ClearFor: r.ClearFor,
 	}, true
 }
 

@@ -362,3 +362,47 @@ func TestMachineTracks(t *testing.T) {
 		t.Fatal("s3/b tracked after its alerts resolved")
 	}
 }
+
+// TestComplianceUnknownTicket: a check that cannot read its facts raises a
+// ticket, not a page, and only once it has lasted `for` (5m); the first
+// verdict resolves it at once.
+func TestComplianceUnknownTicket(t *testing.T) {
+	s := Settings{Tenant: "hk", RunbookBaseURL: "u", Alerting: &config.Alerting{}}
+	rec := &recorder{}
+	e := NewEngine(s, time.Minute, rec)
+	sig, ok := s.ComplianceUnknown("dynamodb_kms_encryption", "T", true, "could not read the facts: DescribeTable failed (ThrottlingException)", "AWS throttled")
+	if !ok {
+		t.Fatal("compliance_unknown disabled by default")
+	}
+	want := map[string]string{"alertname": AlertComplianceCheckUnknown, "service": "compliance", "check": "dynamodb_kms_encryption",
+		"resource": "T", "severity": "ticket", "tenant": "hk"}
+	if !reflect.DeepEqual(sig.Labels, want) || sig.Annotations["hint"] != "AWS throttled" ||
+		sig.Annotations["runbook_url"] != "u#compliancecheckunknown" || !strings.Contains(sig.Annotations["description"], "DescribeTable failed") {
+		t.Fatalf("signal %+v", sig)
+	}
+	e.Set(sig, t0)
+	e.Tick(t0.Add(4*time.Minute + 59*time.Second))
+	if len(rec.got) != 0 {
+		t.Fatalf("fired before 5m: %+v", rec.got)
+	}
+	e.Set(sig, t0.Add(5*time.Minute))
+	if len(rec.got) != 1 || rec.got[0].Labels["alertname"] != AlertComplianceCheckUnknown {
+		t.Fatalf("did not fire after 5m: %+v", rec.got)
+	}
+	sig.Active = false
+	e.Set(sig, t0.Add(5*time.Minute+30*time.Second))
+	if len(rec.got) != 2 || !rec.got[1].EndsAt.Equal(t0.Add(5*time.Minute+30*time.Second)) {
+		t.Fatalf("the first verdict did not resolve it at once: %+v", rec.got)
+	}
+	// A reload keeps it: compliance checks are no probed resource.
+	e.Set(Signal{Labels: sig.Labels, Annotations: sig.Annotations, Active: true}, t0.Add(6*time.Minute))
+	e.Reconcile(func(string, string) bool { return false }, t0.Add(7*time.Minute))
+	if len(e.Alerts()) != 1 {
+		t.Fatalf("Reconcile dropped the ComplianceCheckUnknown alert: %+v", e.Alerts())
+	}
+	off := false
+	s.Alerting.Rules.ComplianceUnknown.Enabled = &off
+	if _, ok := s.ComplianceUnknown("c", "r", true, "", ""); ok {
+		t.Fatal("a disabled rule built a signal")
+	}
+}

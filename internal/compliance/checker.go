@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -119,6 +120,20 @@ func (c *Checker) begin(check, resource string) (*Finding, func() Finding) {
 			f.Inputs = nil
 		}
 		return *f
+	}
+}
+
+// finish records o in f. An UNKNOWN because a key was not resolved gets
+// that DescribeKey's error, from the round's cache (no new call): its
+// class, code and request id, and the hint for it.
+func (c *Checker) finish(ctx context.Context, keys *keyCache, f *Finding, o outcome) {
+	o.apply(f)
+	if o.unresolved == "" {
+		return
+	}
+	if _, err := keys.describe(ctx, o.unresolved); err != nil {
+		f.Reason += fmt.Sprintf(" (DescribeKey %s failed: %s)", o.unresolved, readFailed(f, err))
+		f.Hint = hint(o.unresolved, "kms:DescribeKey", f.Class)
 	}
 }
 

@@ -7,6 +7,17 @@ import (
 )
 
 // Every branch of every pure evaluation, with the words a person acts on.
+// Every FAIL carries a hint (the remediation): it is the hint annotation of
+// the ComplianceViolation page.
+
+// checkHint fails t when a FAIL or an UNKNOWN has no hint, or a PASS or
+// NOT_APPLICABLE has one.
+func checkHint(t *testing.T, v Verdict, hint string) {
+	t.Helper()
+	if (v == Fail || v == Unknown) != (hint != "") {
+		t.Errorf("%s with hint %q: every FAIL and UNKNOWN, and nothing else, says what to do", v, hint)
+	}
+}
 
 func TestEvaluateKeyRotation(t *testing.T) {
 	ok := KeyFacts{KeyID: "k1", KeyState: "Enabled", Enabled: true, KeyManager: "CUSTOMER", KeySpec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS",
@@ -25,13 +36,14 @@ func TestEvaluateKeyRotation(t *testing.T) {
 		"custom key store":      {with(func(k *KeyFacts) { k.Origin = "AWS_CLOUDHSM" }), NotApplicable, "custom key store"},
 		"disabled":              {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "Disabled", false }), Fail, "Disabled, not Enabled"},
 		"pending deletion":      {with(func(k *KeyFacts) { k.KeyState, k.Enabled = "PendingDeletion", false }), Fail, "PendingDeletion"},
-		"rotation off":          {with(func(k *KeyFacts) { k.RotationEnabled = false }), Fail, "enable-key-rotation --key-id k1"},
-		"rotation not answered": {with(func(k *KeyFacts) { k.RotationKnown = false }), Fail, "unknown"},
+		"rotation off":          {with(func(k *KeyFacts) { k.RotationEnabled = false }), Fail, "automatic key rotation is off"},
+		"rotation not answered": {with(func(k *KeyFacts) { k.RotationKnown = false }), Unknown, "unknown"},
 		"rotating, no period":   {with(func(k *KeyFacts) { k.RotationDays, k.NextRotation = 0, time.Time{} }), Pass, "automatic rotation on"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateKeyRotation(tc.k)
+			v, reason, hint := EvaluateKeyRotation(tc.k)
+			checkHint(t, v, hint)
 			if v != tc.want || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.want, tc.reason)
 			}
@@ -66,10 +78,17 @@ func TestEvaluateTableEncryption(t *testing.T) {
 		"other cmk":             {with(func(x *TableFacts) { x.KeyARN = awsARN }), want, Fail, "not the configured key alias/AsiaAgenticSoc"},
 		"unknown manager":       {with(func(x *TableFacts) { x.KeyManager = "" }), WantKey{}, Fail, "could not be read"},
 		"unresolved, same name": {ok, WantKey{Name: cmkARN}, Pass, cmkARN},
+		"configured key unresolved": {ok, WantKey{Name: "alias/AsiaAgenticSoc", Unresolved: true}, Unknown,
+			"could not tell whether " + cmkARN + " is the configured key alias/AsiaAgenticSoc"},
+		"configured key unresolved, same ARN": {ok, WantKey{Name: cmkARN, Unresolved: true}, Pass, cmkARN},
+		"configured key unresolved, aws-managed": {with(func(x *TableFacts) { x.KeyARN, x.KeyManager = awsARN, "AWS" }),
+			WantKey{Name: "alias/AsiaAgenticSoc", Unresolved: true}, Fail, "AWS-managed key"},
+		"key manager unresolved": {with(func(x *TableFacts) { x.KeyManager, x.KeyUnresolved = "", true }), WantKey{}, Unknown, "whose key manager KMS did not say"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateTableEncryption(tc.t, tc.want)
+			v, reason, hint := EvaluateTableEncryption(tc.t, tc.want)
+			checkHint(t, v, hint)
 			if v != tc.v || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
 			}
@@ -91,15 +110,26 @@ func TestEvaluateBucketEncryption(t *testing.T) {
 		"key by id":             {with(func(x *BucketEncryptionFacts) { x.KeyID = "1111" }), want, Pass, "aws:kms"},
 		"key by alias":          {with(func(x *BucketEncryptionFacts) { x.KeyID = "alias/AsiaAgenticSoc" }), want, Pass, "aws:kms"},
 		"minio key name":        {with(func(x *BucketEncryptionFacts) { x.KeyID = "arn:aws:kms:soc-key" }), WantKey{Name: "soc-key"}, Pass, "aws:kms"},
-		"no configuration":      {BucketEncryptionFacts{}, want, Fail, "ServerSideEncryptionConfigurationNotFoundError"},
-		"sse-s3":                {with(func(x *BucketEncryptionFacts) { x.Algorithm, x.KeyID = "AES256", "" }), want, Fail, "AES256 (SSE-S3"},
-		"unknown algorithm":     {with(func(x *BucketEncryptionFacts) { x.Algorithm = "weird" }), want, Fail, `"weird" is not aws:kms`},
-		"aws/s3 key":            {with(func(x *BucketEncryptionFacts) { x.KeyID = "" }), want, Fail, "AWS-managed aws/s3 key"},
-		"other key":             {with(func(x *BucketEncryptionFacts) { x.KeyID = awsARN }), want, Fail, "not the configured key"},
+		"minio, other key":      {with(func(x *BucketEncryptionFacts) { x.KeyID = "arn:aws:kms:other" }), WantKey{Name: "soc-key"}, Fail, "not the configured key soc-key"},
+		"another alias, resolved to the key": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyARN = "alias/SocPipeline", cmkARN }), want, Pass,
+			"aws:kms with alias/SocPipeline"},
+		"resolved to another key": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyARN = "alias/Other", awsARN }), want, Fail, "not the configured key"},
+		"a key KMS does not know": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyLookup = "alias/Gone", "NotFoundException" }), want, Fail,
+			"not the configured key alias/AsiaAgenticSoc (DescribeKey on it: NotFoundException)"},
+		"bucket key unresolved": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyUnresolved = "alias/Other", true }), want, Unknown,
+			"could not tell whether alias/Other is the configured key"},
+		"configured key unresolved": {with(func(x *BucketEncryptionFacts) { x.KeyID, x.KeyARN = "alias/Other", awsARN }),
+			WantKey{Name: "alias/AsiaAgenticSoc", Unresolved: true}, Unknown, "KMS did not resolve the configured key"},
+		"no configuration":  {BucketEncryptionFacts{}, want, Fail, "ServerSideEncryptionConfigurationNotFoundError"},
+		"sse-s3":            {with(func(x *BucketEncryptionFacts) { x.Algorithm, x.KeyID = "AES256", "" }), want, Fail, "AES256 (SSE-S3"},
+		"unknown algorithm": {with(func(x *BucketEncryptionFacts) { x.Algorithm = "weird" }), want, Fail, `"weird" is not aws:kms`},
+		"aws/s3 key":        {with(func(x *BucketEncryptionFacts) { x.KeyID = "" }), want, Fail, "AWS-managed aws/s3 key"},
+		"other key":         {with(func(x *BucketEncryptionFacts) { x.KeyID = awsARN }), want, Fail, "not the configured key"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateBucketEncryption(tc.b, tc.want)
+			v, reason, hint := EvaluateBucketEncryption(tc.b, tc.want)
+			checkHint(t, v, hint)
 			if v != tc.v || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
 			}
@@ -131,7 +161,8 @@ func TestEvaluateObjectLock(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, reason := EvaluateObjectLock(tc.l, tc.min)
+			v, reason, hint := EvaluateObjectLock(tc.l, tc.min)
+			checkHint(t, v, hint)
 			if v != tc.v || !strings.Contains(reason, tc.reason) {
 				t.Errorf("got %s %q, want %s containing %q", v, reason, tc.v, tc.reason)
 			}
@@ -149,3 +180,36 @@ func TestRetentionMinDays(t *testing.T) {
 		}
 	}
 }
+
+// TestHintsNameTheCommand: the hint is the command that restores the
+// setting, for the resource the finding is about and the configured key.
+func TestHintsNameTheCommand(t *testing.T) {
+	cases := map[string]struct {
+		hint string
+		want []string
+	}{
+		"rotation off": {third(EvaluateKeyRotation(KeyFacts{KeyID: "k1", KeyState: "Enabled", Enabled: true, KeyManager: "CUSTOMER",
+			KeySpec: "SYMMETRIC_DEFAULT", RotationKnown: true})), []string{"`aws kms enable-key-rotation --key-id k1`"}},
+		"key pending deletion": {third(EvaluateKeyRotation(KeyFacts{KeyID: "k1", KeyState: "PendingDeletion"})),
+			[]string{"aws kms cancel-key-deletion --key-id k1", "aws kms enable-key --key-id k1"}},
+		"table on another key": {third(EvaluateTableEncryption(TableFacts{Table: "T", SSEPresent: true, Status: "ENABLED", SSEType: "KMS",
+			KeyARN: awsARN, KeyManager: "CUSTOMER"}, want)), []string{"aws dynamodb update-table --table-name T --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=" + cmkARN}},
+		"table key unresolved": {third(EvaluateTableEncryption(TableFacts{Table: "T"}, WantKey{Name: "alias/AsiaAgenticSoc"})),
+			[]string{"KMSMasterKeyId=alias/AsiaAgenticSoc"}},
+		"bucket sse-s3": {third(EvaluateBucketEncryption(BucketEncryptionFacts{Bucket: "B", Configured: true, Algorithm: "AES256"}, want)),
+			[]string{`aws s3api put-bucket-encryption --bucket B`, `"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"` + cmkARN + `"`, "objects already stored"}},
+		"governance": {third(EvaluateObjectLock(ObjectLockFacts{Bucket: "A", Configured: true, Enabled: "Enabled", HasRule: true, Mode: "GOVERNANCE", Years: 7}, DefaultRetention)),
+			[]string{"aws s3api put-object-lock-configuration --bucket A", `"Mode":"COMPLIANCE","Years":7`, "cannot be shortened"}},
+		"no lock, days": {third(EvaluateObjectLock(ObjectLockFacts{Bucket: "A"}, Retention{Days: 2557})),
+			[]string{"put-bucket-versioning --bucket A", `"Mode":"COMPLIANCE","Days":2557`}},
+	}
+	for name, tc := range cases {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.hint, w) {
+				t.Errorf("%s: hint %q lacks %q", name, tc.hint, w)
+			}
+		}
+	}
+}
+
+func third(_ Verdict, _, hint string) string { return hint }

@@ -26,8 +26,10 @@ type Report struct {
 	SocmondVersion string    `json:"socmond_version"`
 	GeneratedAt    time.Time `json:"generated_at"`
 	MinRetention   Retention `json:"min_retention"`
-	AllPassed      bool      `json:"all_passed"` // no FAIL (NOT_APPLICABLE does not count)
-	Findings       []Finding `json:"findings"`
+	// AllPassed: no FAIL and no UNKNOWN (NOT_APPLICABLE does not count);
+	// a check that could not read its facts vouches for nothing.
+	AllPassed bool      `json:"all_passed"`
+	Findings  []Finding `json:"findings"`
 }
 
 // NewReport assembles a report. GeneratedAt is whole seconds so that the
@@ -36,7 +38,7 @@ func NewReport(version string, now time.Time, min Retention, findings []Finding)
 	r := Report{Format: EvidenceFormat, SocmondVersion: version, GeneratedAt: now.UTC().Truncate(time.Second),
 		MinRetention: min, AllPassed: true, Findings: findings}
 	for _, f := range findings {
-		if f.Verdict == Fail {
+		if f.Verdict == Fail || f.Verdict == Unknown {
 			r.AllPassed = false
 		}
 	}

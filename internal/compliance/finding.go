@@ -27,6 +27,13 @@ const (
 	// NotApplicable: the check does not apply to what was found (an
 	// AWS-managed key, a key type that cannot rotate). It never fails a round.
 	NotApplicable Verdict = "NOT_APPLICABLE"
+	// Unknown: the check could not read the facts it decides on (a call
+	// was throttled, denied, timed out or found nothing, after the SDK's
+	// retries). It is no finding about the resource, so it neither raises
+	// nor clears ComplianceViolation, and it writes no evidence: the last
+	// known verdict stands (docs/alerting.md). It raises the
+	// ComplianceCheckUnknown ticket if it lasts.
+	Unknown Verdict = "UNKNOWN"
 )
 
 // Check names. They are metric label values, so they are part of the
@@ -43,8 +50,12 @@ type Finding struct {
 	Check    string  `json:"check"`
 	Resource string  `json:"resource"`
 	Verdict  Verdict `json:"verdict"`
-	// Reason says, for a person, what was found and what to do about it.
+	// Reason says, for a person, what was found and why it matters.
 	Reason string `json:"reason"`
+	// Hint says what to do about a FAIL (the command that restores the
+	// setting) or a failed read; it is the hint annotation of the alert,
+	// so the page says how to fix what it reports.
+	Hint string `json:"hint,omitempty"`
 	// Inputs are the facts AWS reported that the verdict rests on.
 	Inputs   map[string]string `json:"inputs,omitempty"`
 	Start    time.Time         `json:"start"`
@@ -54,7 +65,6 @@ type Finding struct {
 	Class     probes.Class `json:"class,omitempty"`
 	Code      string       `json:"code,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
-	Hint      string       `json:"hint,omitempty"`
 }
 
 // Key identifies a finding's (check, resource) pair.
@@ -64,33 +74,67 @@ func (f Finding) Key() string { return f.Check + "/" + f.Resource }
 type outcome struct {
 	verdict Verdict
 	reason  string
+	hint    string // what to do; every FAIL has one (evaluate_test.go)
+	// unresolved is the key name whose failed DescribeKey an UNKNOWN
+	// rests on; Checker.finish adds that call's error to the finding.
+	unresolved string
 }
 
 func pass(format string, args ...any) outcome {
-	return outcome{Pass, fmt.Sprintf(format, args...)}
+	return outcome{verdict: Pass, reason: fmt.Sprintf(format, args...)}
 }
 
+// fail is a FAIL with its reason; every caller adds the remediation with
+// fix, so the alert it raises says how to restore the setting.
 func fail(format string, args ...any) outcome {
-	return outcome{Fail, fmt.Sprintf(format, args...)}
+	return outcome{verdict: Fail, reason: fmt.Sprintf(format, args...)}
+}
+
+func (o outcome) fix(format string, args ...any) outcome {
+	o.hint = fmt.Sprintf(format, args...)
+	return o
+}
+
+// unknown is an UNKNOWN the facts themselves show: one the check needs was
+// never read.
+func unknown(format string, args ...any) outcome {
+	return outcome{verdict: Unknown, reason: fmt.Sprintf(format, args...)}
+}
+
+// unresolved is an UNKNOWN because KMS did not resolve the key name, so
+// two references to keys cannot be compared.
+func unresolved(name, format string, args ...any) outcome {
+	o := unknown(format, args...).fix("KMS did not resolve %s; the check runs again on its schedule", name)
+	o.unresolved = name
+	return o
 }
 
 func notApplicable(format string, args ...any) outcome {
-	return outcome{NotApplicable, fmt.Sprintf(format, args...)}
+	return outcome{verdict: NotApplicable, reason: fmt.Sprintf(format, args...)}
 }
 
-// callFailed turns a failed AWS call into a FAIL finding: compliance that
-// cannot be observed cannot be shown to an auditor. The class, code and
+// apply records o in f.
+func (o outcome) apply(f *Finding) { f.Verdict, f.Reason, f.Hint = o.verdict, o.reason, o.hint }
+
+// callFailed turns a failed AWS call into an UNKNOWN finding. It used to
+// be a FAIL, which paged on-call and wrote a report into the Object-Lock
+// bucket, kept for 7 years, for every throttled read. The class, code and
 // request id come from probes.Classify, so they read like probe failures.
 func callFailed(f *Finding, op, action string, err error) {
+	f.Verdict = Unknown
+	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, readFailed(f, err))
+	f.Hint = hint(f.Resource, action, f.Class)
+}
+
+// readFailed records on f the failed call its UNKNOWN rests on (class,
+// code, request id) and returns what failed: the code, else the class.
+func readFailed(f *Finding, err error) string {
 	class, code, rid := probes.Classify(err)
-	f.Verdict = Fail
 	f.Class, f.Code, f.RequestID = class, code, rid
-	what := code
-	if what == "" {
-		what = string(class)
+	if code == "" {
+		return string(class)
 	}
-	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, what)
-	f.Hint = hint(f.Resource, action, class)
+	return code
 }
 
 // hint is the troubleshooting text for a failed call, in the style of the

@@ -52,10 +52,19 @@ func rotationUnsupported(k KeyFacts) string {
 	return ""
 }
 
-// EvaluateKeyRotation decides kms_key_rotation from what was fetched.
-func EvaluateKeyRotation(k KeyFacts) (Verdict, string) {
+// EvaluateKeyRotation decides kms_key_rotation from what was fetched; hint
+// is what to do about a FAIL.
+func EvaluateKeyRotation(k KeyFacts) (v Verdict, reason, hint string) {
 	o := evaluateKeyRotation(k)
-	return o.verdict, o.reason
+	return o.verdict, o.reason, o.hint
+}
+
+// ref is how a command should name the key: its id, as the reasons do.
+func (k KeyFacts) ref() string {
+	if k.KeyID != "" {
+		return k.KeyID
+	}
+	return k.ARN
 }
 
 func evaluateKeyRotation(k KeyFacts) outcome {
@@ -63,13 +72,19 @@ func evaluateKeyRotation(k KeyFacts) outcome {
 		return notApplicable("%s", why)
 	}
 	if k.KeyState != "Enabled" || !k.Enabled {
-		return fail("key state is %s, not Enabled: data encrypted under it cannot be read or written; enable the key (or cancel its deletion) with kms:EnableKey / kms:CancelKeyDeletion", k.KeyState)
+		o := fail("key state is %s, not Enabled: data encrypted under it cannot be read or written", k.KeyState)
+		if k.KeyState == "PendingDeletion" {
+			return o.fix("cancel the deletion, then enable the key: `aws kms cancel-key-deletion --key-id %[1]s && aws kms enable-key --key-id %[1]s`", k.ref())
+		}
+		return o.fix("enable the key: `aws kms enable-key --key-id %s` (a key in PendingImport needs its key material imported, one Unavailable its custom key store reconnected)", k.ref())
 	}
 	if !k.RotationKnown {
-		return fail("rotation status unknown: GetKeyRotationStatus did not answer")
+		return unknown("rotation status unknown: GetKeyRotationStatus did not answer").
+			fix("read it with `aws kms get-key-rotation-status --key-id %s`; grant socmond kms:GetKeyRotationStatus on the key if that is denied", k.ref())
 	}
 	if !k.RotationEnabled {
-		return fail("automatic key rotation is off: turn it on with `aws kms enable-key-rotation --key-id %s` (TM-G-1 §3.1 key management)", k.KeyID)
+		return fail("automatic key rotation is off (TM-G-1 §3.1 key management)").
+			fix("turn it on with `aws kms enable-key-rotation --key-id %s`, and set it in the pipeline's infrastructure code (EnableKeyRotation) so it does not drift back", k.ref())
 	}
 	msg := "customer-managed symmetric key, Enabled, automatic rotation on"
 	if k.RotationDays > 0 {
@@ -135,7 +150,6 @@ func (c *Checker) checkKeyRotation(ctx context.Context, keys *keyCache) Finding 
 		}
 	}
 	k.inputs(f.Inputs)
-	o := evaluateKeyRotation(k)
-	f.Verdict, f.Reason = o.verdict, o.reason
+	evaluateKeyRotation(k).apply(f)
 	return done()
 }

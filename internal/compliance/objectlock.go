@@ -62,6 +62,7 @@ func (r Retention) String() string {
 
 // ObjectLockFacts are what GetObjectLockConfiguration reports.
 type ObjectLockFacts struct {
+	Bucket string // the bucket's name, for the remediation command
 	// Configured is false on ObjectLockConfigurationNotFoundError.
 	Configured bool
 	Enabled    string // ObjectLockEnabled: "Enabled" or ""
@@ -71,10 +72,11 @@ type ObjectLockFacts struct {
 	Days       int
 }
 
-// EvaluateObjectLock decides s3_object_lock_retention from what was fetched.
-func EvaluateObjectLock(l ObjectLockFacts, min Retention) (Verdict, string) {
+// EvaluateObjectLock decides s3_object_lock_retention from what was
+// fetched; hint is what to do about a FAIL.
+func EvaluateObjectLock(l ObjectLockFacts, min Retention) (v Verdict, reason, hint string) {
 	o := evaluateObjectLock(l, min)
-	return o.verdict, o.reason
+	return o.verdict, o.reason, o.hint
 }
 
 func evaluateObjectLock(l ObjectLockFacts, min Retention) outcome {
@@ -84,17 +86,30 @@ func evaluateObjectLock(l ObjectLockFacts, min Retention) outcome {
 	} else if l.Days > 0 {
 		period = strconv.Itoa(l.Days) + " days"
 	}
+	unit, n := "Years", min.Years
+	if n == 0 {
+		unit, n = "Days", min.Days
+	}
+	// COMPLIANCE cannot be undone: the hint says so before anyone runs it.
+	lock := fmt.Sprintf("`aws s3api put-object-lock-configuration --bucket %s --object-lock-configuration "+
+		`'{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","%s":%d}}}'`+
+		"` (COMPLIANCE retention cannot be shortened or lifted afterwards, not even by the root user)", l.Bucket, unit, n)
 	switch {
 	case !l.Configured || l.Enabled != "Enabled":
-		return fail("Object Lock is not enabled on the audit bucket (ObjectLockConfigurationNotFoundError): audit records can be altered or deleted; enable Object Lock with COMPLIANCE default retention of at least %s (HKMA SA-2 §2.8)", min)
+		return fail("Object Lock is not enabled on the audit bucket (ObjectLockConfigurationNotFoundError): audit records can be altered or deleted (HKMA SA-2 §2.8)").
+			fix("enable it with COMPLIANCE default retention of at least %s: versioning must be on (`aws s3api put-bucket-versioning --bucket %s --versioning-configuration Status=Enabled`), then %s; objects already stored get no retention from it", min, l.Bucket, lock)
 	case !l.HasRule:
-		return fail("Object Lock is enabled but there is no default retention rule: objects written without their own retention are not protected; set a COMPLIANCE default retention of at least %s", min)
+		return fail("Object Lock is enabled but there is no default retention rule: objects written without their own retention are not protected").
+			fix("set a COMPLIANCE default retention of at least %s: %s", min, lock)
 	case l.Mode == "GOVERNANCE":
-		return fail("default retention mode is GOVERNANCE (%s): anyone with s3:BypassGovernanceRetention can delete records early; set mode COMPLIANCE", period)
+		return fail("default retention mode is GOVERNANCE (%s): anyone with s3:BypassGovernanceRetention can delete records early", period).
+			fix("set mode COMPLIANCE: %s", lock)
 	case l.Mode != "COMPLIANCE":
-		return fail("default retention mode is %q, not COMPLIANCE", l.Mode)
+		return fail("default retention mode is %q, not COMPLIANCE", l.Mode).
+			fix("set mode COMPLIANCE: %s", lock)
 	case !min.Covers(l.Years, l.Days):
-		return fail("default retention is %s, shorter than the required %s (%d days); lengthen the bucket's default retention", period, min, min.MinDays())
+		return fail("default retention is %s, shorter than the required %s (%d days)", period, min, min.MinDays()).
+			fix("lengthen the bucket's default retention: %s", lock)
 	}
 	return pass("Object Lock enabled, default retention COMPLIANCE %s (required %s)", period, min)
 }
@@ -123,7 +138,7 @@ func (c *Checker) checkObjectLock(ctx context.Context, bucket string) Finding {
 	cctx, cancel := c.callCtx(ctx)
 	out, err := c.S3.GetObjectLockConfiguration(cctx, &s3.GetObjectLockConfigurationInput{Bucket: &bucket})
 	cancel()
-	var l ObjectLockFacts
+	l := ObjectLockFacts{Bucket: bucket}
 	switch {
 	case isCode(err, "ObjectLockConfigurationNotFoundError"):
 	case err != nil:
@@ -143,8 +158,7 @@ func (c *Checker) checkObjectLock(ctx context.Context, bucket string) Finding {
 		min = DefaultRetention
 	}
 	l.inputs(f.Inputs)
-	o := evaluateObjectLock(l, min)
-	f.Verdict, f.Reason = o.verdict, o.reason
+	evaluateObjectLock(l, min).apply(f)
 	return done()
 }
 

@@ -3,6 +3,7 @@ package compliance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 	"github.com/socmond/socmond/internal/scheduler"
 )
 
-// DefaultSchedule is how often the checks run: encryption settings change
-// rarely, and each run costs a handful of read calls.
-const DefaultSchedule = "@every 15m"
+// DefaultSchedule is how often the checks run. A violation must page
+// within a minute of the change (docs/alerting.md, "Compliance:
+// immediate"): with Alertmanager's group_wait that leaves 30 s for the
+// check to see it. A round is a handful of read calls, so this is cheap.
+const DefaultSchedule = "@every 30s"
 
 // Settings are what a Runner checks and when; a config reload swaps them
 // whole with Reconfigure.
@@ -24,7 +27,9 @@ type Settings struct {
 	Checker  *Checker
 	Schedule string // default DefaultSchedule
 	// Evidence, when set, writes a report on EvidenceSchedule and whenever
-	// a verdict changes (the first round counts as a change).
+	// a known verdict changes (the first round counts as a change). An
+	// UNKNOWN is no change: a failed read says nothing about the resource,
+	// and each report stays in the Object-Lock bucket for years.
 	Evidence         *Evidence
 	EvidenceSchedule string // e.g. "@daily"
 }
@@ -80,9 +85,11 @@ type Runner struct {
 	// gen counts Reconfigure swaps of the checks: a round whose checks
 	// were swapped while it ran publishes nothing and runs again with the
 	// new ones.
-	gen       uint64
-	latest    []Finding
-	verdicts  map[string]Verdict
+	gen    uint64
+	latest []Finding
+	// known is the last known verdict (never UNKNOWN) of each finding
+	// that has had one, by Key: what evidence writes follow.
+	known     map[string]Verdict
 	last      map[string]Finding // by Key, to tell subscribers what went away
 	subs      []func(Finding)
 	lastWrite Written
@@ -231,7 +238,7 @@ func (r *Runner) LastEvidence() (Written, error) {
 }
 
 // RunOnce runs every check now, records the findings and tells
-// subscribers. It writes evidence when a verdict changed.
+// subscribers. It writes evidence when a known verdict changed.
 func (r *Runner) RunOnce(ctx context.Context) []Finding { return r.round(ctx, false) }
 
 func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
@@ -263,30 +270,35 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 }
 
 // record stores the round unless the settings changed since generation
-// gen (current false). It reports whether any verdict changed and the last
-// findings of the (check, resource) pairs this round no longer has.
+// gen (current false). It reports whether any known verdict changed — an
+// UNKNOWN keeps the last known one, and a pair that never had one has none
+// — and the last findings of the (check, resource) pairs this round no
+// longer has.
 func (r *Runner) record(findings []Finding, gen uint64) (changed bool, removed []Finding, current bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if gen != r.gen {
 		return false, nil, false
 	}
-	changed = r.verdicts == nil || len(r.verdicts) != len(findings)
-	next := make(map[string]Verdict, len(findings))
+	known := make(map[string]Verdict, len(findings))
 	last := make(map[string]Finding, len(findings))
 	for _, f := range findings {
-		next[f.Key()] = f.Verdict
 		last[f.Key()] = f
-		if !changed && r.verdicts[f.Key()] != f.Verdict {
-			changed = true
+		if f.Verdict != Unknown {
+			known[f.Key()] = f.Verdict
+		} else if v, ok := r.known[f.Key()]; ok {
+			known[f.Key()] = v
 		}
 	}
+	// Pairs added or removed count as changes; before the first round
+	// r.known is nil, so a first round with any known verdict writes.
+	changed = !maps.Equal(r.known, known)
 	for k, f := range r.last {
 		if _, ok := last[k]; !ok {
 			removed = append(removed, f)
 		}
 	}
-	r.latest, r.verdicts, r.last = findings, next, last
+	r.latest, r.known, r.last = findings, known, last
 	return changed, removed, true
 }
 

@@ -22,6 +22,7 @@ import (
 
 const (
 	key       = "alias/AsiaAgenticSoc"
+	otherKey  = "alias/OtherTeam" // a second customer-managed key, not the pipeline's
 	invTable  = "AsiaAgenticSocInvestigations-dev"
 	metTable  = "AsiaAgenticSocMetrics-dev"
 	artifacts = "asia-agentic-soc-artifacts-123456789012-dev"
@@ -40,7 +41,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	sim := awssim.New(awssim.Seed{Tables: []string{invTable, metTable}, Buckets: []string{artifacts},
-		AuditBuckets: []string{audit}, Keys: []string{key}})
+		AuditBuckets: []string{audit}, Keys: []string{key, otherKey}})
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +107,9 @@ func TestFreshPipelinePasses(t *testing.T) {
 }
 
 // TestFaultsTurnChecksRed drives every FAIL/N/A branch through the real SDK
-// and the simulator's wire shapes, including the S3 "not found" errors.
+// and the simulator's wire shapes, including the S3 "not found" errors. A
+// call that fails is UNKNOWN, never FAIL: it says nothing about the
+// resource.
 func TestFaultsTurnChecksRed(t *testing.T) {
 	cases := []struct {
 		name, fault, check, resource string
@@ -119,12 +122,12 @@ func TestFaultsTurnChecksRed(t *testing.T) {
 		{"imported material", `{"service":"kms","set":{"Origin":"EXTERNAL"}}`, compliance.CheckKMSRotation, key, compliance.NotApplicable, "imported", ""},
 		{"disabled key", `{"service":"kms","state":"Disabled"}`, compliance.CheckKMSRotation, key, compliance.Fail, "Disabled", ""},
 		{"pending deletion", `{"service":"kms","state":"PendingDeletion"}`, compliance.CheckKMSRotation, key, compliance.Fail, "PendingDeletion", ""},
-		{"kms access denied", `{"service":"kms","error":"AccessDeniedException"}`, compliance.CheckKMSRotation, key, compliance.Fail, "DescribeKey failed", "AccessDeniedException"},
+		{"kms access denied", `{"service":"kms","error":"AccessDeniedException"}`, compliance.CheckKMSRotation, key, compliance.Unknown, "DescribeKey failed", "AccessDeniedException"},
 		{"table aws-owned", `{"service":"dynamodb","resource":"` + invTable + `","set":{"SSEType":"NONE"}}`, compliance.CheckDynamoDBKMS, invTable, compliance.Fail, "AWS-owned", ""},
 		{"table aws/dynamodb", `{"service":"dynamodb","resource":"` + metTable + `","set":{"KMSMasterKeyArn":"alias/aws/dynamodb"}}`, compliance.CheckDynamoDBKMS, metTable, compliance.Fail, "aws/dynamodb", ""},
 		{"table updating", `{"service":"dynamodb","set":{"SSEStatus":"UPDATING"}}`, compliance.CheckDynamoDBKMS, invTable, compliance.Fail, "UPDATING", ""},
 		{"table inaccessible", `{"service":"dynamodb","state":"INACCESSIBLE_ENCRYPTION_CREDENTIALS"}`, compliance.CheckDynamoDBKMS, invTable, compliance.Fail, "KMS KEY INACCESSIBLE", ""},
-		{"table missing", `{"service":"dynamodb","error":"ResourceNotFoundException"}`, compliance.CheckDynamoDBKMS, metTable, compliance.Fail, "DescribeTable failed", "ResourceNotFoundException"},
+		{"table missing", `{"service":"dynamodb","error":"ResourceNotFoundException"}`, compliance.CheckDynamoDBKMS, metTable, compliance.Unknown, "DescribeTable failed", "ResourceNotFoundException"},
 		{"bucket sse-s3", `{"service":"s3","resource":"` + artifacts + `","set":{"SSEAlgorithm":"AES256"}}`, compliance.CheckS3KMS, artifacts, compliance.Fail, "AES256", ""},
 		{"bucket no encryption", `{"service":"s3","set":{"SSEAlgorithm":"NONE"}}`, compliance.CheckS3KMS, audit, compliance.Fail, "ServerSideEncryptionConfigurationNotFoundError", ""},
 		{"bucket other key", `{"service":"s3","set":{"KMSMasterKeyID":"arn:aws:kms:us-east-1:123456789012:key/other"}}`, compliance.CheckS3KMS, artifacts, compliance.Fail, "not the configured key", ""},
@@ -135,7 +138,8 @@ func TestFaultsTurnChecksRed(t *testing.T) {
 		{"no default rule", `{"service":"s3","set":{"Mode":"NONE"}}`, compliance.CheckS3ObjectLock, audit, compliance.Fail, "no default retention rule", ""},
 		{"2555 days", `{"service":"s3","set":{"Days":"2555"}}`, compliance.CheckS3ObjectLock, audit, compliance.Fail, "2555 days, shorter", ""},
 		{"2557 days", `{"service":"s3","set":{"Days":"2557"}}`, compliance.CheckS3ObjectLock, audit, compliance.Pass, "2557 days", ""},
-		{"s3 access denied", `{"service":"s3","error":"AccessDenied"}`, compliance.CheckS3ObjectLock, audit, compliance.Fail, "GetObjectLockConfiguration failed", "AccessDenied"},
+		{"s3 access denied", `{"service":"s3","error":"AccessDenied"}`, compliance.CheckS3ObjectLock, audit, compliance.Unknown, "GetObjectLockConfiguration failed", "AccessDenied"},
+		{"table throttled", `{"service":"dynamodb","resource":"` + invTable + `","error":"ThrottlingException"}`, compliance.CheckDynamoDBKMS, invTable, compliance.Unknown, "DescribeTable failed", "ThrottlingException"},
 	}
 	e := newEnv(t)
 	for _, tc := range cases {
@@ -148,6 +152,9 @@ func TestFaultsTurnChecksRed(t *testing.T) {
 			}
 			if tc.code != "" && (f.Hint == "" || f.RequestID == "" || f.Class == probes.ClassNone) {
 				t.Errorf("failed call without class/hint/request id: %+v", f)
+			}
+			if f.Verdict == compliance.Fail && f.Hint == "" {
+				t.Errorf("FAIL without a hint (the page would not say what to do): %+v", f)
 			}
 		})
 	}
@@ -216,8 +223,8 @@ socmond_compliance_failures_total{check="s3_object_lock_retention",resource="asi
 	}
 }
 
-// gaugeChild finds one series by gathering, so the test reads what
-// /metrics would show.
+// gaugeChild finds one series (a gauge's or a counter's) by gathering, so
+// the test reads what /metrics would show.
 func gaugeChild(t *testing.T, reg *prometheus.Registry, name, check, resource string) prometheus.Collector {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -236,6 +243,9 @@ func gaugeChild(t *testing.T, reg *prometheus.Registry, name, check, resource st
 			if labels["check"] == check && labels["resource"] == resource {
 				g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
 				g.Set(m.GetGauge().GetValue())
+				if c := m.GetCounter(); c != nil {
+					g.Set(c.GetValue())
+				}
 				return g
 			}
 		}

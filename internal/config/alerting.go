@@ -20,6 +20,11 @@ const (
 	DefaultQueueCapacity  = 1000
 	DefaultAMTimeout      = 10 * time.Second
 	DefaultRunbookBaseURL = "https://github.com/socmond/socmond/blob/main/docs/runbooks.md"
+	// DefaultComplianceUnknownFor: a compliance read that fails is
+	// retried at the next round (every 30s), so a blip clears on its own;
+	// one that lasts 5 minutes means the check is blind and someone should
+	// find out why (docs/alerting.md).
+	DefaultComplianceUnknownFor = 5 * time.Minute
 )
 
 // Alert rule keys as written under alerting.rules.
@@ -28,6 +33,7 @@ const (
 	RuleHighErrorRate       = "high_error_rate"
 	RuleLowAvailability     = "low_availability"
 	RuleComplianceViolation = "compliance_violation"
+	RuleComplianceUnknown   = "compliance_unknown"
 )
 
 // Severities an alert may carry; the example Alertmanager config routes
@@ -90,13 +96,14 @@ type AlertRules struct {
 	HighErrorRate       RuleSettings `yaml:"high_error_rate,omitempty"`
 	LowAvailability     RuleSettings `yaml:"low_availability,omitempty"`
 	ComplianceViolation RuleSettings `yaml:"compliance_violation,omitempty"`
+	ComplianceUnknown   RuleSettings `yaml:"compliance_unknown,omitempty"`
 }
 
 // RuleSettings tune one rule. Zero values inherit (service > global >
 // built-in).
 type RuleSettings struct {
 	Enabled  *bool    `yaml:"enabled,omitempty"`
-	For      Duration `yaml:"for,omitempty"`       // how long a condition must be active before its alert fires; default 0
+	For      Duration `yaml:"for,omitempty"`       // how long a condition must be active before its alert fires; default 0 (compliance_unknown: 5m)
 	ClearFor Duration `yaml:"clear_for,omitempty"` // a condition keeps failing this long after its last failing result; default: 1.5 probe intervals (compliance: 0)
 	Severity string   `yaml:"severity,omitempty"`  // page, ticket or info
 }
@@ -107,17 +114,20 @@ func (a *AlertRules) byKey() map[string]*RuleSettings {
 		RuleHighErrorRate:       &a.HighErrorRate,
 		RuleLowAvailability:     &a.LowAvailability,
 		RuleComplianceViolation: &a.ComplianceViolation,
+		RuleComplianceUnknown:   &a.ComplianceUnknown,
 	}
 }
 
 // defaultSeverity: availability and errors lose investigations, so they
 // page; slowness only delays them, so it opens a ticket. A compliance
-// violation is a regulatory finding and pages at once.
+// violation is a regulatory finding and pages at once; a check that cannot
+// read its facts has found nothing wrong, so it opens a ticket.
 var defaultSeverity = map[string]string{
 	RuleSlowResponse:        "ticket",
 	RuleHighErrorRate:       "page",
 	RuleLowAvailability:     "page",
 	RuleComplianceViolation: "page",
+	RuleComplianceUnknown:   "ticket",
 }
 
 // ResolvedRule is one rule's settings for one service with every default
@@ -134,9 +144,11 @@ type ResolvedRule struct {
 // interval is the resource's probe interval, from which the default
 // clear_for (1.5 intervals: a recovered resource is clear at its second good
 // probe in a row, one that alternates failure and success stays failing) is
-// derived. Every rule defaults to no for: the conditions are confirmed by a
-// second failing result already (docs/alerting.md). Compliance clears at
-// once.
+// derived. Every service rule defaults to no for: its condition is confirmed
+// by a second failing result already (docs/alerting.md). Compliance clears
+// at once: a violation pages at once and either compliance alert resolves
+// at the first verdict that ends it; compliance_unknown waits
+// DefaultComplianceUnknownFor before it raises a ticket.
 func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRule {
 	var svc, glob *RuleSettings
 	if s, ok := a.Services[service]; ok {
@@ -149,14 +161,18 @@ func (a *Alerting) Rule(rule, service string, interval time.Duration) ResolvedRu
 	if svc == nil {
 		svc = &RuleSettings{}
 	}
-	clear := interval * 3 / 2
-	if rule == RuleComplianceViolation {
-		clear = 0
+	var defFor time.Duration
+	defClear := interval * 3 / 2
+	switch rule {
+	case RuleComplianceViolation:
+		defClear = 0
+	case RuleComplianceUnknown:
+		defFor, defClear = DefaultComplianceUnknownFor, 0
 	}
 	r := ResolvedRule{
 		Enabled:  true,
-		For:      firstDuration(svc.For, glob.For),
-		ClearFor: firstDuration(svc.ClearFor, glob.ClearFor, Duration(clear)),
+		For:      firstDuration(svc.For, glob.For, Duration(defFor)),
+		ClearFor: firstDuration(svc.ClearFor, glob.ClearFor, Duration(defClear)),
 		Severity: firstString(svc.Severity, glob.Severity, defaultSeverity[rule]),
 	}
 	if svc.Enabled != nil {
@@ -268,7 +284,7 @@ func validateAlerting(a *Alerting, l *locator) []error {
 
 func validateRules(r *AlertRules, base string, l *locator) []*Error {
 	var errs []*Error
-	for _, key := range []string{RuleSlowResponse, RuleHighErrorRate, RuleLowAvailability, RuleComplianceViolation} {
+	for _, key := range []string{RuleSlowResponse, RuleHighErrorRate, RuleLowAvailability, RuleComplianceViolation, RuleComplianceUnknown} {
 		s := r.byKey()[key]
 		if s.Severity != "" && !slices.Contains(Severities, s.Severity) {
 			errs = append(errs, l.errorf(base+"."+key+".severity", "invalid severity %q (one of %s)", s.Severity, strings.Join(Severities, ", ")))

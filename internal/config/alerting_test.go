@@ -46,6 +46,7 @@ alerting:
 		"global for, service severity":            {RuleHighErrorRate, "kms", ResolvedRule{true, 3 * time.Minute, 10 * time.Minute, "page"}},
 		"global only":                             {RuleHighErrorRate, "s3", ResolvedRule{true, 3 * time.Minute, 45 * time.Second, "ticket"}},
 		"compliance is immediate":                 {RuleComplianceViolation, "", ResolvedRule{true, 0, 0, "page"}},
+		"unknown compliance: 5m ticket":           {RuleComplianceUnknown, "", ResolvedRule{true, 5 * time.Minute, 0, "ticket"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -85,10 +86,29 @@ func TestWindowsThatCanNeverFire(t *testing.T) {
 	}
 }
 
+// TestComplianceUnknownSettings: compliance_unknown is set like the other
+// rules.
+func TestComplianceUnknownSettings(t *testing.T) {
+	c, err := Parse("config.yaml", []byte(alertingBase+`
+alerting:
+  rules:
+    compliance_unknown: {for: 15m, clear_for: 1m, severity: info}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ResolvedRule{true, 15 * time.Minute, time.Minute, "info"}
+	if got := c.Alerting.Rule(RuleComplianceUnknown, "", 0); got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
 func TestAlertingErrors(t *testing.T) {
 	tests := map[string]struct{ yaml, want string }{
-		"bad url":         {"alerting:\n  alertmanagers: [{url: 'am:9093'}]\n", `config.yaml:5: alerting.alertmanagers[0].url: invalid URL "am:9093"`},
-		"bad severity":    {"alerting:\n  rules:\n    slow_response: {severity: urgent}\n", `alerting.rules.slow_response.severity: invalid severity "urgent"`},
+		"bad url":      {"alerting:\n  alertmanagers: [{url: 'am:9093'}]\n", `config.yaml:5: alerting.alertmanagers[0].url: invalid URL "am:9093"`},
+		"bad severity": {"alerting:\n  rules:\n    slow_response: {severity: urgent}\n", `alerting.rules.slow_response.severity: invalid severity "urgent"`},
+		"bad unknown severity": {"alerting:\n  rules:\n    compliance_unknown: {severity: urgent}\n",
+			`alerting.rules.compliance_unknown.severity: invalid severity "urgent"`},
 		"unknown service": {"alerting:\n  services:\n    sqs: {}\n", `alerting.services.sqs: unknown service "sqs"`},
 		"unknown key":     {"alerting:\n  resend: 1m\n", "resend"},
 		"both auths": {"alerting:\n  alertmanagers: [{url: 'http://a', bearer_token: x, basic_auth: {username: u, password: p}}]\n",

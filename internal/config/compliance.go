@@ -4,7 +4,7 @@ import "fmt"
 
 // Compliance defaults.
 const (
-	DefaultComplianceSchedule = "@every 15m"
+	DefaultComplianceSchedule = "@every 30s" // a violation pages within a minute (docs/alerting.md)
 	DefaultEvidenceSchedule   = "@daily"
 	DefaultEvidencePrefix     = "socmond/evidence/"
 	DefaultMinRetentionYears  = 7
@@ -17,7 +17,7 @@ type Compliance struct {
 	// Enabled defaults to true when the pipeline section names a KMS key
 	// or a bucket.
 	Enabled      *bool        `yaml:"enabled,omitempty"`
-	Schedule     string       `yaml:"schedule,omitempty"` // default "@every 15m"
+	Schedule     string       `yaml:"schedule,omitempty"` // default "@every 30s"
 	MinRetention MinRetention `yaml:"min_retention,omitempty"`
 	Evidence     Evidence     `yaml:"evidence,omitempty"`
 }

@@ -12,7 +12,7 @@ func TestComplianceDefaultsAndValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := c.Compliance
-	if !*cc.Enabled || cc.Schedule != "@every 15m" || cc.MinRetention.Years != 7 || cc.Evidence.Enabled ||
+	if !*cc.Enabled || cc.Schedule != "@every 30s" || cc.MinRetention.Years != 7 || cc.Evidence.Enabled ||
 		cc.Evidence.Schedule != "@daily" || cc.Evidence.Prefix != "socmond/evidence/" {
 		t.Errorf("defaults: %+v", cc)
 	}

@@ -21,6 +21,10 @@ const (
 	Pass          Verdict = "PASS"
 	Fail          Verdict = "FAIL"
 	NotApplicable Verdict = "N/A" // does not fail the round
+	// Unknown: the check could not read its facts. It is no FAIL, but no
+	// pass either, so it fails the round (validate exits 1) and the
+	// overall line says UNKNOWN when nothing failed.
+	Unknown Verdict = "UNKNOWN"
 )
 
 // Row is one checked thing.
@@ -84,16 +88,32 @@ func ProbeRows(results []probes.Result) []Row {
 	return rows
 }
 
-// AllPassed reports whether no row in any section failed.
+// AllPassed reports whether no row in any section failed or is unknown.
 func AllPassed(sections []Section) bool {
 	for _, s := range sections {
 		for _, r := range s.Rows {
-			if r.Verdict == Fail {
+			if r.Verdict == Fail || r.Verdict == Unknown {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// tally counts the rows that count (not N/A), and of them the failed and
+// the unknown ones.
+type tally struct{ total, failed, unknown int }
+
+func (t *tally) add(v Verdict) {
+	switch v {
+	case NotApplicable:
+		return
+	case Fail:
+		t.failed++
+	case Unknown:
+		t.unknown++
+	}
+	t.total++
 }
 
 var displayNames = map[string]string{
@@ -121,7 +141,7 @@ const rule = "============================================================"
 func Text(w io.Writer, title string, sections []Section, color bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n %s\n%s\n", rule, title, rule)
-	total, failed := 0, 0
+	var n tally
 	for i, s := range sections {
 		if i > 0 {
 			b.WriteString("\n")
@@ -130,22 +150,24 @@ func Text(w io.Writer, title string, sections []Section, color bool) error {
 			fmt.Fprintf(&b, "%s\n", s.Title)
 		}
 		for _, r := range s.Rows {
-			if r.Verdict != NotApplicable {
-				total++
-			}
-			if r.Verdict == Fail {
-				failed++
-			}
+			n.add(r.Verdict)
 			b.WriteString(line(r, color))
 			b.WriteString("\n")
 		}
 	}
 	b.WriteString(strings.Repeat("-", len(rule)) + "\n")
 	verdict := paint("PASS", green, color)
-	if failed > 0 {
+	switch {
+	case n.failed > 0:
 		verdict = paint("FAIL", red, color)
+	case n.unknown > 0:
+		verdict = paint("UNKNOWN", yellow, color)
 	}
-	fmt.Fprintf(&b, "Overall: %s (%d of %d checks passed)\n", verdict, total-failed, total)
+	unknown := ""
+	if n.unknown > 0 {
+		unknown = fmt.Sprintf(", %d unknown", n.unknown)
+	}
+	fmt.Fprintf(&b, "Overall: %s (%d of %d checks passed%s)\n", verdict, n.total-n.failed-n.unknown, n.total, unknown)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -157,9 +179,11 @@ func line(r Row, color bool) string {
 		icon, word = "❌", paint("FAIL", red, color)
 	case NotApplicable:
 		icon, word = "➖", paint("N/A ", yellow, color)
+	case Unknown:
+		icon, word = "❔", paint("UNKNOWN", yellow, color)
 	}
 	s := fmt.Sprintf("%s %s %-24s %s: %s", icon, word, r.Name, r.Resource, r.Summary)
-	if r.Verdict == Fail {
+	if r.Verdict == Fail || r.Verdict == Unknown {
 		if r.RequestID != "" {
 			s += " [request id " + r.RequestID + "]"
 		}
@@ -216,23 +240,20 @@ type JSONReport struct {
 	Pass        bool      `json:"pass"`
 	Total       int       `json:"total"`
 	Failed      int       `json:"failed"`
+	Unknown     int       `json:"unknown"` // could not read their facts; they fail the round too
 	Results     []JSONRow `json:"results"`
 }
 
 // JSON writes the same rows as Text, as one JSON document.
 func JSON(w io.Writer, title, version string, now time.Time, sections []Section) error {
 	rep := JSONReport{Title: title, GeneratedAt: now.UTC().Format(time.RFC3339Nano), Version: version, Results: []JSONRow{}}
+	var n tally
 	for _, s := range sections {
 		for _, r := range s.Rows {
-			if r.Verdict != NotApplicable {
-				rep.Total++
-			}
-			if r.Verdict == Fail {
-				rep.Failed++
-			}
+			n.add(r.Verdict)
 			jr := JSONRow{
 				Section: s.Title, Name: r.Name, Service: r.Service, Resource: r.Resource, Check: r.Check,
-				Verdict: r.Verdict, Pass: r.Verdict != Fail, Status: r.Status, Summary: r.Summary,
+				Verdict: r.Verdict, Pass: r.Verdict == Pass || r.Verdict == NotApplicable, Status: r.Status, Summary: r.Summary,
 				DurationSeconds: r.Duration.Seconds(), Class: r.Class, Code: r.Code,
 				RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail,
 			}
@@ -242,7 +263,8 @@ func JSON(w io.Writer, title, version string, now time.Time, sections []Section)
 			rep.Results = append(rep.Results, jr)
 		}
 	}
-	rep.Pass = rep.Failed == 0
+	rep.Total, rep.Failed, rep.Unknown = n.total, n.failed, n.unknown
+	rep.Pass = n.failed == 0 && n.unknown == 0
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)

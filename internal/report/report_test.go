@@ -87,3 +87,44 @@ func TestNotApplicableDoesNotFail(t *testing.T) {
 		t.Fatalf("text:\n%s", b.String())
 	}
 }
+
+// TestUnknownFailsTheRound: a check that could not read its facts is not a
+// FAIL, but it is no pass either: validate exits 1 and says UNKNOWN.
+func TestUnknownFailsTheRound(t *testing.T) {
+	s := []Section{{Title: "Encryption Compliance", Rows: []Row{
+		{Name: "DynamoDB KMS encryption", Resource: "T", Verdict: Unknown, Summary: "could not read the facts: DescribeTable failed (ThrottlingException)",
+			Class: "throttled", Code: "ThrottlingException", RequestID: "REQ9", Hint: "AWS throttled dynamodb:DescribeTable"},
+		{Name: "S3 Object Lock", Resource: "audit", Verdict: Pass, Summary: "COMPLIANCE 7 years"},
+	}}}
+	if AllPassed(s) {
+		t.Fatal("an UNKNOWN must fail the round")
+	}
+	var b bytes.Buffer
+	_ = Text(&b, "t", s, false)
+	for _, want := range []string{
+		"❔ UNKNOWN DynamoDB KMS encryption  T: could not read the facts: DescribeTable failed (ThrottlingException) [request id REQ9] — AWS throttled dynamodb:DescribeTable",
+		"Overall: UNKNOWN (1 of 2 checks passed, 1 unknown)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+	// A FAIL outweighs an UNKNOWN.
+	s[0].Rows[1].Verdict = Fail
+	b.Reset()
+	_ = Text(&b, "t", s, false)
+	if !strings.Contains(b.String(), "Overall: FAIL (0 of 2 checks passed, 1 unknown)") {
+		t.Errorf("text:\n%s", b.String())
+	}
+	b.Reset()
+	if err := JSON(&b, "t", "1", time.Now(), s); err != nil {
+		t.Fatal(err)
+	}
+	var rep JSONReport
+	if err := json.Unmarshal(b.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Pass || rep.Total != 2 || rep.Failed != 1 || rep.Unknown != 1 || rep.Results[0].Pass || rep.Results[0].Verdict != Unknown {
+		t.Fatalf("json report = %+v", rep)
+	}
+}
