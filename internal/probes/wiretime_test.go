@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 )
 
@@ -47,17 +45,7 @@ func TestWireTimer(t *testing.T) {
 // write yet when the answer comes), so only some calls must use them; the
 // injected latency makes that the rule rather than the exception.
 func TestWireTimerOnTheWire(t *testing.T) {
-	sim := awssim.New(awssim.Seed{Tables: []string{"wire"}})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDWIRE", "secret", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, clients := SimClients(t, awssim.Seed{Tables: []string{"wire"}})
 	const calls = 5 // the first on a fresh connection, the others reusing it
 	sim.AddFault(awssim.Fault{Service: "dynamodb", Latency: "5ms", Count: calls})
 	used := 0
