@@ -29,3 +29,6 @@ func SimClients(tb testing.TB, seed awssim.Seed) (*awssim.Sim, *awsclient.Client
 	}
 	return sim, c
 }
+
+// HeldFor is how long the simulator held the answer with request id rid.
+var HeldFor = heldFor
