@@ -41,8 +41,13 @@ type Options struct {
 	Endpoint string
 	// Credentials, when set, replaces the SDK's default credential chain.
 	Credentials aws.CredentialsProvider
-	// MaxAttempts is the SDK retry budget. Probes use 1: a retry would hide
-	// the very failure a probe exists to report. 0 means 1.
+	// MaxAttempts is the clients' retry budget. 0 leaves the SDK's standard
+	// retryer with its own defaults (3 attempts, DynamoDB 4, and
+	// AWS_MAX_ATTEMPTS / AWS_RETRY_MODE where set), so a compliance,
+	// workflow, canary or evidence read survives one throttled answer.
+	// Probes do not depend on it: each passes aws.NopRetryer per call and
+	// makes exactly one attempt, since a retry would hide the very failure
+	// it exists to report.
 	MaxAttempts int
 	// MaxConnsPerHost bounds the keep-alive pool per endpoint. 0 means 64.
 	MaxConnsPerHost int
@@ -71,13 +76,11 @@ type Clients struct {
 
 // New builds the clients. It does not call AWS.
 func New(ctx context.Context, o Options) (*Clients, error) {
-	attempts := o.MaxAttempts
-	if attempts <= 0 {
-		attempts = 1
-	}
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryMaxAttempts(attempts),
 		config.WithHTTPClient(NewHTTPClient(o.MaxConnsPerHost)),
+	}
+	if o.MaxAttempts > 0 {
+		opts = append(opts, config.WithRetryMaxAttempts(o.MaxAttempts))
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))

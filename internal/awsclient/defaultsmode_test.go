@@ -75,17 +75,7 @@ func TestConnectionsOfferWireTimesInEveryDefaultsMode(t *testing.T) {
 	for _, mode := range []string{"", "legacy", "standard", "in-region", "cross-region", "mobile"} {
 		t.Run("mode "+mode, func(t *testing.T) {
 			t.Setenv("AWS_DEFAULTS_MODE", mode)
-			sim := awssim.New(awssim.Seed{})
-			url, err := sim.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = sim.Close() })
-			c, err := New(context.Background(), Options{Region: "us-east-1", Endpoint: url,
-				Credentials: credentials.NewStaticCredentialsProvider("AKIDMODE", "secret", "")})
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, c := simClients(t, awssim.Seed{})
 			for name, call := range everyClient {
 				var conn any
 				ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
@@ -101,4 +91,22 @@ func TestConnectionsOfferWireTimesInEveryDefaultsMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// simClients starts a simulator holding seed and builds the clients against
+// it with New.
+func simClients(t *testing.T, seed awssim.Seed) (*awssim.Sim, *Clients) {
+	t.Helper()
+	sim := awssim.New(seed)
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := New(context.Background(), Options{Region: "us-east-1", Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
 }
