@@ -74,9 +74,7 @@ func (w *wireTimer) gotConn(info httptrace.GotConnInfo) {
 
 // gotFirstByte runs on net/http's read goroutine right after the read that
 // brought the answer's first bytes, while the connection is still this
-// request's alone: its current exchange is this request's. (Its write time
-// may not be noted yet: the writing goroutine notes it after its write
-// returned, and the answer can come first.)
+// request's alone: its current exchange is this request's.
 func (w *wireTimer) gotFirstByte() {
 	w.first.Store(int64(time.Since(w.base)) | 1)
 	w.mu.Lock()
