@@ -41,8 +41,13 @@ type Options struct {
 	Endpoint string
 	// Credentials, when set, replaces the SDK's default credential chain.
 	Credentials aws.CredentialsProvider
-	// MaxAttempts is the SDK retry budget. Probes use 1: a retry would hide
-	// the very failure a probe exists to report. 0 means 1.
+	// MaxAttempts is the clients' retry budget. 0 leaves the SDK's standard
+	// retryer with its own defaults (3 attempts, DynamoDB 4, and
+	// AWS_MAX_ATTEMPTS / AWS_RETRY_MODE where set), so a compliance,
+	// workflow, canary or evidence read survives one throttled answer.
+	// Probes do not depend on it: each passes aws.NopRetryer per call and
+	// makes exactly one attempt, since a retry would hide the very failure
+	// it exists to report.
 	MaxAttempts int
 	// MaxConnsPerHost bounds the keep-alive pool per endpoint. 0 means 64.
 	MaxConnsPerHost int
@@ -53,7 +58,9 @@ type Options struct {
 }
 
 // Clients holds one client per service. They share one set of transport
-// options; the SDK derives a transport, and so a keep-alive pool, per service.
+// options and, without a defaults mode, one transport and keep-alive pool;
+// with a defaults mode the SDK derives a transport, and so a pool, per
+// service (see serviceHTTPClient).
 type Clients struct {
 	Config         aws.Config
 	Bedrock        *bedrock.Client
@@ -69,13 +76,11 @@ type Clients struct {
 
 // New builds the clients. It does not call AWS.
 func New(ctx context.Context, o Options) (*Clients, error) {
-	attempts := o.MaxAttempts
-	if attempts <= 0 {
-		attempts = 1
-	}
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryMaxAttempts(attempts),
 		config.WithHTTPClient(NewHTTPClient(o.MaxConnsPerHost)),
+	}
+	if o.MaxAttempts > 0 {
+		opts = append(opts, config.WithRetryMaxAttempts(o.MaxAttempts))
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
@@ -100,28 +105,48 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 		return nil, fmt.Errorf("no AWS region: set region in the config file or AWS_REGION")
 	}
 	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
+	hc := serviceHTTPClient(cfg.HTTPClient)
 	return &Clients{
 		Config:         cfg,
-		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
-		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
-		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = hc(o.HTTPClient) }),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.HTTPClient = WithMemoryBodies(o.HTTPClient)
+			o.HTTPClient = hc(o.HTTPClient)
 			// There is no environment variable for path-style addressing,
 			// and against a hostname endpoint virtual-host style dials
 			// bucket.localhost, so any endpoint override implies path style.
 			o.UsePathStyle = pathStyle
 		}),
-		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
-		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
-		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
-		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
-		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = WithMemoryBodies(o.HTTPClient) }),
+		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = hc(o.HTTPClient) }),
 	}, nil
 }
 
+// serviceHTTPClient returns what each service's client option does to the
+// HTTP client the SDK resolved for that service, given the shared one. It
+// runs after the SDK's own resolution: with a defaults mode (AWS_DEFAULTS_MODE,
+// defaults_mode in the shared config) the SDK derives a client per service
+// with WithDialerOptions, which replaces the transport's DialContext and
+// with it the wireconn wrapping, so probes silently lost their wire times.
+// A derived client gets the wrapping back; the shared one (no defaults
+// mode) already has it and is left as it is, so its one pool stays shared.
+// Wrapping twice would be harmless anyway: wireconn.Wrap leaves a wrapped
+// connection as it is.
+func serviceHTTPClient(shared aws.HTTPClient) func(aws.HTTPClient) aws.HTTPClient {
+	return func(c aws.HTTPClient) aws.HTTPClient {
+		if b, ok := c.(*awshttp.BuildableClient); ok && c != shared {
+			c = b.WithTransportOptions(func(t *http.Transport) { t.DialContext = wireDial(t.DialContext) })
+		}
+		return WithMemoryBodies(c)
+	}
+}
+
 // WithMemoryBodies puts memoryBodies (body.go) around an SDK HTTP client.
-// New uses it as a client option, after the SDK has derived the service's
+// New uses it in a client option, after the SDK has derived the service's
 // own client from the shared one (its defaults-mode and read timeouts need
 // the SDK's buildable type, which the wrapper is not). Tests that build SDK
 // clients of their own use it too: without it the SDK's body race makes a

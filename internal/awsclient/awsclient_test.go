@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,10 +38,11 @@ func TestEndpointFromEnv(t *testing.T) {
 	}
 }
 
-// TestS3PathStyleAndOneAttempt checks, through the real SDK, that an
-// endpoint override sends S3 path-style requests to it and that a failing
-// call is attempted exactly once.
-func TestS3PathStyleAndOneAttempt(t *testing.T) {
+// TestS3PathStyleAndRetries checks, through the real SDK, that an endpoint
+// override sends S3 path-style requests to it and that the client retries
+// as the SDK's standard retryer does (probes make one attempt per call on
+// their own; probes' TestEveryProbeMakesOneAttempt).
+func TestS3PathStyleAndRetries(t *testing.T) {
 	var calls atomic.Int32
 	var path, host atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,8 +64,8 @@ func TestS3PathStyleAndOneAttempt(t *testing.T) {
 	if err == nil {
 		t.Fatal("expected an error from a 503")
 	}
-	if got := calls.Load(); got != 1 {
-		t.Fatalf("attempts = %d, want 1 (503 is retryable by default, so a retry would show)", got)
+	if got := calls.Load(); got != int32(retry.DefaultMaxAttempts) {
+		t.Fatalf("attempts = %d, want the standard retryer's %d (503 is retryable)", got, retry.DefaultMaxAttempts)
 	}
 	if p := path.Load().(string); p != "/audit-bucket" {
 		t.Fatalf("path = %q, want path-style /audit-bucket", p)

@@ -68,7 +68,7 @@ type Result struct {
 	// Check is the AWS operation that was called, e.g. "DescribeTable".
 	Check     string        `json:"check"`
 	Start     time.Time     `json:"start"`
-	Duration  time.Duration `json:"duration_ns"` // AWS's response time: request written to first response byte (the whole call when it got no answer)
+	Duration  time.Duration `json:"duration_ns"` // AWS's response time: the whole answer on the wire, request written to its last byte read, without signing, connection wait or decoding (the whole call when it got no answer; at least the deadline when it timed out)
 	Status    Status        `json:"status"`
 	Class     Class         `json:"class,omitempty"`
 	Code      string        `json:"code,omitempty"`       // AWS error code, e.g. ThrottlingException

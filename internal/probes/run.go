@@ -54,9 +54,10 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 	var wire wireTimer
 	ctx = wire.trace(ctx)
 	obs := p.Check(ctx)
-	elapsed := now().Sub(start)
+	whole := now().Sub(start)
 	// What AWS took, not what the call cost socmond (see wireTimer). A
 	// caller's own clock (tests) keeps the whole-call timing it controls.
+	elapsed := whole
 	if d, ok := wire.took(); ok && o.Now == nil {
 		elapsed = d
 	}
@@ -85,6 +86,12 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 		// gave (throttled, auth, not found) stands.
 		if ctx.Err() != nil && (class == ClassNetwork || class == ClassServer || class == ClassOther) {
 			class, code = ClassTimeout, ""
+		}
+		// A call that timed out took at least its deadline, however early
+		// its last byte came (a body trickling in until the deadline): the
+		// whole time since the clock started, which was before the deadline.
+		if class == ClassTimeout {
+			r.Duration = whole
 		}
 		r.Status = StatusFor(class)
 		r.Class = class

@@ -53,10 +53,10 @@ type clients struct {
 	lambda   *lambda.Client
 }
 
-// newClients builds clients the way the factory does, against url only.
-// retryMaxAttempts 0 leaves the SDK's default retryer, to check the probes
-// force one attempt themselves.
-func newClients(t *testing.T, url string, retryMaxAttempts int) clients {
+// newClients builds clients the way the factory does, against url only:
+// with the SDK's standard retryer, so every case's attempt count checks the
+// probe's own single attempt.
+func newClients(t *testing.T, url string) clients {
 	t.Helper()
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion("us-east-1"),
@@ -66,9 +66,6 @@ func newClients(t *testing.T, url string, retryMaxAttempts int) clients {
 		// No shared files: a developer's profile must not redirect or sign these calls.
 		config.WithSharedConfigFiles([]string{}),
 		config.WithSharedCredentialsFiles([]string{}),
-	}
-	if retryMaxAttempts > 0 {
-		opts = append(opts, config.WithRetryMaxAttempts(retryMaxAttempts))
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
@@ -266,7 +263,7 @@ func TestProbesAgainstSimulator(t *testing.T) {
 				if tc.refused {
 					url = closedURL
 				}
-				cl := newClients(t, url, 1)
+				cl := newClients(t, url)
 				resource := sp.resource
 				if tc.resource != "" {
 					resource = tc.resource
@@ -295,34 +292,11 @@ func TestProbesAgainstSimulator(t *testing.T) {
 	}
 }
 
-// A client built with the SDK's default retryer (3 attempts, 4 for
-// DynamoDB) must still make one attempt: retries would hide the failure the
-// probe exists to see.
-func TestProbesForceOneAttempt(t *testing.T) {
-	sim, url := startSim(t)
-	c := newClients(t, url, 0)
-	for name, sp := range simProbes() {
-		t.Run(name, func(t *testing.T) {
-			sim.ClearFaults()
-			sim.ResetCalls()
-			// A 5xx is retried by the default retryer whatever its code.
-			sim.AddFault(awssim.Fault{Service: sp.fault, Resource: sp.resource, Error: sp.inject[probes.ClassServer]})
-			r := probes.Run(context.Background(), sp.probe(c, sp.resource), probes.Options{Timeout: 30 * time.Second})
-			if r.Class != probes.ClassServer {
-				t.Errorf("Class = %q, want server (detail %q)", r.Class, r.Detail)
-			}
-			if calls := sim.Calls(); len(calls) != 1 {
-				t.Errorf("simulator saw %d calls, want exactly 1: %+v", len(calls), calls)
-			}
-		})
-	}
-}
-
 // S3 answers a bucket in another region with a bodiless 301; the probe must
 // call it not found and send the person to the right region.
 func TestS3WrongRegionAgainstSimulator(t *testing.T) {
 	sim, url := startSim(t)
-	c := newClients(t, url, 1)
+	c := newClients(t, url)
 	sim.AddFault(awssim.Fault{Service: "s3", Resource: simBucket, Error: "MovedPermanently"})
 	r := probes.Run(context.Background(), probes.NewS3Bucket(c.s3, simBucket), probes.Options{Timeout: 30 * time.Second})
 	assertResult(t, r, want{Status: probes.Unavailable, Class: probes.ClassNotFound, Code: "MovedPermanently", Hint: []string{"region"}})

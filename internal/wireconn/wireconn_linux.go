@@ -22,8 +22,20 @@ const maxRW = 1 << 30
 type Conn struct {
 	*net.TCPConn
 	raw   syscall.RawConn
-	wrote atomic.Int64 // unix ns after the last Write; 0 none
+	wrote atomic.Int64 // unix ns as the last Write began; 0 none
 	rx    atomic.Int64 // unix ns the kernel received the last Read's data; 0 unknown
+	// stamped says rx came from the kernel, not from the clock after the
+	// read (tests use it to check the kernel's stamps are read at all).
+	stamped atomic.Bool
+
+	// The exchanges (see Exchanges). read says a Read returned data since
+	// the last Write, so the next Write starts an exchange; xmu makes that
+	// switch and ExchangeTimes's look-up one step each.
+	read      atomic.Bool
+	xmu       sync.Mutex
+	exch      uint64 // the current exchange
+	prevWrote int64  // wrote and rx as exchange exch-1 left them
+	prevRx    int64
 
 	// One read at a time (as net's own fd lock does). The state lives here
 	// rather than in a closure so a Read allocates nothing.
@@ -37,6 +49,8 @@ type Conn struct {
 	iov    unix.Iovec
 	msg    unix.Msghdr
 }
+
+var _ Exchanges = (*Conn)(nil)
 
 // Wrap returns c wrapped when it is a TCP connection whose kernel agrees to
 // timestamp what it receives; anything else comes back unchanged.
@@ -57,6 +71,7 @@ func Wrap(c net.Conn) net.Conn {
 	}
 	w := &Conn{TCPConn: tc, raw: raw}
 	w.recvFn = w.recv
+	w.read.Store(true) // the first write starts exchange 1
 	return w
 }
 
@@ -73,12 +88,49 @@ func (c *Conn) WireTimes() (wroteAt, rxAt time.Time) {
 	return unixTime(c.wrote.Load()), unixTime(c.rx.Load())
 }
 
-func (c *Conn) Write(p []byte) (int, error) {
-	n, err := c.TCPConn.Write(p)
-	if n > 0 {
-		c.wrote.Store(time.Now().UnixNano())
+// Exchange implements Exchanges.
+func (c *Conn) Exchange() uint64 {
+	c.xmu.Lock()
+	defer c.xmu.Unlock()
+	return c.exch
+}
+
+// ExchangeTimes implements Exchanges. Under xmu no exchange can start,
+// and one that started after n was numbered before its request was
+// written, so nothing of it can be taken for n's.
+func (c *Conn) ExchangeTimes(n uint64) (wroteAt, rxAt time.Time, ok bool) {
+	c.xmu.Lock()
+	defer c.xmu.Unlock()
+	switch {
+	case n == 0:
+		return time.Time{}, time.Time{}, false
+	case n == c.exch:
+		return unixTime(c.wrote.Load()), unixTime(c.rx.Load()), true
+	case n+1 == c.exch:
+		return unixTime(c.prevWrote), unixTime(c.prevRx), true
 	}
-	return n, err
+	return time.Time{}, time.Time{}, false
+}
+
+func (c *Conn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return c.TCPConn.Write(p)
+	}
+	// The new exchange is numbered before its bytes leave, so nothing its
+	// answer brings can be taken for the previous exchange's.
+	if c.read.Load() {
+		c.xmu.Lock()
+		if c.read.Swap(false) {
+			// rx is cleared so that the new exchange has no read until
+			// its answer brings one.
+			c.prevWrote, c.prevRx = c.wrote.Load(), c.rx.Swap(0)
+			c.exch++
+		}
+		c.xmu.Unlock()
+	}
+	// Noted before the write, not after: see wroteAt in the package doc.
+	c.wrote.Store(time.Now().UnixNano())
+	return c.TCPConn.Write(p)
 }
 
 // Read reads with recvmsg to get the kernel's receive timestamp. Errors are
@@ -108,7 +160,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
+	c.stamped.Store(ts != 0)
+	if ts == 0 {
+		ts = time.Now().UnixNano() // see rxAt in the package doc
+	}
 	c.rx.Store(ts)
+	c.read.Store(true)
 	return n, nil
 }
 
