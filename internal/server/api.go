@@ -45,8 +45,8 @@ type resourceStatus struct {
 	Availability  float64 `json:"availability"`
 	// Samples is how many results the error ratio is computed from;
 	// AvailabilitySamples the same for availability (its window differs).
-	Samples             int        `json:"samples"`
-	AvailabilitySamples int        `json:"availability_samples"`
+	Samples             int `json:"samples"`
+	AvailabilitySamples int `json:"availability_samples"`
 	// SamplesMin and AvailabilitySamplesMin are the low-traffic guards the
 	// windows must reach before their ratios can page.
 	SamplesMin             int `json:"samples_min"`

@@ -123,13 +123,17 @@ type card struct {
 	LastRT, P95          string
 	ErrorRatio, Avail    string
 	ErrorN, AvailN       int
-	ErrorOver, AvailLow  bool
-	SlowOver             bool
-	TH                   *thView
-	Failure              *failView
-	FailureCurrent       bool
-	History              []pointView
-	HistorySummary       string
+	// ErrorNote, AvailNote and SlowNote say, next to a ratio or the p95,
+	// whether it crosses its threshold and what that means for the alert
+	// (docs/alerting.md): "over threshold: alerting" only while the alert's
+	// condition is active, so the card never contradicts the word or the
+	// page; otherwise why a crossed threshold does not alert.
+	ErrorNote, AvailNote, SlowNote string
+	TH                             *thView
+	Failure                        *failView
+	FailureCurrent                 bool
+	History                        []pointView
+	HistorySummary                 string
 }
 
 type thView struct {
@@ -169,6 +173,21 @@ func statusRank(st probes.Status) int {
 		return 3
 	}
 	return 2 // no result yet
+}
+
+// crossedNote is what a card says about a measure that crossed its
+// threshold: alerting while the condition is active; else too few probes
+// for the guard, or not failing now.
+func crossedNote(dir string, crossed bool, c health.Condition, samples, min int) string {
+	switch {
+	case !crossed && !c.Active:
+		return ""
+	case c.Active:
+		return dir + " threshold: alerting"
+	case samples < min:
+		return fmt.Sprintf("%s threshold, too few probes to alert (%d of %d)", dir, samples, min)
+	}
+	return dir + " threshold, not failing now: no alert"
 }
 
 func statusLabel(st probes.Status) (class, label, symbol string) {
@@ -245,9 +264,12 @@ func toCard(i int, sn health.Snapshot, lookup func(probes.Target) (Thresholds, b
 				ResponseTime: seconds(th.ResponseTime), ErrorRate: percent(th.ErrorRate), Availability: percent(th.Availability),
 				ErrorWindow: human(th.ErrorWindow), AvailWindow: human(th.AvailabilityWindow), Schedule: th.Schedule,
 			}
-			c.ErrorOver = sn.ErrorSamples > 0 && sn.ErrorRatio > th.ErrorRate
-			c.AvailLow = sn.AvailabilitySamples > 0 && sn.Availability < th.Availability
-			c.SlowOver = th.ResponseTime > 0 && sn.P95 > th.ResponseTime
+			c.ErrorNote = crossedNote("over", sn.ErrorSamples > 0 && sn.ErrorRatio > th.ErrorRate,
+				sn.Conditions[health.KindError], sn.ErrorSamples, sn.ErrorMinSamples)
+			c.AvailNote = crossedNote("below", sn.AvailabilitySamples > 0 && sn.Availability < th.Availability,
+				sn.Conditions[health.KindUnavailable], sn.AvailabilitySamples, sn.AvailabilityMinSamples)
+			c.SlowNote = crossedNote("over", th.ResponseTime > 0 && sn.P95 > th.ResponseTime,
+				sn.Conditions[health.KindSlow], 1, 0)
 		}
 	}
 	if f := sn.LastFailure; f != nil {

@@ -29,7 +29,9 @@ func TestStatusPageRendersWhatOnCallNeeds(t *testing.T) {
 			History: []health.Point{{Start: t0, Status: probes.Healthy}, {Start: t0.Add(time.Second), Status: probes.Healthy}}},
 		{Target: fail.Target, Status: probes.Unavailable, Since: fixedNow.Add(-3 * time.Minute), Last: fail, LastFailure: &fail,
 			ErrorRatio: 0.5, ErrorSamples: 4, Availability: 0.5, AvailabilitySamples: 4, P95: 1200 * time.Millisecond,
-			History: []health.Point{{Start: t0, Status: probes.Healthy}, {Start: fail.Start, Status: probes.Unavailable}}},
+			ErrorMinSamples: 3, AvailabilityMinSamples: 60,
+			Conditions: [health.NumKinds]health.Condition{health.KindError: {Failing: true, Active: true}, health.KindUnavailable: {Failing: true}},
+			History:    []health.Point{{Start: t0, Status: probes.Healthy}, {Start: fail.Start, Status: probes.Unavailable}}},
 		{Target: probes.Target{Service: probes.ServiceKMS, Resource: "alias/new"}, Availability: 1},
 	}}
 	src.ready.Store(true)
@@ -63,7 +65,10 @@ func TestStatusPageRendersWhatOnCallNeeds(t *testing.T) {
 		"UNAVAILABLE", "HEALTHY", "PENDING", "No result yet.",
 		"soc&lt;alerts&gt;", // escaped, never markup
 		"UNAVAILABLE for 3m,", "AccessDeniedException", "REQ-9", "grant dynamodb:DescribeTable", "auth",
-		"50.00%", "threshold 5.00%", "over 5m", "threshold 99.00%", "over 1h", "slow above 1.00 s", "over threshold", "below threshold",
+		"50.00%", "threshold 5.00%", "over 5m", "threshold 99.00%", "over 1h", "slow above 1.00 s",
+		// The error condition alerts; availability crossed its threshold
+		// from too few probes; the p95 is slow but no longer failing.
+		"over threshold: alerting", "below threshold, too few probes to alert (4 of 60)", "over threshold, not failing now: no alert",
 		`aria-label="Last 2 results, oldest first: 1 healthy, 0 degraded, 1 unavailable"`,
 		"Encryption compliance", "✕</span> FAIL", "SSE-S3, not aws:kms", "set the CMK", "✓</span> PASS",
 		"<dt>a</dt><dd>1</dd><dt>b</dt><dd>2</dd>",
