@@ -26,7 +26,8 @@ func addProbes(b *builder, s scope, cfg *config.Config) {
 		}
 	}
 	// The runtime probe invokes each model with a one-token budget: billed,
-	// hence opt-in. bedrock:InvokeModel covers Converse.
+	// hence opt-in. bedrock:InvokeModel covers both its calls, Converse
+	// (text models) and InvokeModel (embedding models).
 	for _, t := range cfg.RuntimeTargets() {
 		b.add("OptInBedrockInvokeModels", []string{"bedrock:InvokeModel"}, s.model(t.Resource))
 	}
