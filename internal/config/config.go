@@ -346,9 +346,9 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 			ns.svc.Enabled = &v
 		}
 	}
+	c.applyComplianceDefaults() // first: the canary's retention defaults to compliance's
 	c.applyWorkflowDefaults()
 	c.Alerting.applyDefaults()
-	c.applyComplianceDefaults()
 	rt := &c.Services.Bedrock.Runtime
 	if rt.Schedule == "" {
 		rt.Schedule = DefaultRuntimeSchedule
