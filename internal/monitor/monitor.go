@@ -5,6 +5,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -175,6 +176,12 @@ func (m *Monitor) runKey(ctx context.Context, key string) {
 		return
 	}
 	r := probes.Run(ctx, c.Probe, probes.Options{Timeout: c.Target.Timeout, SlowThreshold: c.Target.ResponseTimeThreshold})
+	if errors.Is(context.Cause(ctx), scheduler.ErrStopped) {
+		// socmond is stopping and cut the probe short at the end of the
+		// grace period: its timeout is socmond's doing, not AWS's, so it
+		// is neither a health sample nor a metric nor an alert signal.
+		return
+	}
 	m.filing.RLock()
 	defer m.filing.RUnlock()
 	m.mu.RLock()

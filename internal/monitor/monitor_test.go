@@ -230,6 +230,55 @@ func TestRegionChangeReplacesCheck(t *testing.T) {
 	}
 }
 
+// hangingProbe waits until its context ends, as a call to an endpoint
+// that does not answer does.
+type hangingProbe struct {
+	fakeProbe
+	started chan struct{}
+}
+
+func (p *hangingProbe) Check(ctx context.Context) probes.Observation {
+	p.started <- struct{}{}
+	<-ctx.Done()
+	return probes.Observation{Check: "Fake", Err: ctx.Err()}
+}
+
+// TestStopDoesNotFileCancelledProbes: a probe still running when the
+// shutdown grace period ends is cancelled by socmond, which says nothing
+// about AWS: no health sample, no series, no listener (alert) call.
+func TestStopDoesNotFileCancelledProbes(t *testing.T) {
+	var logs testenv.Buffer
+	mon, m := newMonitor(t, &logs)
+	p := &hangingProbe{fakeProbe: *newFake("dynamodb", "t1", probes.Healthy), started: make(chan struct{}, 1)}
+	var heard atomic.Int32
+	mon.Subscribe(func(probes.Result, health.Snapshot, config.Target) { heard.Add(1) })
+	tg := target("dynamodb", "t1")
+	tg.Timeout = time.Hour // only the shutdown ends it
+	if err := mon.Apply([]Check{{Target: tg, Probe: p}}); err != nil {
+		t.Fatal(err)
+	}
+	mon.Start()
+	<-p.started
+	grace, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := mon.Stop(grace); err == nil {
+		t.Fatal("Stop returned before the grace period ended, with the probe still running")
+	}
+	// Stopped already, Stop now only waits for the cancelled run to end.
+	if err := mon.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if snap, ok := mon.Snapshot(p.target, time.Now()); ok {
+		t.Errorf("the cancelled probe was filed: %s %s", snap.Last.Status, snap.Last.Class)
+	}
+	if n := heard.Load(); n != 0 {
+		t.Errorf("listeners heard %d results of the cancelled probe", n)
+	}
+	if n, err := testutil.GatherAndCount(testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total"); err != nil || n != 0 {
+		t.Errorf("socmond_probes_total series = %d (%v), want none", n, err)
+	}
+}
+
 func TestPanicRecoveredAndCounted(t *testing.T) {
 	var logs testenv.Buffer
 	mon, m := newMonitor(t, &logs)
