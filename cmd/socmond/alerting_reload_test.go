@@ -19,6 +19,10 @@ import (
 type amRecorder struct {
 	mu  sync.Mutex
 	got []amPosted
+	// accept, when set, says whether to take a POST now; one it does not
+	// take is answered 503 and counted in refused.
+	accept  func() bool
+	refused int
 }
 
 type amPosted struct {
@@ -38,6 +42,11 @@ func (a *amRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.accept != nil && !a.accept() {
+		a.refused++
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	for _, n := range ns {
 		a.got = append(a.got, amPosted{at: time.Now(), n: n})
 	}

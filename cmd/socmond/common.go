@@ -77,7 +77,9 @@ func clientOptions(cfg *config.Config, endpoint string, creds aws.CredentialsPro
 	return awsclient.Options{Region: cfg.Region, Endpoint: endpoint, Credentials: creds}
 }
 
-// buildChecks turns the configured targets into scheduled probes.
+// buildChecks turns the configured targets into scheduled probes, each
+// with the region of the clients it calls through (a reload that changes
+// the region replaces the checks: monitor.Apply).
 func buildChecks(cfg *config.Config, c *awsclient.Clients) ([]monitor.Check, error) {
 	var checks []monitor.Check
 	for _, t := range cfg.Targets() {
@@ -85,10 +87,10 @@ func buildChecks(cfg *config.Config, c *awsclient.Clients) ([]monitor.Check, err
 		if err != nil {
 			return nil, err
 		}
-		checks = append(checks, monitor.Check{Target: t, Probe: p})
+		checks = append(checks, monitor.Check{Target: t, Probe: p, Region: c.Config.Region})
 	}
 	for _, t := range cfg.RuntimeTargets() {
-		checks = append(checks, monitor.Check{Target: t, Probe: probes.NewBedrockRuntime(c.BedrockRuntime, t.Resource, int32(cfg.RuntimeMaxTokens()))})
+		checks = append(checks, monitor.Check{Target: t, Probe: probes.NewBedrockRuntime(c.BedrockRuntime, t.Resource, int32(cfg.RuntimeMaxTokens())), Region: c.Config.Region})
 	}
 	return checks, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -15,6 +16,21 @@ import (
 // be running) with the given extra `run` flags, and returns its base URL
 // without scheme ("127.0.0.1:port"). The daemon stops with the test.
 func startDaemon(t *testing.T, configFile string, flags ...string) (addr string, logs *testenv.Buffer) {
+	t.Helper()
+	addr, logs, stop := launchDaemon(t, configFile, flags...)
+	t.Cleanup(func() {
+		if code := stop(); code != exitOK {
+			t.Errorf("daemon exited %d", code)
+		}
+	})
+	return addr, logs
+}
+
+// launchDaemon is startDaemon for a test that stops the daemon itself:
+// stop ends it as SIGTERM does and returns its exit code (at once when it
+// has already stopped). The test's end stops it too, logging its output if
+// the test failed.
+func launchDaemon(t *testing.T, configFile string, flags ...string) (addr string, logs *testenv.Buffer, stop func() int) {
 	t.Helper()
 	logs = &testenv.Buffer{}
 	g := &globals{configFile: configFile, logLevel: "info", logFormat: "json", stdout: logs, stderr: logs}
@@ -35,11 +51,17 @@ func startDaemon(t *testing.T, configFile string, flags ...string) (addr string,
 	go func() {
 		exited <- serve(ctx, g, df, cfg, clientOptions(cfg, "", nil), nil, func(a string) { started <- a })
 	}()
+	var once sync.Once
+	code := exitOK
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			code = <-exited
+		})
+		return code
+	}
 	t.Cleanup(func() {
-		cancel()
-		if code := <-exited; code != exitOK {
-			t.Errorf("daemon exited %d", code)
-		}
+		stop()
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", logs.String())
 		}
@@ -49,7 +71,7 @@ func startDaemon(t *testing.T, configFile string, flags ...string) (addr string,
 	case code := <-exited:
 		t.Fatalf("daemon exited %d before listening:\n%s", code, logs.String())
 	}
-	return addr, logs
+	return addr, logs, stop
 }
 
 // waitReady polls /-/ready through client until the first probe round is in.

@@ -43,8 +43,9 @@ func (l *liveThresholds) lookup(t probes.Target) (server.Thresholds, bool) {
 // nothing running has changed, so an invalid file leaves the old config
 // in force. Checks that did not change keep their probe, schedule phase and
 // health window (monitor.Apply). The AWS clients are rebuilt only when the
-// region changed; co carries the endpoint and credentials of the first
-// start (the demo's simulator).
+// region changed, and then every check is replaced: its resources are
+// other resources, so their windows and series start anew. co carries the
+// endpoint and credentials of the first start (the demo's simulator).
 func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func([]monitor.Check), th *liveThresholds) func() error {
 	region, clients := d.cfg.Region, d.clients // owned by this closure; Reloader serialises calls
 	return func() error {

@@ -28,6 +28,12 @@ import (
 // defaultListen is socmond's port: /metrics, /api/v1/status and / live here.
 const defaultListen = ":9815"
 
+// stopsTimeout bounds the daemon's stops (the last delivery of queued
+// alerts) after the grace period, which probes in flight may use up whole.
+// With the HTTP shutdown's 5 s and the default 15 s grace period it stays
+// within the 30 s the shipped ECS and Kubernetes manifests allow.
+const stopsTimeout = 5 * time.Second
+
 // daemonFlags are the flags of `run` and `demo`.
 type daemonFlags struct {
 	web           *web.FlagConfig // --web.listen-address, --web.config.file, --web.systemd-socket
@@ -95,7 +101,8 @@ type daemon struct {
 	// background runs until the daemon's context ends; serve waits for it
 	// before exiting.
 	background []func(ctx context.Context)
-	// stops run after the probes have stopped, in order.
+	// stops run after the probes have stopped, in order, under their own
+	// deadline (stopsTimeout): the grace period may be spent by then.
 	stops []func(ctx context.Context)
 }
 
@@ -193,8 +200,10 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	cancelRun()
 	bg.Wait()
 	<-hupWatched
+	stopsCtx, cancelStops := context.WithTimeout(context.Background(), stopsTimeout)
+	defer cancelStops()
 	for _, stop := range d.stops {
-		stop(stopCtx)
+		stop(stopsCtx)
 	}
 	if err := shutdownHTTP(httpSrv); err != nil {
 		log.Warn().Err(err).Msg("HTTP server did not shut down cleanly")

@@ -22,7 +22,20 @@ const example = "../../config.example.yaml"
 // own endpoint variable at it, exactly as a user would.
 func startSim(t *testing.T) string {
 	t.Helper()
-	cfg, err := config.Load(example)
+	_, url := seededSim(t, example)
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("NO_COLOR", "1")
+	return url
+}
+
+// seededSim starts a simulator seeded from the config file at path; it
+// stops with the test.
+func seededSim(t *testing.T, path string) (*awssim.Sim, string) {
+	t.Helper()
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,12 +45,7 @@ func startSim(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	t.Setenv("AWS_ENDPOINT_URL", url)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("NO_COLOR", "1")
-	return url
+	return sim, url
 }
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {

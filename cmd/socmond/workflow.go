@@ -72,11 +72,13 @@ func workflowRaiser(e *alerting.Engine) func(alerting.Signal) {
 }
 
 // workflowSignal is a workflow alert's signal; workflowRaiser adds the
-// tenant label.
+// tenant label. Both workflow alerts page (docs/alerting.md): investigations
+// are being lost. The severity must be one Alertmanager's routing knows
+// (config.Severities); any other falls through to the ticket queue.
 func workflowSignal(name, resource string, active bool, summary, description, hint string) alerting.Signal {
 	return alerting.Signal{
 		Labels: map[string]string{"alertname": name, "service": "workflow", "resource": resource,
-			"severity": "critical"},
+			"severity": "page"},
 		Annotations: map[string]string{"summary": summary, "description": description, "hint": hint},
 		Active:      active,
 	}

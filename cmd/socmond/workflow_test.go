@@ -1,11 +1,17 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/testenv"
 	"github.com/socmond/socmond/internal/workflow"
 )
 
@@ -45,5 +51,49 @@ func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
 	raise(executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10}}))
 	if got := tenants(); len(got) != 0 {
 		t.Fatalf("alerts after the executions recovered %v, want none", got)
+	}
+}
+
+// TestWorkflowAlertsPage: WorkflowExecutionsFailing and CanaryFailed are
+// pages (docs/alerting.md), and their severity must be one the shipped
+// Alertmanager routing sends to the pager; one it does not know falls
+// through to the default ticket queue.
+func TestWorkflowAlertsPage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "deploy", "alertmanager", "alertmanager.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var am struct {
+		Route struct {
+			Routes []struct {
+				Matchers []string `yaml:"matchers"`
+				Receiver string   `yaml:"receiver"`
+			} `yaml:"routes"`
+		} `yaml:"route"`
+	}
+	if err := yaml.Unmarshal(b, &am); err != nil {
+		t.Fatal(err)
+	}
+	pager := ""
+	for _, r := range am.Route.Routes {
+		if slices.Contains(r.Matchers, `severity="page"`) {
+			pager = r.Receiver
+		}
+	}
+	if pager == "" {
+		t.Fatal(`deploy/alertmanager/alertmanager.yml routes no severity="page"`)
+	}
+
+	ratio := 0.1
+	cfg := &config.Config{Tenant: "hk"}
+	cfg.Pipeline.StateMachine = "soc-pipeline"
+	cfg.Workflow.FailureRatio = &ratio
+	for _, sig := range []alerting.Signal{
+		executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour}}),
+		canarySignal(cfg, workflow.CanaryReport{}),
+	} {
+		if !sig.Active || sig.Labels["severity"] != "page" {
+			t.Errorf("%s: active %t, severity %q; want an active page (routed to %s)", sig.Labels["alertname"], sig.Active, sig.Labels["severity"], pager)
+		}
 	}
 }

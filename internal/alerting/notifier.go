@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -439,7 +440,9 @@ func (q *amQueue) backoff() time.Duration {
 }
 
 // deliverOne posts the head of the queue. ok is false when the POST failed
-// (the batch stays queued); empty when there was nothing to send.
+// and may succeed later (the batch stays queued); empty when there was
+// nothing to send. A batch Alertmanager refuses for good is dropped and ok
+// is true: holding it at the head would block every later alert.
 func (q *amQueue) deliverOne(ctx context.Context) (ok, empty bool) {
 	q.mu.Lock()
 	n := min(len(q.items), maxBatch)
@@ -449,14 +452,23 @@ func (q *amQueue) deliverOne(ctx context.Context) (ok, empty bool) {
 		return true, true
 	}
 	err := q.post(ctx, batch)
+	var refused *refusedError
+	permanent := errors.As(err, &refused) && refused.permanent()
 	q.out.mu.Lock()
 	if err != nil {
 		q.out.failure += float64(n)
 	} else {
 		q.out.success += float64(n)
 	}
+	if permanent {
+		q.out.dropped += float64(n)
+	}
 	q.out.mu.Unlock()
-	if err != nil {
+	switch {
+	case permanent:
+		q.log.Error().Int("status", refused.status).Str("response", refused.body).Int("dropped", n).
+			Msg("alertmanager refused the alerts and will never accept them: dropped")
+	case err != nil:
 		q.attempt++
 		if ctx.Err() == nil {
 			q.log.Warn().Err(err).Int("alerts", n).Int("attempt", q.attempt).Msg("alertmanager delivery failed; will retry")
@@ -464,9 +476,16 @@ func (q *amQueue) deliverOne(ctx context.Context) (ok, empty bool) {
 		return false, false
 	}
 	q.attempt = 0
+	q.removeSent(batch)
+	return true, false
+}
+
+// removeSent removes batch from the queue once it has left it (delivered
+// or dropped); entries replaced in the meantime (same key, newer state)
+// stay and go in the next batch.
+func (q *amQueue) removeSent(batch []Notification) {
 	q.mu.Lock()
-	// Remove what was sent; entries replaced in the meantime (same key,
-	// newer state) stay and go in the next batch.
+	defer q.mu.Unlock()
 	sent := map[string]Notification{}
 	for _, b := range batch {
 		sent[Key(b.Labels)] = b
@@ -480,8 +499,43 @@ func (q *amQueue) deliverOne(ctx context.Context) (ok, empty bool) {
 		kept = append(kept, it)
 	}
 	q.items = kept
-	q.mu.Unlock()
-	return true, false
+}
+
+// refusedError is an Alertmanager's non-2xx answer.
+type refusedError struct {
+	url    string // redacted
+	status int
+	text   string // the status line
+	body   string // the start of the answer, redacted
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("POST %s: %s: %s", e.url, e.text, e.body)
+}
+
+// permanent: a 4xx says the batch itself is wrong (Alertmanager answers
+// 400 to an alert it cannot validate, whatever the attempt), except 408
+// and 429, which ask for the same request later.
+func (e *refusedError) permanent() bool {
+	return e.status/100 == 4 && e.status != http.StatusRequestTimeout && e.status != http.StatusTooManyRequests
+}
+
+// logExcerpt bounds how much of a refusal's answer is logged.
+const logExcerpt = 200
+
+// redact shortens an Alertmanager's answer for logs and blanks any
+// of q's credentials it echoes (a proxy in front of Alertmanager may quote
+// the request).
+func (q *amQueue) redact(body string) string {
+	for _, secret := range []string{string(q.key.password), string(q.key.bearer)} {
+		if secret != "" {
+			body = strings.ReplaceAll(body, secret, "<redacted>")
+		}
+	}
+	if r := []rune(body); len(r) > logExcerpt {
+		body = string(r[:logExcerpt]) + "…"
+	}
+	return body
 }
 
 func (q *amQueue) post(ctx context.Context, batch []Notification) error {
@@ -506,7 +560,7 @@ func (q *amQueue) post(ctx context.Context, batch []Notification) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s: %s", redactURL(q.url), resp.Status, strings.TrimSpace(string(msg)))
+		return &refusedError{url: redactURL(q.url), status: resp.StatusCode, text: resp.Status, body: q.redact(strings.TrimSpace(string(msg)))}
 	}
 	return nil
 }

@@ -20,12 +20,14 @@ import (
 )
 
 // fakeAM answers 503 while down, records the alerts it accepts and the
-// Authorization header it saw.
+// Authorization header it saw. refuse, when set, may answer a batch with
+// an error status instead (0: accept it).
 type fakeAM struct {
-	mu   sync.Mutex
-	down bool
-	got  []Notification
-	auth string
+	mu     sync.Mutex
+	down   bool
+	got    []Notification
+	auth   string
+	refuse func([]Notification) (status int, body string)
 }
 
 func (f *fakeAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +46,12 @@ func (f *fakeAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(r.Body).Decode(&ns); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if f.refuse != nil {
+		if status, body := f.refuse(ns); status != 0 {
+			http.Error(w, body, status)
+			return
+		}
 	}
 	f.got = append(f.got, ns...)
 }
@@ -88,6 +96,87 @@ func TestNotifierRetriesUntilDelivered(t *testing.T) {
 	testenv.Eventually(t, "an empty queue", func() bool { return n.QueueLength() == 0 })
 	if am.auth != "Bearer tok" {
 		t.Fatalf("Authorization %q", am.auth)
+	}
+}
+
+// A batch Alertmanager refuses with a 4xx will never be taken: it is
+// dropped, counted and logged once, and the alerts behind it are delivered.
+// 408 and 429 say "later", so those keep being retried like a 5xx.
+func TestNotifierDropsBatchRefusedFor4xx(t *testing.T) {
+	for _, tc := range []struct {
+		status  int
+		dropped bool
+	}{
+		{http.StatusBadRequest, true},
+		{http.StatusUnprocessableEntity, true},
+		{http.StatusRequestTimeout, false},
+		{http.StatusTooManyRequests, false},
+		{http.StatusInternalServerError, false},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			var refusals int
+			am := &fakeAM{}
+			// A "bad" alert is refused every time, as Alertmanager refuses
+			// an invalid alert, here through a proxy that quotes the
+			// request's credentials; a retryable status clears after two
+			// tries.
+			am.refuse = func(ns []Notification) (int, string) {
+				for _, n := range ns {
+					if n.Labels["alertname"] == "bad" && (tc.dropped || refusals < 2) {
+						refusals++
+						return tc.status, `{"code":400,"message":"invalid label set","authorization":"Bearer s3cr3t-token"}`
+					}
+				}
+				return 0, ""
+			}
+			srv := httptest.NewServer(am)
+			defer srv.Close()
+			var logs testenv.Buffer
+			n, err := NewNotifier(&config.Alerting{QueueCapacity: 10, Alertmanagers: []config.Alertmanager{
+				{URL: srv.URL, BearerToken: "s3cr3t-token"},
+			}}, zerolog.New(&logs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runNotifier(t, n)
+			e := NewEngine(Settings{}, time.Minute, n)
+
+			n.Enqueue([]Notification{note("bad")})
+			testenv.Eventually(t, "the first refusal", func() bool {
+				am.mu.Lock()
+				defer am.mu.Unlock()
+				return refusals > 0
+			})
+			n.Enqueue([]Notification{note("later")})
+			want := "bad,later"
+			if tc.dropped {
+				want = "later"
+			}
+			testenv.Eventually(t, "the later alert delivered", func() bool {
+				return strings.Join(am.names(), ",") == want
+			})
+			testenv.Eventually(t, "an empty queue", func() bool { return n.QueueLength() == 0 })
+
+			dropped := testutil.ToFloat64(metricVec(t, e, "socmond_notifications_dropped_total", ""))
+			am.mu.Lock()
+			defer am.mu.Unlock()
+			errors := strings.Count(logs.String(), `"level":"error"`)
+			if !tc.dropped {
+				if dropped != 0 || errors != 0 {
+					t.Fatalf("status %d: dropped %v, %d error logs; want it retried", tc.status, dropped, errors)
+				}
+				return
+			}
+			if dropped != 1 || refusals != 1 {
+				t.Fatalf("dropped %v after %d refusals, want 1 after 1", dropped, refusals)
+			}
+			if errors != 1 || !strings.Contains(logs.String(), "invalid label set") || !strings.Contains(logs.String(), fmt.Sprint(tc.status)) {
+				t.Fatalf("want one error log with the status and the answer, got:\n%s", logs.String())
+			}
+			if strings.Contains(logs.String(), "s3cr3t-token") {
+				t.Fatalf("the log holds the bearer token:\n%s", logs.String())
+			}
+		})
 	}
 }
 

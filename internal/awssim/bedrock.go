@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -249,24 +250,10 @@ func bedrockInvokeModel(c *call) {
 	var out map[string]any
 	switch {
 	case isEmbedding(id):
-		text, _ := in["inputText"].(string)
-		if text == "" {
-			c.writeError(validation("Malformed input request: #: required key [inputText] not found, please reformat your input and try again."))
+		if out, e = embed(id, in); e != nil {
+			c.writeError(e)
 			return
 		}
-		dims := 1024
-		if d, ok := in["dimensions"].(float64); ok {
-			if d != 256 && d != 512 && d != 1024 {
-				c.writeError(validation("Malformed input request: #/dimensions: %v is not a valid enum value, please reformat your input and try again.", d))
-				return
-			}
-			dims = int(d)
-		}
-		emb := make([]float64, dims)
-		for i := range emb {
-			emb[i] = 0.01
-		}
-		out = map[string]any{"embedding": emb, "inputTextTokenCount": countWords(text)}
 	case strings.HasPrefix(id, "anthropic."):
 		maxTokens, ok := in["max_tokens"].(float64)
 		if _, hasVersion := in["anthropic_version"]; !ok || !hasVersion || in["messages"] == nil {
@@ -288,4 +275,88 @@ func bedrockInvokeModel(c *call) {
 	body, _ := json.Marshal(out)
 	c.w.Header().Set("X-Amzn-Bedrock-Input-Token-Count", "8")
 	c.writeRaw(http.StatusOK, "application/json", body)
+}
+
+// embed answers an embedding model's native request in its family's shape,
+// and refuses what that family refuses: each family has its own request
+// keys and Bedrock rejects any other.
+func embed(id string, in map[string]any) (map[string]any, *apiError) {
+	if strings.HasPrefix(id, "cohere.") {
+		return cohereEmbed(in)
+	}
+	return titanEmbed(id, in)
+}
+
+// embeddingKeys are the request keys each embedding family accepts.
+var embeddingKeys = map[string][]string{
+	"titan-v1":    {"inputText"},
+	"titan-v2":    {"inputText", "dimensions", "normalize", "embeddingTypes"},
+	"titan-image": {"inputText", "inputImage", "embeddingConfig"},
+	"cohere":      {"texts", "images", "input_type", "truncate", "embedding_types", "output_dimension", "max_tokens"},
+}
+
+func extraneousKey(family string, in map[string]any) *apiError {
+	for k := range in {
+		if !slices.Contains(embeddingKeys[family], k) {
+			return validation("Malformed input request: extraneous key [%s] is not permitted, please reformat your input and try again.", k)
+		}
+	}
+	return nil
+}
+
+func titanEmbed(id string, in map[string]any) (map[string]any, *apiError) {
+	family, dims := "titan-v1", 1536
+	switch {
+	case strings.Contains(id, "titan-embed-text-v2"):
+		family, dims = "titan-v2", 1024
+	case strings.Contains(id, "titan-embed-image"):
+		family, dims = "titan-image", 1024
+	}
+	if e := extraneousKey(family, in); e != nil {
+		return nil, e
+	}
+	text, _ := in["inputText"].(string)
+	if text == "" && (family != "titan-image" || in["inputImage"] == nil) {
+		return nil, validation("Malformed input request: #: required key [inputText] not found, please reformat your input and try again.")
+	}
+	if d, ok := in["dimensions"].(float64); ok {
+		if d != 256 && d != 512 && d != 1024 {
+			return nil, validation("Malformed input request: #/dimensions: %v is not a valid enum value, please reformat your input and try again.", d)
+		}
+		dims = int(d)
+	}
+	emb := vector(dims)
+	out := map[string]any{"embedding": emb, "inputTextTokenCount": countWords(text)}
+	if family == "titan-v2" {
+		out["embeddingsByType"] = map[string]any{"float": emb}
+	}
+	return out, nil
+}
+
+func cohereEmbed(in map[string]any) (map[string]any, *apiError) {
+	if e := extraneousKey("cohere", in); e != nil {
+		return nil, e
+	}
+	texts, _ := in["texts"].([]any)
+	inputType, _ := in["input_type"].(string)
+	if len(texts) == 0 || inputType == "" {
+		return nil, validation("Malformed input request: #: required key [texts, input_type] not found, please reformat your input and try again.")
+	}
+	if !slices.Contains([]string{"search_document", "search_query", "classification", "clustering"}, inputType) {
+		return nil, validation("Malformed input request: #/input_type: %s is not a valid enum value, please reformat your input and try again.", inputType)
+	}
+	embs := make([][]float64, len(texts))
+	for i := range embs {
+		embs[i] = vector(1024)
+	}
+	return map[string]any{"embeddings": embs, "id": newUUID(), "response_type": "embeddings_floats", "texts": texts}, nil
+}
+
+// vector is a stand-in embedding of n dimensions.
+func vector(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 0.01
+	}
+	return v
 }

@@ -144,3 +144,52 @@ func TestBedrockRuntime(t *testing.T) {
 	_, err = c.Converse(ctx(t), &bedrockruntime.ConverseInput{ModelId: aws.String(haiku), Messages: ping})
 	wantDeserializationErr(t, err)
 }
+
+// Each embedding family takes its own native request and answers in its
+// own shape; Converse is refused for all of them, as on Bedrock.
+func TestBedrockEmbeddingFamilies(t *testing.T) {
+	const titanV1, cohere = "amazon.titan-embed-text-v1", "cohere.embed-english-v3"
+	seed := testSeed()
+	seed.Models = append(seed.Models, titanV1, cohere)
+	c := start(t, seed).runtime()
+	invoke := func(model, body string) ([]byte, error) {
+		out, err := c.InvokeModel(ctx(t), &bedrockruntime.InvokeModelInput{ModelId: aws.String(model),
+			ContentType: aws.String("application/json"), Accept: aws.String("application/json"), Body: []byte(body)})
+		if err != nil {
+			return nil, err
+		}
+		return out.Body, nil
+	}
+
+	for _, model := range []string{titan, titanV1, cohere} {
+		_, err := c.Converse(ctx(t), &bedrockruntime.ConverseInput{ModelId: aws.String(model),
+			Messages: []rtypes.Message{{Role: rtypes.ConversationRoleUser, Content: []rtypes.ContentBlock{&rtypes.ContentBlockMemberText{Value: "ping"}}}}})
+		wantAPIErr(t, err, "ValidationException", 400)
+	}
+
+	body, err := invoke(titanV1, `{"inputText":"ping"}`)
+	var t1 struct {
+		Embedding           []float64
+		InputTextTokenCount int
+	}
+	if err != nil || json.Unmarshal(body, &t1) != nil || len(t1.Embedding) != 1536 || t1.InputTextTokenCount != 1 {
+		t.Fatalf("Titan v1: %s %v", body, err)
+	}
+	// v1 has no dimensions: Bedrock refuses a key the family does not know.
+	_, err = invoke(titanV1, `{"inputText":"ping","dimensions":256}`)
+	wantAPIErr(t, err, "ValidationException", 400)
+
+	body, err = invoke("us."+cohere, `{"texts":["ping"],"input_type":"search_query"}`)
+	var co struct {
+		Embeddings   [][]float64
+		ResponseType string `json:"response_type"`
+		Texts        []string
+	}
+	if err != nil || json.Unmarshal(body, &co) != nil || len(co.Embeddings) != 1 || len(co.Embeddings[0]) != 1024 || co.ResponseType != "embeddings_floats" {
+		t.Fatalf("Cohere: %s %v", body, err)
+	}
+	for _, bad := range []string{`{"texts":["ping"]}`, `{"inputText":"ping"}`, `{"texts":["ping"],"input_type":"poem"}`} {
+		_, err = invoke(cohere, bad)
+		wantAPIErr(t, err, "ValidationException", 400)
+	}
+}

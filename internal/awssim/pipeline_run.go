@@ -69,7 +69,8 @@ func (r *run) play() {
 
 // states runs one state list (the machine, a Parallel branch or a Map
 // processor) from StartAt to an end. Choice takes its Default (or first)
-// branch; Parallel branches and Map iterations run once each, in order.
+// branch; Parallel branches and Map iterations run once each, in order; a
+// failed state's Catch is honoured (Retry is not).
 func (r *run) states(def map[string]any, steps *int) *failure {
 	all, _ := def["States"].(map[string]any)
 	name, _ := def["StartAt"].(string)
@@ -107,10 +108,19 @@ func (r *run) states(def map[string]any, steps *int) *failure {
 			c, _ := st["Cause"].(string)
 			return &failure{e, c}
 		}
+		caught := ""
 		if f != nil {
-			return f
+			if caught = caughtBy(st, f); caught == "" {
+				return f
+			}
 		}
 		r.record(typ+"StateExited", "stateExitedEventDetails", map[string]any{"name": name, "output": r.x.input})
+		if caught != "" {
+			// A Catch leaves the state for its Next, as on AWS: the
+			// failure event stays in the history and the execution goes on.
+			name = caught
+			continue
+		}
 		if typ == "Succeed" {
 			return nil
 		}
@@ -128,6 +138,35 @@ func (r *run) states(def map[string]any, steps *int) *failure {
 		name = next
 	}
 	return nil
+}
+
+// caughtBy is the Next of the first of st's catchers whose ErrorEquals
+// matches f, or "" when none does. As on AWS, States.ALL matches any error
+// and States.TaskFailed any but States.Timeout, and neither catches
+// States.Runtime.
+func caughtBy(st map[string]any, f *failure) string {
+	if f.err == "States.Runtime" {
+		return ""
+	}
+	catchers, _ := st["Catch"].([]any)
+	for _, c := range catchers {
+		cm, _ := c.(map[string]any)
+		errs, _ := cm["ErrorEquals"].([]any)
+		for _, e := range errs {
+			switch e {
+			case f.err, "States.ALL":
+			case "States.TaskFailed":
+				if f.err == "States.Timeout" {
+					continue
+				}
+			default:
+				continue
+			}
+			next, _ := cm["Next"].(string)
+			return next
+		}
+	}
+	return ""
 }
 
 // task runs a Task state: an optimised Lambda integration, a direct Lambda

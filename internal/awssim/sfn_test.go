@@ -154,3 +154,66 @@ func waitExecution(t *testing.T, c *sfn.Client, arn *string) *sfn.DescribeExecut
 	t.Fatalf("execution %s still RUNNING", aws.ToString(arn))
 	return nil
 }
+
+// A Catch takes a failed task to its Next, here a Fail state, and the
+// history reads as on AWS: the task's failure, its exit, the Fail state
+// entered, and the execution failed with the Fail state's error and cause.
+// States.Runtime is never caught.
+func TestSFNCatchToFailState(t *testing.T) {
+	seed := testSeed()
+	seed.Definitions = map[string]string{"soc-pipeline": `{"StartAt":"Triage","States":{
+	  "Triage":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"triage"},
+	    "Catch":[{"ErrorEquals":["Lambda.Unknown"],"Next":"Done"},{"ErrorEquals":["States.TaskFailed"],"Next":"Rejected"}],"End":true},
+	  "Done":{"Type":"Succeed"},
+	  "Rejected":{"Type":"Fail","Error":"TriageFailed","Cause":"triage could not run"}}}`}
+	e := start(t, seed)
+	c := e.sfn()
+	run := func() (*sfn.DescribeExecutionOutput, []string) {
+		t.Helper()
+		x, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: aws.String(testMachineARN)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitExecution(t, c, x.ExecutionArn)
+		desc, err := c.DescribeExecution(ctx(t), &sfn.DescribeExecutionInput{ExecutionArn: x.ExecutionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: x.ExecutionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, ev := range hist.Events {
+			kinds = append(kinds, string(ev.Type))
+			if d := ev.ExecutionFailedEventDetails; d != nil {
+				kinds = append(kinds, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
+			}
+		}
+		return desc, kinds
+	}
+
+	e.sim.AddFault(Fault{Service: "lambda", Resource: "triage", Error: "ServiceException", Count: 1})
+	desc, kinds := run()
+	want := "ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskFailed TaskStateExited FailStateEntered ExecutionFailed TriageFailed: triage could not run"
+	if got := strings.Join(kinds, " "); got != want || desc.Status != types.ExecutionStatusFailed ||
+		aws.ToString(desc.Error) != "TriageFailed" || aws.ToString(desc.Cause) != "triage could not run" {
+		t.Fatalf("caught into the Fail state: %s %s/%s\nhistory %s\nwant    %s", desc.Status, aws.ToString(desc.Error), aws.ToString(desc.Cause), got, want)
+	}
+
+	// The first catcher that matches wins.
+	e.sim.AddFault(Fault{Service: "lambda", Resource: "triage", Malformed: true, Count: 1})
+	if desc, kinds = run(); desc.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("Lambda.Unknown should be caught into Done: %s %v", desc.Status, kinds)
+	}
+
+	// No FunctionName: a States.Runtime error, which States.ALL does not catch.
+	seed.Definitions = map[string]string{"soc-pipeline": `{"StartAt":"Triage","States":{
+	  "Triage":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{},"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Done"}],"End":true},
+	  "Done":{"Type":"Succeed"}}}`}
+	e = start(t, seed)
+	c = e.sfn()
+	if desc, kinds = run(); desc.Status != types.ExecutionStatusFailed || aws.ToString(desc.Error) != "States.Runtime" {
+		t.Fatalf("States.Runtime was caught: %s %v", desc.Status, kinds)
+	}
+}

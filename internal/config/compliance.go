@@ -30,6 +30,23 @@ type MinRetention struct {
 	Days  int `yaml:"days,omitempty"`
 }
 
+// MinDays is r in days, counted as the compliance check counts it
+// (compliance.Retention.MinDays, which config cannot import): 365 a year
+// plus one per possible leap day, so 7 years is 2557 days.
+func (r MinRetention) MinDays() int {
+	if r.Years > 0 {
+		return r.Years*365 + (r.Years+3)/4
+	}
+	return r.Days
+}
+
+func (r MinRetention) String() string {
+	if r.Years > 0 {
+		return fmt.Sprintf("%d years = %d days", r.Years, r.MinDays())
+	}
+	return fmt.Sprintf("%d days", r.Days)
+}
+
 // Evidence configures the JSON reports written to the audit bucket with
 // SSE-KMS, a SHA-256 checksum and COMPLIANCE retention. They are socmond's
 // only S3 writes, hence off by default.

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/socmond/socmond/internal/compliance"
 )
 
 func TestComplianceDefaultsAndValidation(t *testing.T) {
@@ -30,5 +32,52 @@ func TestComplianceDefaultsAndValidation(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want one containing %q", body, err, want)
 		}
+	}
+}
+
+// The canary must not accept an audit artifact kept for less than the
+// compliance check requires of the audit bucket: compliance.min_retention
+// in days, counted as the compliance package counts it (7 years = 2557).
+func TestCanaryRetentionAtLeastComplianceMinimum(t *testing.T) {
+	base := "services:\n  kms:\n    resources: [{name: alias/k}]\n"
+	for body, want := range map[string]string{
+		"canary:\n  min_retention_days: 2555\n":                                             "c.yaml:5: canary.min_retention_days: 2555 days is less than compliance.min_retention (7 years = 2557 days)",
+		"canary:\n  min_retention_days: 2556\n":                                             "c.yaml:5: canary.min_retention_days: 2556 days is less than",
+		"compliance:\n  min_retention: {days: 3000}\ncanary:\n  min_retention_days: 2557\n": "c.yaml:7: canary.min_retention_days: 2557 days is less than compliance.min_retention (3000 days)",
+		"canary:\n  min_retention_days: 2557\n":                                             "",
+		"compliance:\n  min_retention: {years: 1}\ncanary:\n  min_retention_days: 366\n":    "",
+		"compliance:\n  min_retention: {years: 1}\ncanary:\n  min_retention_days: 365\n":    "c.yaml:7: canary.min_retention_days: 365 days is less than compliance.min_retention (1 years = 366 days)",
+	} {
+		_, err := Parse("c.yaml", []byte(base+body), nil)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", body, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: error %v, want one containing %q", body, err, want)
+		}
+	}
+	// Unset, it is the compliance minimum.
+	for body, want := range map[string]int{
+		"": 2557,
+		"compliance:\n  min_retention: {years: 10}\n":  3653,
+		"compliance:\n  min_retention: {days: 3000}\n": 3000,
+	} {
+		c, err := Parse("c.yaml", []byte(base+body), nil)
+		if err != nil || c.Canary.MinRetentionDays != want {
+			t.Errorf("%q: canary.min_retention_days defaults to %d (%v), want %d", body, c.Canary.MinRetentionDays, err, want)
+		}
+	}
+}
+
+// config cannot import compliance, so it counts retention days itself; the
+// two counts must agree.
+func TestMinRetentionDaysAgreeWithCompliance(t *testing.T) {
+	for y := 1; y <= 100; y++ {
+		if got, want := (MinRetention{Years: y}).MinDays(), (compliance.Retention{Years: y}).MinDays(); got != want {
+			t.Errorf("%d years: %d days, compliance counts %d", y, got, want)
+		}
+	}
+	if got := (MinRetention{Days: 2557}).MinDays(); got != 2557 {
+		t.Errorf("2557 days: %d", got)
 	}
 }

@@ -115,12 +115,12 @@ type Resource struct {
 // Bedrock is the Bedrock service plus its optional runtime probe.
 type Bedrock struct {
 	Service `yaml:",inline"`
-	Runtime BedrockRuntime `yaml:"runtime,omitempty"` // the Converse maxTokens=1 probe; costs money, so off by default
+	Runtime BedrockRuntime `yaml:"runtime,omitempty"` // the runtime probe (Converse maxTokens=1, InvokeModel for embedding models); costs money, so off by default
 }
 
-// BedrockRuntime configures the Converse probe, which invokes each configured
-// model with a one-token budget. It is billed per call, hence its own, slower
-// schedule and off by default.
+// BedrockRuntime configures the runtime probe, which invokes each configured
+// model with a one-token budget (embedding models with a one-word request).
+// It is billed per call, hence its own, slower schedule and off by default.
 type BedrockRuntime struct {
 	Enabled   bool   `yaml:"enabled"`
 	Schedule  string `yaml:"schedule,omitempty"`   // default "@every 15m"
@@ -387,9 +387,9 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 			ns.svc.Enabled = &v
 		}
 	}
+	c.applyComplianceDefaults() // first: the canary's retention defaults to compliance's
 	c.applyWorkflowDefaults()
 	c.Alerting.applyDefaults()
-	c.applyComplianceDefaults()
 	rt := &c.Services.Bedrock.Runtime
 	if rt.Schedule == "" {
 		rt.Schedule = DefaultRuntimeSchedule

@@ -23,7 +23,6 @@ const (
 	DefaultCanaryArtifactKey       = "investigations/{tenant}/{investigation_id}/report.json"
 	DefaultCanaryAuditKey          = "audit/{tenant}/{investigation_id}.json"
 	DefaultCanaryCompliancePrefix  = "compliance/{tenant}/{investigation_id}/"
-	DefaultCanaryMinRetentionDays  = 2555 // 7 × 365: an object locked for "7 years" (Years: 7) always has at least this much left when written
 	MaxCanaryTimeout               = time.Hour
 	canaryPlaceholderInvestigation = "{investigation_id}"
 )
@@ -62,7 +61,7 @@ type Canary struct {
 	ArtifactKey      string `yaml:"artifact_key,omitempty"`       // object in the artifacts bucket
 	AuditKey         string `yaml:"audit_key,omitempty"`          // object in the audit bucket
 	CompliancePrefix string `yaml:"compliance_prefix,omitempty"`  // prefix in the artifacts bucket under which a compliance artifact must appear
-	MinRetentionDays int    `yaml:"min_retention_days,omitempty"` // COMPLIANCE retention the audit artifact must have left, default 2557
+	MinRetentionDays int    `yaml:"min_retention_days,omitempty"` // COMPLIANCE retention the audit artifact must have, default compliance.min_retention in days (2557)
 }
 
 // WorkflowEnabled reports whether the passive workflow check runs.
@@ -117,7 +116,9 @@ func (c *Config) applyWorkflowDefaults() {
 	k.AuditKey = firstString(k.AuditKey, DefaultCanaryAuditKey)
 	k.CompliancePrefix = firstString(k.CompliancePrefix, DefaultCanaryCompliancePrefix)
 	if k.MinRetentionDays == 0 {
-		k.MinRetentionDays = DefaultCanaryMinRetentionDays
+		// What the compliance check requires of the audit bucket, so the
+		// canary holds the pipeline's own writes to the same period.
+		k.MinRetentionDays = c.Compliance.MinRetention.MinDays()
 	}
 }
 
@@ -151,8 +152,14 @@ func validateWorkflow(c *Config, l *locator) []*Error {
 	if k.FindTimeout.D() > k.Timeout.D() {
 		add("canary.find_timeout", "%s is longer than canary.timeout (%s)", k.FindTimeout, k.Timeout)
 	}
-	if k.MinRetentionDays < 1 {
+	// A shorter period would pass audit artifacts that the compliance
+	// check fails the audit bucket for; an invalid min_retention is
+	// reported by validateCompliance.
+	switch min := c.Compliance.MinRetention; {
+	case k.MinRetentionDays < 1:
 		add("canary.min_retention_days", "must be at least 1, got %d", k.MinRetentionDays)
+	case min.Years >= 0 && min.Days >= 0 && k.MinRetentionDays < min.MinDays():
+		add("canary.min_retention_days", "%d days is less than compliance.min_retention (%s) that the audit bucket must keep records for", k.MinRetentionDays, min)
 	}
 	if !strings.Contains(k.KeyTemplate, canaryPlaceholderInvestigation) {
 		add("canary.key_template", "must contain %s, or every canary would read the same item", canaryPlaceholderInvestigation)

@@ -26,7 +26,8 @@ func addProbes(b *builder, s scope, cfg *config.Config) {
 		}
 	}
 	// The runtime probe invokes each model with a one-token budget: billed,
-	// hence opt-in. bedrock:InvokeModel covers Converse.
+	// hence opt-in. bedrock:InvokeModel covers both its calls, Converse
+	// (text models) and InvokeModel (embedding models).
 	for _, t := range cfg.RuntimeTargets() {
 		b.add("OptInBedrockInvokeModels", []string{"bedrock:InvokeModel"}, s.model(t.Resource))
 	}
@@ -59,9 +60,11 @@ func addCompliance(b *builder, s scope, cfg *config.Config) {
 	}
 	// PutObject with Object Lock headers needs PutObjectRetention too, and
 	// SSE-KMS needs the key: GenerateDataKey to write, Decrypt to read back.
+	// Reading back (`socmond evidence verify`) checks the retention, which
+	// S3 returns on GetObject only to callers allowed GetObjectRetention.
 	objs := s.objects(p.AuditBucket, cc.Evidence.Prefix)
 	b.add("OptInWriteEvidence", []string{"s3:PutObject", "s3:PutObjectRetention"}, objs)
-	b.add("OptInReadBackEvidence", []string{"s3:GetObject"}, objs)
+	b.add("OptInReadBackEvidence", []string{"s3:GetObject", "s3:GetObjectRetention"}, objs)
 	if p.KMSKey != "" {
 		keyStatement(b, s, "OptInEvidenceKMS", []string{"kms:Decrypt", "kms:GenerateDataKey"}, p.KMSKey)
 	}

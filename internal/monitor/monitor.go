@@ -5,6 +5,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,12 @@ import (
 type Check struct {
 	Target config.Target
 	Probe  probes.Probe
+	// Region is where the probe's client calls. A resource of the same
+	// name in another region is another resource, so Apply replaces a
+	// check whose region changed rather than updating it.
+	Region string
+
+	gen uint64 // set by Apply; changes when the check is added or replaced
 }
 
 func (c Check) key() string { return c.Probe.Target().String() }
@@ -53,6 +60,7 @@ type Monitor struct {
 
 	mu        sync.RWMutex
 	checks    map[string]Check
+	gen       uint64          // the last Check.gen given out
 	pending   map[string]bool // checks that have not produced a first result
 	listeners []Listener
 	ready     atomic.Bool
@@ -86,8 +94,11 @@ func (m *Monitor) Subscribe(l Listener) {
 
 // Apply makes the scheduled checks equal to checks: new ones are added,
 // removed ones are dropped with their health windows and metric series, and
-// changed ones are updated. A check whose settings did not change keeps its
-// probe, its schedule phase and its window untouched.
+// changed ones are updated. A check whose region changed is replaced: it
+// probes another resource, so its window, series and first result start
+// anew, as for a removed check and an added one; only its place in the
+// schedule is kept. A check whose settings did not change keeps its probe,
+// its schedule phase and its window untouched.
 func (m *Monitor) Apply(checks []Check) error {
 	m.filing.Lock()
 	defer m.filing.Unlock()
@@ -109,22 +120,38 @@ func (m *Monitor) Apply(checks []Check) error {
 	}
 	keep := make(map[probes.Target]bool, len(want))
 	for k, c := range want {
-		keep[c.Probe.Target()] = true
 		old, exists := m.checks[k]
 		switch {
 		case !exists:
 			if err := m.sched.Add(m.job(k, c)); err != nil {
 				return err
 			}
+			m.gen++
+			c.gen = m.gen
 			m.pending[k] = true
 			m.ready.Store(false)
 			m.checks[k] = c
+		case old.Region != c.Region:
+			if err := m.sched.Update(m.job(k, c)); err != nil {
+				return err
+			}
+			if m.metrics != nil {
+				m.metrics.Forget(old.Probe.Target())
+			}
+			m.gen++
+			c.gen = m.gen
+			m.pending[k] = true
+			m.ready.Store(false)
+			m.checks[k] = c
+			continue // not kept: Retain drops the old region's window
 		case old.Target != c.Target:
 			if err := m.sched.Update(m.job(k, c)); err != nil {
 				return err
 			}
+			c.gen = old.gen // the same resource: a run in flight still counts
 			m.checks[k] = c
 		}
+		keep[c.Probe.Target()] = true
 	}
 	m.store.Retain(keep)
 	return nil
@@ -149,13 +176,19 @@ func (m *Monitor) runKey(ctx context.Context, key string) {
 		return
 	}
 	r := probes.Run(ctx, c.Probe, probes.Options{Timeout: c.Target.Timeout, SlowThreshold: c.Target.ResponseTimeThreshold})
+	if errors.Is(context.Cause(ctx), scheduler.ErrStopped) {
+		// socmond is stopping and cut the probe short at the end of the
+		// grace period: its timeout is socmond's doing, not AWS's, so it
+		// is neither a health sample nor a metric nor an alert signal.
+		return
+	}
 	m.filing.RLock()
 	defer m.filing.RUnlock()
 	m.mu.RLock()
-	_, still := m.checks[key]
+	now, still := m.checks[key]
 	m.mu.RUnlock()
-	if !still {
-		return // removed by a reload while it ran
+	if !still || now.gen != c.gen {
+		return // removed or replaced by a reload while it ran
 	}
 	m.Record(r, c.Target)
 }

@@ -179,6 +179,106 @@ func TestRemovedWhileRunningIsNotFiled(t *testing.T) {
 	}
 }
 
+// TestRegionChangeReplacesCheck: a check whose region changed probes
+// another resource. The new probe takes over, the old region's window and
+// series go, and a result of the old probe still in flight is not filed
+// as the new resource's.
+func TestRegionChangeReplacesCheck(t *testing.T) {
+	var logs testenv.Buffer
+	mon, m := newMonitor(t, &logs)
+	old := &blockingProbe{fakeProbe: *newFake("dynamodb", "t1", probes.Unavailable), started: make(chan struct{}, 2), release: make(chan struct{})}
+	if err := mon.Apply([]Check{{Target: target("dynamodb", "t1"), Probe: newFake("dynamodb", "t1", probes.Healthy), Region: "us-east-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	mon.Start()
+	testenv.Eventually(t, "first round", mon.Ready)
+	// The same settings in the same region keep the check; a new probe
+	// object in flight stands for the old region's last call.
+	mon.mu.Lock()
+	c := mon.checks["dynamodb/t1"]
+	c.Probe = old
+	mon.checks["dynamodb/t1"] = c
+	mon.mu.Unlock()
+	mon.RunNow("dynamodb/t1")
+	<-old.started
+
+	eu := newFake("dynamodb", "t1", probes.Healthy)
+	if err := mon.Apply([]Check{{Target: target("dynamodb", "t1"), Probe: eu, Region: "eu-west-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mon.checks["dynamodb/t1"].Probe; got != eu {
+		t.Fatal("the check of the new region did not take over")
+	}
+	if _, ok := mon.Snapshot(old.target, time.Now()); ok {
+		t.Error("the old region's health window was kept")
+	}
+	if n, err := testutil.GatherAndCount(testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total"); err != nil || n != 0 {
+		t.Errorf("socmond_probes_total series = %d (%v), want the old region's gone", n, err)
+	}
+	if mon.Ready() {
+		t.Error("ready before the new region's check produced a result")
+	}
+	close(old.release)
+	// RunNow is skipped while the old run is still going, so once it
+	// starts, the old run has ended (and filed its result, had it been
+	// going to).
+	testenv.Eventually(t, "a run of the new region's probe", func() bool { return mon.RunNow("dynamodb/t1") })
+	testenv.Eventually(t, "the new region's first result", mon.Ready)
+	snap, ok := mon.Snapshot(eu.target, time.Now())
+	if !ok || snap.AvailabilitySamples != 1 || snap.Availability != 1 {
+		t.Errorf("after the new region's first result: %+v, want its one healthy result only", snap)
+	}
+}
+
+// hangingProbe waits until its context ends, as a call to an endpoint
+// that does not answer does.
+type hangingProbe struct {
+	fakeProbe
+	started chan struct{}
+}
+
+func (p *hangingProbe) Check(ctx context.Context) probes.Observation {
+	p.started <- struct{}{}
+	<-ctx.Done()
+	return probes.Observation{Check: "Fake", Err: ctx.Err()}
+}
+
+// TestStopDoesNotFileCancelledProbes: a probe still running when the
+// shutdown grace period ends is cancelled by socmond, which says nothing
+// about AWS: no health sample, no series, no listener (alert) call.
+func TestStopDoesNotFileCancelledProbes(t *testing.T) {
+	var logs testenv.Buffer
+	mon, m := newMonitor(t, &logs)
+	p := &hangingProbe{fakeProbe: *newFake("dynamodb", "t1", probes.Healthy), started: make(chan struct{}, 1)}
+	var heard atomic.Int32
+	mon.Subscribe(func(probes.Result, health.Snapshot, config.Target) { heard.Add(1) })
+	tg := target("dynamodb", "t1")
+	tg.Timeout = time.Hour // only the shutdown ends it
+	if err := mon.Apply([]Check{{Target: tg, Probe: p}}); err != nil {
+		t.Fatal(err)
+	}
+	mon.Start()
+	<-p.started
+	grace, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := mon.Stop(grace); err == nil {
+		t.Fatal("Stop returned before the grace period ended, with the probe still running")
+	}
+	// Stopped already, Stop now only waits for the cancelled run to end.
+	if err := mon.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if snap, ok := mon.Snapshot(p.target, time.Now()); ok {
+		t.Errorf("the cancelled probe was filed: %s %s", snap.Last.Status, snap.Last.Class)
+	}
+	if n := heard.Load(); n != 0 {
+		t.Errorf("listeners heard %d results of the cancelled probe", n)
+	}
+	if n, err := testutil.GatherAndCount(testenv.Scrape(m.Handler(zerolog.Nop())), "socmond_probes_total"); err != nil || n != 0 {
+		t.Errorf("socmond_probes_total series = %d (%v), want none", n, err)
+	}
+}
+
 func TestPanicRecoveredAndCounted(t *testing.T) {
 	var logs testenv.Buffer
 	mon, m := newMonitor(t, &logs)

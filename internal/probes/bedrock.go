@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,6 +25,7 @@ type BedrockAPI interface {
 // BedrockRuntimeAPI is the part of the Bedrock runtime client the runtime probe uses.
 type BedrockRuntimeAPI interface {
 	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
+	InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error)
 }
 
 var (
@@ -87,13 +89,36 @@ type bedrockRuntime struct {
 	c         BedrockRuntimeAPI
 	modelID   string
 	maxTokens int32
+	embedding []byte // the InvokeModel body for an embedding model; nil: Converse
 }
 
 // NewBedrockRuntime probes the whole inference path (entitlement, quota,
-// model) with a Converse call capped at maxTokens output tokens. It costs
-// money on every run, so it is off unless configured.
+// model) with the cheapest call the model takes: Converse capped at
+// maxTokens output tokens for a text model, InvokeModel with a one-word
+// embedding request for an embedding model, which refuses Converse. It
+// costs money on every run, so it is off unless configured.
 func NewBedrockRuntime(c BedrockRuntimeAPI, modelID string, maxTokens int32) Probe {
-	return &bedrockRuntime{c: c, modelID: modelID, maxTokens: maxTokens}
+	return &bedrockRuntime{c: c, modelID: modelID, maxTokens: maxTokens, embedding: embeddingRequest(modelID)}
+}
+
+// embeddingRequest is the smallest request an embedding model's family
+// takes (each family has its own body, and Bedrock refuses any key it does
+// not know), or nil when modelID is not an embedding model. modelID may be
+// an ARN or an inference profile id, so the family is found inside it.
+func embeddingRequest(modelID string) []byte {
+	id := strings.ToLower(modelID)
+	switch {
+	case !strings.Contains(id, "embed"):
+		return nil
+	case strings.Contains(id, "cohere.embed"):
+		return []byte(`{"texts":["ping"],"input_type":"search_query"}`)
+	case strings.Contains(id, "titan-embed-text-v2"):
+		// The smallest vector v2 offers: less to send back.
+		return []byte(`{"inputText":"ping","dimensions":256}`)
+	default:
+		// Titan v1 (text and multimodal) takes inputText alone.
+		return []byte(`{"inputText":"ping"}`)
+	}
 }
 
 func (p *bedrockRuntime) Target() Target {
@@ -101,6 +126,9 @@ func (p *bedrockRuntime) Target() Target {
 }
 
 func (p *bedrockRuntime) Check(ctx context.Context) Observation {
+	if p.embedding != nil {
+		return p.embed(ctx)
+	}
 	obs := Observation{Check: "Converse"}
 	out, err := p.c.Converse(ctx, &bedrockruntime.ConverseInput{
 		ModelId: aws.String(p.modelID),
@@ -109,7 +137,7 @@ func (p *bedrockRuntime) Check(ctx context.Context) Observation {
 			Content: []rttypes.ContentBlock{&rttypes.ContentBlockMemberText{Value: "ping"}},
 		}},
 		InferenceConfig: &rttypes.InferenceConfiguration{MaxTokens: aws.Int32(p.maxTokens)},
-	}, func(o *bedrockruntime.Options) { o.Retryer = aws.NopRetryer{} })
+	}, oneRuntimeAttempt)
 	if err != nil {
 		obs.Err = err
 		return obs
@@ -122,6 +150,65 @@ func (p *bedrockRuntime) Check(ctx context.Context) Observation {
 		obs.Detail += fmt.Sprintf(", %d input and %d output tokens", aws.ToInt32(out.Usage.InputTokens), aws.ToInt32(out.Usage.OutputTokens))
 	}
 	return obs
+}
+
+func oneRuntimeAttempt(o *bedrockruntime.Options) { o.Retryer = aws.NopRetryer{} }
+
+// embed invokes an embedding model. The SDK hands InvokeModel's body over
+// undecoded, so the probe reads it: a 200 without an embedding in it is
+// the model failing to answer, as an undecodable body is for the other
+// calls.
+func (p *bedrockRuntime) embed(ctx context.Context) Observation {
+	obs := Observation{Check: "InvokeModel"}
+	out, err := p.c.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
+		ModelId:     aws.String(p.modelID),
+		ContentType: aws.String("application/json"),
+		Accept:      aws.String("application/json"),
+		Body:        p.embedding,
+	}, oneRuntimeAttempt)
+	if err != nil {
+		obs.Err = err
+		return obs
+	}
+	obs.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	n, err := embeddingSize(out.Body)
+	if err != nil {
+		obs.Err = &smithy.DeserializationError{Err: fmt.Errorf("InvokeModel answer: %w", err)}
+		return obs
+	}
+	obs.Status = Healthy
+	obs.Detail = fmt.Sprintf("embedding of %d dimensions", n)
+	return obs
+}
+
+// embeddingSize is the length of the first embedding in an answer: Titan's
+// {"embedding":[…]}, Cohere's {"embeddings":[[…]]} or, when the request
+// named embedding types, {"embeddings":{"float":[[…]]}}.
+func embeddingSize(body []byte) (int, error) {
+	var a struct {
+		Embedding  []float64       `json:"embedding"`
+		Embeddings json.RawMessage `json:"embeddings"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return 0, err
+	}
+	if len(a.Embedding) > 0 {
+		return len(a.Embedding), nil
+	}
+	var list [][]float64
+	if json.Unmarshal(a.Embeddings, &list) != nil {
+		var byType map[string][][]float64
+		if json.Unmarshal(a.Embeddings, &byType) == nil {
+			for _, l := range byType {
+				list = l
+				break
+			}
+		}
+	}
+	if len(list) > 0 && len(list[0]) > 0 {
+		return len(list[0]), nil
+	}
+	return 0, errors.New("no embedding in the answer")
 }
 
 // reclassify reads Bedrock runtime's answer to an unknown model id: a 400

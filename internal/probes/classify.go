@@ -135,6 +135,13 @@ func Classify(err error) (class Class, code string, requestID string) {
 			return ClassNotFound, code, requestID
 		}
 	}
+	// Our side closed the connection while the answer was read: the SDK
+	// reports a body it could not decode, but nothing was wrong with what
+	// the service sent; the connection broke. (When the deadline closed it,
+	// Run has already made it a timeout.)
+	if isClosedConnection(err) {
+		return ClassNetwork, code, requestID
+	}
 	// A body that is not the protocol's (HTML from a proxy, truncated JSON)
 	// is the far side's fault, so it counts as a server failure rather than
 	// "other": the service answered, but not with anything usable.
@@ -178,6 +185,14 @@ func isCredentialError(err error) bool {
 		}
 	}
 	return false
+}
+
+// closedConnection is net.ErrClosed's text. Some decoders keep only an
+// error's text, not the error, so the text is matched as well.
+const closedConnection = "use of closed network connection"
+
+func isClosedConnection(err error) bool {
+	return errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), closedConnection)
 }
 
 // isNetwork reports a failure to reach the endpoint or a connection that

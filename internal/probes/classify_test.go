@@ -74,11 +74,16 @@ func TestClassify(t *testing.T) {
 		"ServiceUnavailable":          {err: apiErr(503, "ServiceUnavailable"), class: probes.ClassServer, code: "ServiceUnavailable", requestID: "req-1"},
 		"empty 502 body":              {err: apiErr(502, "UnknownError"), class: probes.ClassServer, code: "UnknownError", requestID: "req-1"},
 		"malformed body":              {err: httpErr(200, &smithy.DeserializationError{Err: errors.New("invalid character '<'")}, nil), class: probes.ClassServer, requestID: "req-1"},
-		"connection refused":          {err: &smithy.OperationError{Err: refused}, class: probes.ClassNetwork},
-		"dns":                         {err: &smithyhttp.RequestSendError{Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, class: probes.ClassNetwork},
-		"connection reset":            {err: fmt.Errorf("read: %w", syscall.ECONNRESET), class: probes.ClassNetwork},
-		"ValidationException":         {err: apiErr(400, "ValidationException"), class: probes.ClassOther, code: "ValidationException", requestID: "req-1"},
-		"plain error":                 {err: errors.New("boom"), class: probes.ClassOther},
+		// Our side closed the connection while the body was read: a broken
+		// connection, not a bad answer.
+		"closed mid-body":           {err: httpErr(200, &smithy.DeserializationError{Err: fmt.Errorf("failed to decode response body, %w", &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed})}, nil), class: probes.ClassNetwork, requestID: "req-1"},
+		"closed mid-body, as text":  {err: httpErr(200, &smithy.DeserializationError{Err: errors.New("failed to decode response body, read tcp 127.0.0.1:4321->127.0.0.1:443: use of closed network connection")}, nil), class: probes.ClassNetwork, requestID: "req-1"},
+		"closed after the deadline": {err: httpErr(200, &smithy.DeserializationError{Err: fmt.Errorf("%w: %w", net.ErrClosed, context.DeadlineExceeded)}, nil), class: probes.ClassTimeout, requestID: "req-1"},
+		"connection refused":        {err: &smithy.OperationError{Err: refused}, class: probes.ClassNetwork},
+		"dns":                       {err: &smithyhttp.RequestSendError{Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, class: probes.ClassNetwork},
+		"connection reset":          {err: fmt.Errorf("read: %w", syscall.ECONNRESET), class: probes.ClassNetwork},
+		"ValidationException":       {err: apiErr(400, "ValidationException"), class: probes.ClassOther, code: "ValidationException", requestID: "req-1"},
+		"plain error":               {err: errors.New("boom"), class: probes.ClassOther},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -156,6 +156,20 @@ type fakeBedrockRuntime struct {
 	fakeCall
 	out       *bedrockruntime.ConverseOutput
 	maxTokens int32
+	invoked   []byte // the InvokeModel body sent
+	reply     []byte // the InvokeModel body answered
+}
+
+func (f *fakeBedrockRuntime) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error) {
+	var o bedrockruntime.Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	f.resource, f.retryer, f.invoked = aws.ToString(in.ModelId), o.Retryer, in.Body
+	if err := f.answer(ctx); err != nil {
+		return nil, err
+	}
+	return &bedrockruntime.InvokeModelOutput{Body: f.reply, ContentType: aws.String("application/json")}, nil
 }
 
 func (f *fakeBedrockRuntime) Converse(ctx context.Context, in *bedrockruntime.ConverseInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error) {

@@ -31,6 +31,7 @@ import (
 
 const (
 	simModel   = "anthropic.claude-3-haiku-20240307-v1:0"
+	simEmbed   = "amazon.titan-embed-text-v2:0"
 	simTable   = "soc-alerts"
 	simBucket  = "soc-audit"
 	simKey     = "alias/soc-cmk"
@@ -97,7 +98,7 @@ func startSim(t *testing.T) (*awssim.Sim, string) {
 		EventBuses:    []string{simBus},
 		StateMachines: []string{simMachine},
 		Functions:     []string{simFunc},
-		Models:        []string{simModel},
+		Models:        []string{simModel, simEmbed, "amazon.titan-embed-text-v1", "cohere.embed-english-v3"},
 	})
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
@@ -135,6 +136,10 @@ func simProbes() map[string]simProbe {
 			probe:  func(c clients, r string) probes.Probe { return probes.NewBedrockRuntime(c.runtime, r, 1) },
 			inject: map[probes.Class]string{probes.ClassThrottled: "ModelNotReadyException", probes.ClassAuth: "AccessDeniedException", probes.ClassServer: "ModelErrorException"},
 			// Bedrock runtime answers an unknown model with a 400 ValidationException.
+			expect: map[probes.Class]string{probes.ClassNotFound: "ValidationException"}},
+		"bedrock runtime embedding": {service: "bedrock runtime", fault: "bedrock-runtime", resource: simEmbed,
+			probe:  func(c clients, r string) probes.Probe { return probes.NewBedrockRuntime(c.runtime, r, 1) },
+			inject: map[probes.Class]string{probes.ClassThrottled: "ModelNotReadyException", probes.ClassAuth: "AccessDeniedException", probes.ClassServer: "ModelErrorException"},
 			expect: map[probes.Class]string{probes.ClassNotFound: "ValidationException"}},
 		"dynamodb": {service: "dynamodb", fault: "dynamodb", resource: simTable,
 			probe:    func(c clients, r string) probes.Probe { return probes.NewDynamoDBTable(c.dynamodb, r) },
@@ -187,6 +192,9 @@ func refusingURL(t *testing.T) string {
 func missing(resource string) string {
 	if strings.HasPrefix(resource, "arn:") {
 		return resource + "-gone"
+	}
+	if strings.Contains(resource, "embed") { // an embedding model id
+		return "amazon.titan-embed-text-v9:0"
 	}
 	if strings.Contains(resource, ":") { // a model id
 		return "anthropic.claude-nonexistent-v9:0"
@@ -289,6 +297,31 @@ func TestProbesAgainstSimulator(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The runtime probe must find every model it is given healthy: Bedrock
+// refuses Converse for an embedding model (the example config's
+// amazon.titan-embed-text-v2:0) with a ValidationException, so those are
+// invoked with their family's own minimal embedding request instead.
+func TestBedrockRuntimeProbeEmbeddingModels(t *testing.T) {
+	sim, url := startSim(t)
+	c := newClients(t, url)
+	for model, op := range map[string]string{
+		simModel:                     "Converse",
+		simEmbed:                     "InvokeModel",
+		"amazon.titan-embed-text-v1": "InvokeModel",
+		"cohere.embed-english-v3":    "InvokeModel",
+		"us.cohere.embed-english-v3": "InvokeModel", // a cross-region inference profile
+	} {
+		t.Run(model, func(t *testing.T) {
+			sim.ResetCalls()
+			r := probes.Run(context.Background(), probes.NewBedrockRuntime(c.runtime, model, 1), probes.Options{Timeout: 30 * time.Second})
+			assertResult(t, r, want{Status: probes.Healthy})
+			if calls := sim.Calls(); len(calls) != 1 || calls[0].Operation != op {
+				t.Errorf("simulator saw %+v, want one %s", calls, op)
+			}
+		})
 	}
 }
 

@@ -203,6 +203,42 @@ func TestBedrockRuntime(t *testing.T) {
 	}
 }
 
+// Each embedding family gets its own minimal InvokeModel body, and the
+// answer must hold an embedding.
+func TestBedrockRuntimeEmbedding(t *testing.T) {
+	titan := []byte(`{"embedding":[0.1,0.2],"inputTextTokenCount":1}`)
+	cohere := []byte(`{"embeddings":[[0.1,0.2,0.3]],"id":"x","response_type":"embeddings_floats","texts":["ping"]}`)
+	tests := map[string]struct {
+		model, body string
+		reply       []byte
+		want        want
+	}{
+		"Titan v2": {"amazon.titan-embed-text-v2:0", `{"inputText":"ping","dimensions":256}`, titan,
+			want{Status: probes.Healthy, Detail: []string{"embedding of 2 dimensions"}}},
+		"Titan v1":         {"amazon.titan-embed-text-v1", `{"inputText":"ping"}`, titan, want{Status: probes.Healthy}},
+		"Titan multimodal": {"amazon.titan-embed-image-v1", `{"inputText":"ping"}`, titan, want{Status: probes.Healthy}},
+		"Cohere": {"cohere.embed-multilingual-v3", `{"texts":["ping"],"input_type":"search_query"}`, cohere,
+			want{Status: probes.Healthy, Detail: []string{"embedding of 3 dimensions"}}},
+		"Cohere by type": {"arn:aws:bedrock:us-east-1::foundation-model/cohere.embed-v4:0", `{"texts":["ping"],"input_type":"search_query"}`,
+			[]byte(`{"embeddings":{"float":[[0.1]]},"response_type":"embeddings_by_type"}`), want{Status: probes.Healthy}},
+		"no embedding": {"amazon.titan-embed-text-v2:0", `{"inputText":"ping","dimensions":256}`, []byte(`{"message":"?"}`),
+			want{Status: probes.Unavailable, Class: probes.ClassServer, Detail: []string{"no embedding"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := &fakeBedrockRuntime{reply: tc.reply}
+			r := run(probes.NewBedrockRuntime(f, tc.model, 1))
+			assertResult(t, r, tc.want)
+			if string(f.invoked) != tc.body || r.Check != "InvokeModel" {
+				t.Errorf("%s sent %s, want InvokeModel with %s", r.Check, f.invoked, tc.body)
+			}
+			if _, ok := f.retryer.(aws.NopRetryer); !ok {
+				t.Errorf("retryer %T, want one attempt", f.retryer)
+			}
+		})
+	}
+}
+
 func TestS3(t *testing.T) {
 	moved := func(region string) error {
 		h := http.Header{}

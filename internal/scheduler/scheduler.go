@@ -118,8 +118,14 @@ type Scheduler struct {
 	inflight sync.WaitGroup
 
 	base   context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
+
+// ErrStopped is the cause (context.Cause) of a job's context when Stop
+// cancelled it at the end of its grace period: the job was cut short by
+// the scheduler stopping, not by anything it was waiting for, so what it
+// saw then is no finding of its own.
+var ErrStopped = errors.New("scheduler stopped")
 
 // New returns a Scheduler that is not started yet.
 func New(opts Options) *Scheduler {
@@ -133,7 +139,7 @@ func New(opts Options) *Scheduler {
 	if clock == nil {
 		clock = wallClock{}
 	}
-	base, cancel := context.WithCancel(context.Background())
+	base, cancel := context.WithCancelCause(context.Background())
 	return &Scheduler{
 		opts:     opts,
 		clock:    clock,
@@ -249,9 +255,9 @@ func (s *Scheduler) Start() {
 
 // Stop stops scheduling and waits for the runs in flight until ctx is done;
 // runs still waiting for a slot are dropped. If ctx ends first, the
-// contexts of the runs still going are cancelled and ctx.Err() is returned
-// without waiting further: a job that ignores its context cannot hold
-// shutdown hostage.
+// contexts of the runs still going are cancelled with cause ErrStopped and
+// ctx.Err() is returned without waiting further: a job that ignores its
+// context cannot hold shutdown hostage.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	started := s.started
@@ -272,10 +278,10 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		s.cancel()
+		s.cancel(ErrStopped)
 		return nil
 	case <-ctx.Done():
-		s.cancel()
+		s.cancel(ErrStopped)
 		return ctx.Err()
 	}
 }

@@ -318,7 +318,7 @@ func TestStop(t *testing.T) {
 		mustAdd(t, s, Job{Key: "sfn/hang", Schedule: "@every 1m", Run: func(ctx context.Context) {
 			close(started)
 			<-ctx.Done()
-			sawCancel <- ctx.Err()
+			sawCancel <- context.Cause(ctx)
 		}})
 		s.Start()
 		s.RunNow("sfn/hang")
@@ -329,8 +329,10 @@ func TestStop(t *testing.T) {
 		if err := s.Stop(ctx); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Stop = %v, want context.Canceled", err)
 		}
-		if err := recv(t, sawCancel, "the run to see its context cancelled"); !errors.Is(err, context.Canceled) {
-			t.Errorf("run saw %v, want context.Canceled", err)
+		// The cause tells the job the scheduler stopped it, so it does not
+		// take the cancellation for a failure of what it was waiting for.
+		if err := recv(t, sawCancel, "the run to see its context cancelled"); !errors.Is(err, ErrStopped) {
+			t.Errorf("run saw cause %v, want ErrStopped", err)
 		}
 	})
 

@@ -304,17 +304,27 @@ func (p *Passive) describeFailure(ctx context.Context, x *types.ExecutionListIte
 	if err != nil {
 		return f
 	}
-	entered := ""
+	entered, inFail, found := "", false, false
 	for _, ev := range events {
 		if d := ev.StateEnteredEventDetails; d != nil {
-			entered = aws.ToString(d.Name)
+			entered, inFail = aws.ToString(d.Name), ev.Type == types.HistoryEventTypeFailStateEntered
 		}
-		if e, c, ok := failureOf(ev); ok {
+		if d := ev.ExecutionFailedEventDetails; d != nil && inFail {
+			// The execution ended in a Fail state, reached through a
+			// Choice or a Catch: that state and the error and cause it set
+			// are why it failed. A task failure before it was caught; its
+			// error stands only if the Fail state sets none.
 			f.State = entered
+			if e := aws.ToString(d.Error); e != "" {
+				f.Error, f.Cause = e, aws.ToString(d.Cause)
+			}
+			break
+		}
+		if e, c, ok := failureOf(ev); ok && !found {
+			found, f.State = true, entered
 			if f.Error == "" {
 				f.Error, f.Cause = e, c
 			}
-			break
 		}
 	}
 	return f

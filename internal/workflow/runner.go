@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -48,14 +49,19 @@ func (r *Runner) Latest() (*PassiveReport, *CanaryReport) {
 	return r.lastPassive, r.lastCanary
 }
 
-// RunPassive runs one passive round now and records it.
+// RunPassive runs one passive round now and records it, unless socmond
+// stopping cut it short (stopping).
 func (r *Runner) RunPassive(ctx context.Context) PassiveReport {
+	rctx := ctx
 	if r.PassiveTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.PassiveTimeout)
+		rctx, cancel = context.WithTimeout(ctx, r.PassiveTimeout)
 		defer cancel()
 	}
-	rep := r.Passive.Run(ctx)
+	rep := r.Passive.Run(rctx)
+	if stopping(ctx) {
+		return rep
+	}
 	if r.Metrics != nil {
 		r.Metrics.ObservePassive(rep)
 	}
@@ -69,9 +75,13 @@ func (r *Runner) RunPassive(ctx context.Context) PassiveReport {
 	return rep
 }
 
-// RunCanary runs the canary once now and records it.
+// RunCanary runs the canary once now and records it, unless socmond
+// stopping cut it short (stopping).
 func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
 	rep := r.Canary.Run(ctx, nil)
+	if stopping(ctx) {
+		return rep
+	}
 	if r.Metrics != nil {
 		r.Metrics.ObserveCanary(rep)
 	}
@@ -113,6 +123,15 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancel()
 	_ = s.Stop(stop)
 	return nil
+}
+
+// stopping reports whether ctx was cancelled because the scheduler stopped
+// at the end of its grace period: the calls of a round cut short then
+// failed because socmond stopped, not because the pipeline did, so the
+// round is neither a metric nor an alert, nor the health of the functions
+// it probed.
+func stopping(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), scheduler.ErrStopped)
 }
 
 const (

@@ -6,11 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 const (
@@ -209,5 +213,57 @@ func TestPassiveSeesRulesMachineFunctionsAndFailures(t *testing.T) {
 	rep = p.Run(context.Background())
 	if c := rep.Checks[0]; c.Name != "rule_enabled" || c.OK || !strings.Contains(c.Reason, "DISABLED") {
 		t.Fatalf("disabled rule %+v", c)
+	}
+}
+
+// An execution that ends in a Fail state failed there, with the error and
+// cause the Fail state set: whether a Catch led it there after a task
+// failed, or a Choice did without any task failing.
+func TestPassiveNamesTheFailState(t *testing.T) {
+	const failState = `"Investigation failed":{"Type":"Fail","Error":"InvestigationFailed","Cause":"the analysis stage failed"}`
+	for name, tc := range map[string]struct {
+		definition string
+		fault      *awssim.Fault
+	}{
+		"caught task failure": {
+			definition: `{"StartAt":"Analyze","States":{
+			  "Analyze":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"soc-analyze"},
+			    "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Investigation failed"}],"Next":"Store"},
+			  "Store":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"soc-store"},"End":true},
+			  ` + failState + `}}`,
+			fault: &awssim.Fault{Service: "lambda", Resource: "soc-analyze", Error: "ServiceException", Count: 1},
+		},
+		"choice": {
+			definition: `{"StartAt":"Analyze","States":{
+			  "Analyze":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"soc-analyze"},"Next":"Verdict"},
+			  "Verdict":{"Type":"Choice","Choices":[{"Variable":"$.ok","BooleanEquals":true,"Next":"Done"}],"Default":"Investigation failed"},
+			  "Done":{"Type":"Succeed"},
+			  ` + failState + `}}`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := startEnv(t, tc.definition)
+			if tc.fault != nil {
+				e.sim.AddFault(*tc.fault)
+			}
+			x, err := e.c.SFN.StartExecution(context.Background(), &sfn.StartExecutionInput{StateMachineArn: aws.String(tMachine)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, "the execution to end", func() bool {
+				d, err := e.c.SFN.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: x.ExecutionArn})
+				return err == nil && d.Status != sfntypes.ExecutionStatusRunning
+			})
+
+			p := &Passive{Events: e.c.EventBridge, SFN: e.c.SFN, StateMachine: tMachine, Window: time.Hour}
+			ex, check := p.executions(context.Background())
+			f := ex.NewestFailure
+			if f == nil || f.Status != "FAILED" || f.State != "Investigation failed" || f.Error != "InvestigationFailed" || f.Cause != "the analysis stage failed" {
+				t.Fatalf("newest failure %+v, want the Fail state with its error and cause", f)
+			}
+			if !strings.Contains(check.Reason, `state "Investigation failed": InvestigationFailed: the analysis stage failed`) {
+				t.Errorf("reason %q", check.Reason)
+			}
+		})
 	}
 }
