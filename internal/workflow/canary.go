@@ -68,7 +68,13 @@ type CanarySpec struct {
 	CompliancePrefix                     string // in the artifacts bucket
 	KMSKey                               string // expected SSE-KMS key (id, alias or ARN); "" accepts any KMS key
 	MinRetentionDays                     int
-	Timeout                              time.Duration // whole run
+	// MinRetentionYears, when set, also accepts a retention of that many
+	// calendar years: what an Object Lock default rule in Years gives. Seven
+	// years from 2028-03-01 are 2556 days, one short of the 2557 days that
+	// cover any seven years, so a days-only check would fail a bucket the
+	// compliance check passes, one year in four.
+	MinRetentionYears int
+	Timeout           time.Duration // whole run
 	FindTimeout                          time.Duration // finding the execution
 }
 

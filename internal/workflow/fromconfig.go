@@ -21,13 +21,19 @@ func PassiveFromConfig(cfg *config.Config, c *awsclient.Clients) *Passive {
 // CanaryFromConfig builds the canary from the configuration.
 func CanaryFromConfig(cfg *config.Config, c *awsclient.Clients) *Canary {
 	k, p := &cfg.Canary, &cfg.Pipeline
+	// Held to compliance.min_retention (the default): in years, a lock of
+	// that many calendar years passes, as the compliance check passes it.
+	years := 0
+	if m := cfg.Compliance.MinRetention; m.Years > 0 && k.MinRetentionDays == m.MinDays() {
+		years = m.Years
+	}
 	return &Canary{
 		Spec: CanarySpec{
 			EventBus: p.EventBus, Source: k.Source, DetailType: k.DetailType, Tenant: k.Tenant,
 			StateMachine: p.StateMachine, Table: p.InvestigationsTable, KeyAttribute: k.KeyAttribute, KeyTemplate: k.KeyTemplate,
 			AnalysisAttribute: k.BedrockAttribute, ArtifactsBucket: p.ArtifactsBucket, ArtifactKey: k.ArtifactKey,
 			AuditBucket: p.AuditBucket, AuditKey: k.AuditKey, CompliancePrefix: k.CompliancePrefix, KMSKey: p.KMSKey,
-			MinRetentionDays: k.MinRetentionDays, Timeout: k.Timeout.D(), FindTimeout: k.FindTimeout.D(),
+			MinRetentionDays: k.MinRetentionDays, MinRetentionYears: years, Timeout: k.Timeout.D(), FindTimeout: k.FindTimeout.D(),
 		},
 		Events: c.EventBridge, SFN: c.SFN, DynamoDB: c.DynamoDB, S3: c.S3, KMS: c.KMS,
 	}

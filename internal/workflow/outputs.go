@@ -127,7 +127,11 @@ func (r *canaryRun) audit(ctx context.Context) (string, error) {
 	}
 	written, until := aws.ToTime(h.LastModified), aws.ToTime(h.ObjectLockRetainUntilDate)
 	days := int(until.Sub(written).Hours() / 24)
-	if until.Before(written.AddDate(0, 0, s.MinRetentionDays)) {
+	short := until.Before(written.AddDate(0, 0, s.MinRetentionDays))
+	if s.MinRetentionYears > 0 && !until.Before(written.AddDate(s.MinRetentionYears, 0, 0)) {
+		short = false
+	}
+	if short {
 		return "", fmt.Errorf("s3://%s/%s is retained until %s, %d days after it was written; the minimum is %d days",
 			s.AuditBucket, key, until.UTC().Format(time.DateOnly), days, s.MinRetentionDays)
 	}
