@@ -75,7 +75,7 @@ type CanarySpec struct {
 	// compliance check passes, one year in four.
 	MinRetentionYears int
 	Timeout           time.Duration // whole run
-	FindTimeout                          time.Duration // finding the execution
+	FindTimeout       time.Duration // finding the execution
 }
 
 // Canary is the synthetic end-to-end test. Unlike everything else in socmond
