@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/compliance"
+	"github.com/socmond/socmond/internal/scheduler"
 	"github.com/socmond/socmond/internal/testenv"
 )
 
@@ -330,4 +331,27 @@ func TestReconfigureEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, "the first report", func() bool { w, _ := e.r.LastEvidence(); return w.Key != "" })
+}
+
+// A round cut short because socmond is stopping (the scheduler cancels
+// runs with scheduler.ErrStopped at the end of the grace period) read
+// nothing because socmond stopped: it is no verdict, so it changes no
+// finding, tells no subscriber and writes no metric.
+func TestRoundCutShortByStopIsNotPublished(t *testing.T) {
+	e := &reconfEnv{env: newEnv(t), reg: prometheus.NewRegistry(), sub: &subscriber{}}
+	e.kms = &countingKMS{KMSAPI: e.clients.KMS}
+	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: e.settings(invTable), Registerer: e.reg, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Subscribe(e.sub.add)
+	stopped, cancel := context.WithCancelCause(context.Background())
+	cancel(scheduler.ErrStopped)
+	r.RunOnce(stopped)
+	if n := e.sub.len(); n != 0 || len(r.Findings()) != 0 {
+		t.Fatalf("a round cut short by the stop was published: %d findings to subscribers, %d kept", n, len(r.Findings()))
+	}
+	if r.RunOnce(context.Background()); e.sub.len() == 0 {
+		t.Fatal("a round that ran told nobody")
+	}
 }

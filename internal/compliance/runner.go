@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -249,6 +250,11 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 		var findings []Finding
 		if s.Checker != nil {
 			findings = s.Checker.Run(ctx)
+		}
+		if errors.Is(context.Cause(ctx), scheduler.ErrStopped) {
+			// Cut short because socmond is stopping: its reads failed
+			// because socmond stopped, so this round is no verdict at all.
+			return nil
 		}
 		changed, removed, current := r.record(findings, gen)
 		if !current {
