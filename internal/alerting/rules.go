@@ -149,21 +149,8 @@ func anyActive(snap health.Snapshot) bool {
 // Compliance builds the ComplianceViolation signal of one compliance check
 // on one resource: active while the check fails, firing at once.
 func (s Settings) Compliance(check, resource string, failing bool, reason, hint string) (Signal, bool) {
-	r := s.rule(config.RuleComplianceViolation, config.Target{Service: "compliance"})
-	if !r.Enabled {
-		return Signal{}, false
-	}
-	return Signal{
-		Labels: map[string]string{
-			"alertname": AlertComplianceViolation, "service": "compliance", "check": check,
-			"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
-		},
-		Annotations: map[string]string{
-			"summary":     fmt.Sprintf("Compliance check %s fails for %s", check, resource),
-			"description": reason, "hint": hint, "runbook_url": s.RunbookURL(AlertComplianceViolation),
-		},
-		Active: failing, For: r.For, ClearFor: r.ClearFor,
-	}, true
+	return s.complianceSignal(config.RuleComplianceViolation, AlertComplianceViolation,
+		fmt.Sprintf("Compliance check %s fails for %s", check, resource), check, resource, failing, reason, hint)
 }
 
 // ComplianceUnknown builds the ComplianceCheckUnknown signal of one
@@ -172,20 +159,26 @@ func (s Settings) Compliance(check, resource string, failing bool, reason, hint 
 // the first verdict. It stands apart from ComplianceViolation, which an
 // UNKNOWN neither raises nor clears.
 func (s Settings) ComplianceUnknown(check, resource string, unknown bool, reason, hint string) (Signal, bool) {
-	r := s.rule(config.RuleComplianceUnknown, config.Target{Service: "compliance"})
+	return s.complianceSignal(config.RuleComplianceUnknown, AlertComplianceCheckUnknown,
+		fmt.Sprintf("Compliance check %s cannot read the facts for %s", check, resource), check, resource, unknown, reason, hint)
+}
+
+// complianceSignal is a compliance alert's signal under its rule's
+// settings; ok is false when the rule is disabled.
+func (s Settings) complianceSignal(key, name, summary, check, resource string, active bool, reason, hint string) (Signal, bool) {
+	r := s.rule(key, config.Target{Service: "compliance"})
 	if !r.Enabled {
 		return Signal{}, false
 	}
 	return Signal{
 		Labels: map[string]string{
-			"alertname": AlertComplianceCheckUnknown, "service": "compliance", "check": check,
+			"alertname": name, "service": "compliance", "check": check,
 			"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
 		},
 		Annotations: map[string]string{
-			"summary":     fmt.Sprintf("Compliance check %s cannot read the facts for %s", check, resource),
-			"description": reason, "hint": hint, "runbook_url": s.RunbookURL(AlertComplianceCheckUnknown),
+			"summary": summary, "description": reason, "hint": hint, "runbook_url": s.RunbookURL(name),
 		},
-		Active: unknown, For: r.For, ClearFor: r.ClearFor,
+		Active: active, For: r.For, ClearFor: r.ClearFor,
 	}, true
 }
 
