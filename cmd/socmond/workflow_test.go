@@ -89,7 +89,7 @@ func TestWorkflowAlertsPage(t *testing.T) {
 	cfg.Pipeline.StateMachine = "soc-pipeline"
 	cfg.Workflow.FailureRatio = &ratio
 	for _, sig := range []alerting.Signal{
-		executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour}}),
+		executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour, NewestFinishedFailed: true}}),
 		canarySignal(cfg, workflow.CanaryReport{}),
 	} {
 		if !sig.Active || sig.Labels["severity"] != "page" {
