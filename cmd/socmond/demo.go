@@ -11,8 +11,7 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
-	"github.com/socmond/socmond/internal/monitor"
-	"github.com/socmond/socmond/internal/simseed"
+		"github.com/socmond/socmond/internal/simseed"
 )
 
 // demoStep is one moment of the demo's fault timeline.
@@ -78,17 +77,41 @@ func demoCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func
 		// Fake credentials: the simulator checks that requests are signed,
 		// not by whom.
 		co := awsclient.Options{Region: cfg.Region, Endpoint: url, Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDDEMO", "demo-secret-not-real", "")}
-		fast := func(checks []monitor.Check) {
-			for i := range checks {
-				checks[i].Target.Schedule = *schedule
-			}
-		}
+		fast := func(cfg *config.Config) { compress(cfg, *schedule) }
 		started := func(addr string) {
 			base := "http://" + addr
 			fmt.Fprintf(g.stdout, "socmond demo: AWS simulator at %s\n  status page  %s/\n  status API   %s/api/v1/status\n  metrics      %s/metrics\n  faults       %s/_sim/faults\nPress Ctrl-C to stop.\n", url, base, base, base, url)
 			go playTimeline(ctx, g, sim, demoTimeline(cfg))
 		}
 		return serve(ctx, g, d, cfg, co, fast, started)
+	}
+}
+
+// compress makes the demo's config run on schedule: every probe on it, and
+// the windows shortened as much as the schedule is, so that the alert
+// conditions (docs/alerting.md) keep their shipped shape — the guard's
+// share of a window, confirmation, clear_for — only faster.
+func compress(cfg *config.Config, schedule string) {
+	base := config.Interval(cfg.Defaults.Schedule)
+	fast := config.Interval(schedule)
+	if base <= 0 || fast <= 0 {
+		return
+	}
+	shrink := func(w *config.Windows) {
+		for _, d := range []*config.Duration{&w.ErrorRate, &w.Availability} {
+			if *d != 0 {
+				*d = config.Duration(max(time.Duration(float64(*d)*float64(fast)/float64(base)), 2*fast))
+			}
+		}
+	}
+	cfg.Defaults.Schedule = schedule
+	shrink(&cfg.Defaults.Windows)
+	for _, svc := range cfg.Services.All() {
+		svc.Schedule = ""
+		shrink(&svc.Windows)
+		for i := range svc.Resources {
+			svc.Resources[i].Schedule = ""
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/server"
@@ -46,7 +47,7 @@ func (l *liveThresholds) lookup(t probes.Target) (server.Thresholds, bool) {
 // region changed, and then every check is replaced: its resources are
 // other resources, so their windows and series start anew. co carries the
 // endpoint and credentials of the first start (the demo's simulator).
-func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func([]monitor.Check), th *liveThresholds) func() error {
+func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*config.Config), th *liveThresholds) func() error {
 	region, clients := d.cfg.Region, d.clients // owned by this closure; Reloader serialises calls
 	return func() error {
 		cfg, err := g.loadConfig()
@@ -61,12 +62,12 @@ func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func([]mon
 				return fmt.Errorf("AWS clients for region %s: %w", cfg.Region, err)
 			}
 		}
+		if adjust != nil {
+			adjust(cfg)
+		}
 		checks, err := buildChecks(cfg, next)
 		if err != nil {
 			return err
-		}
-		if adjust != nil {
-			adjust(checks)
 		}
 		for _, validate := range d.reloadValidators {
 			if err := validate(cfg); err != nil {

@@ -114,10 +114,10 @@ var attachments = []func(d *daemon) error{
 }
 
 // serve runs the daemon until ctx ends: probes on their schedules, the HTTP
-// endpoints, and a graceful stop. adjust may rewrite the checks (the demo
+// endpoints, and a graceful stop. adjust may rewrite the config (the demo
 // speeds up schedules); started is told the listening address.
 func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config, co awsclient.Options,
-	adjust func([]monitor.Check), started func(addr string)) int {
+	adjust func(*config.Config), started func(addr string)) int {
 	setDefaultGC() // gc.go
 	log := g.logger()
 	co.Logger = &log
@@ -125,12 +125,12 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	if err != nil {
 		return g.configError(err)
 	}
+	if adjust != nil {
+		adjust(cfg)
+	}
 	checks, err := buildChecks(cfg, clients)
 	if err != nil {
 		return g.configError(err)
-	}
-	if adjust != nil {
-		adjust(checks)
 	}
 	m := metrics.New(version.Version, version.Revision)
 	mon := monitor.New(monitor.Options{

@@ -206,6 +206,16 @@ func (s *Services) list() []namedService {
 	}
 }
 
+// All returns every service's settings, in Targets order (the demo
+// rewrites their schedules).
+func (s *Services) All() []*Service {
+	var out []*Service
+	for _, ns := range s.list() {
+		out = append(out, ns.svc)
+	}
+	return out
+}
+
 // ServiceNames lists the service names in Targets order.
 func ServiceNames() []string {
 	var s Services
