@@ -11,7 +11,7 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
-		"github.com/socmond/socmond/internal/simseed"
+	"github.com/socmond/socmond/internal/simseed"
 )
 
 // demoStep is one moment of the demo's fault timeline.
