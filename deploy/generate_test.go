@@ -117,13 +117,18 @@ func generated(t *testing.T) map[string][]byte {
 		"kubernetes/config.yaml":            example,
 		"kubernetes/prometheusrule.yaml":    generatedManifest(t, rulesSource, rule),
 		"kubernetes/grafana-dashboard.yaml": generatedManifest(t, "deploy/grafana/socmond-dashboard.json", dashboardCM),
-		"iam/policy.json":                   polJSON,
+		// The chart reads the same config, rules (as a rule file) and dashboard.
+		"helm/socmond/files/config.yaml":            example,
+		"helm/socmond/files/socmond-rules.yml":      generatedManifest(t, rulesSource, map[string]any{"groups": groups}),
+		"helm/socmond/files/socmond-dashboard.json": dashboard,
+		"iam/policy.json":                           polJSON,
 	}
 }
 
 // TestGeneratedFilesUpToDate fails when a derived file no longer matches its
-// source: the Kubernetes ConfigMap input and config.example.yaml, the
-// PrometheusRule and deploy/prometheus, the dashboard ConfigMap and
+// source: the Kubernetes ConfigMap input and the chart's default config and
+// config.example.yaml, the PrometheusRule and the chart's rule file and
+// deploy/prometheus, the dashboard ConfigMap and the chart's copy and
 // deploy/grafana, the IAM policy and
 // `socmond iam-policy --config.file config.example.yaml`.
 func TestGeneratedFilesUpToDate(t *testing.T) {
