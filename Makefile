@@ -17,7 +17,8 @@ image:
 	VERSION=$(VERSION) REVISION=$(REVISION) ./scripts/image.sh
 
 ## manifests: regenerate deploy/ files derived from config.example.yaml,
-## deploy/prometheus and `socmond iam-policy`.
+## deploy/prometheus, deploy/grafana and `socmond iam-policy`: the kustomize
+## layout's and the Helm chart's copies among them.
 manifests:
 	$(GO) test ./deploy -run TestGeneratedFilesUpToDate -count=1 -update
 

@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -56,6 +56,19 @@ func prometheusRuleGroups(t *testing.T) []monitoringv1.RuleGroup {
 	return groups
 }
 
+// generatedManifest is a derived manifest: a header saying where it comes
+// from, then the object.
+func generatedManifest(t *testing.T, source string, obj any) []byte {
+	t.Helper()
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// metav1 writes an empty creationTimestamp; a manifest should not.
+	b = bytes.Replace(b, []byte("  creationTimestamp: null\n"), nil, 1)
+	return append([]byte("# Generated from "+source+" by `make manifests`; do not edit.\n"), b...)
+}
+
 // generated returns every derived file and its content.
 func generated(t *testing.T) map[string][]byte {
 	t.Helper()
@@ -63,20 +76,28 @@ func generated(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const rulesSource = "deploy/prometheus/*.yml"
+	groups := prometheusRuleGroups(t)
 	rule := monitoringv1.PrometheusRule{
 		TypeMeta: metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1", Kind: "PrometheusRule"},
 		ObjectMeta: metav1.ObjectMeta{Name: "socmond", Labels: map[string]string{
 			"app.kubernetes.io/name": "socmond",
 		}},
-		Spec: monitoringv1.PrometheusRuleSpec{Groups: prometheusRuleGroups(t)},
+		Spec: monitoringv1.PrometheusRuleSpec{Groups: groups},
 	}
-	ruleYAML, err := yaml.Marshal(rule)
+
+	dashboard, err := os.ReadFile("grafana/socmond-dashboard.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// metav1 writes an empty creationTimestamp; a manifest should not.
-	ruleYAML = bytes.Replace(ruleYAML, []byte("  creationTimestamp: null\n"), nil, 1)
-	header := "# Generated from deploy/prometheus/*.yml by `make manifests`; do not edit.\n"
+	dashboardCM := corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "socmond-dashboard", Labels: map[string]string{
+			"app.kubernetes.io/name": "socmond",
+			dashboardLabel:           "1",
+		}},
+		Data: map[string]string{dashboardKey: string(dashboard)},
+	}
 
 	t.Setenv("AWS_REGION", "us-east-1") // the example's ${AWS_REGION:-us-east-1}
 	cfg, err := config.Load("../config.example.yaml")
@@ -91,16 +112,24 @@ func generated(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	return map[string][]byte{
-		"kubernetes/config.yaml":         example,
-		"kubernetes/prometheusrule.yaml": append([]byte(header), ruleYAML...),
-		"iam/policy.json":                polJSON,
+		"kubernetes/config.yaml":            example,
+		"kubernetes/prometheusrule.yaml":    generatedManifest(t, rulesSource, rule),
+		"kubernetes/grafana-dashboard.yaml": generatedManifest(t, "deploy/grafana/socmond-dashboard.json", dashboardCM),
+		// The chart reads the same config, rules (as a rule file) and dashboard.
+		"helm/socmond/files/config.yaml":            example,
+		"helm/socmond/files/socmond-rules.yml":      generatedManifest(t, rulesSource, map[string]any{"groups": groups}),
+		"helm/socmond/files/socmond-dashboard.json": dashboard,
+		"iam/policy.json":                           polJSON,
 	}
 }
 
 // TestGeneratedFilesUpToDate fails when a derived file no longer matches its
-// source: the Kubernetes ConfigMap input and config.example.yaml, the
-// PrometheusRule and deploy/prometheus, the IAM policy and
+// source: the Kubernetes ConfigMap input and the chart's default config and
+// config.example.yaml, the PrometheusRule and the chart's rule file and
+// deploy/prometheus, the dashboard ConfigMap and the chart's copy and
+// deploy/grafana, the IAM policy and
 // `socmond iam-policy --config.file config.example.yaml`.
 func TestGeneratedFilesUpToDate(t *testing.T) {
 	for path, want := range generated(t) {
@@ -121,31 +150,6 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("deploy/%s is out of date; run `make manifests`", path)
 		}
-	}
-}
-
-// TestServiceMonitorTenant keeps the tenant label the scrape adds equal to
-// the configured tenant, which the rules and socmond's own alerts carry.
-func TestServiceMonitorTenant(t *testing.T) {
-	m := loadManifests(t)
-	t.Setenv("AWS_REGION", "us-east-1")
-	cfg, err := config.Load(filepath.Join(k8sDir, "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, e := range m.sm.Spec.Endpoints {
-		for _, r := range e.RelabelConfigs {
-			if r.TargetLabel == "tenant" && r.Replacement != nil {
-				found = true
-				if *r.Replacement != cfg.Tenant {
-					t.Errorf("ServiceMonitor sets tenant %q, config.yaml says %q", *r.Replacement, cfg.Tenant)
-				}
-			}
-		}
-	}
-	if !found && strings.Contains(mustRead(t, "prometheus/socmond-rules.yml"), "tenant") {
-		t.Error("the rules group by tenant but the ServiceMonitor does not add it")
 	}
 }
 

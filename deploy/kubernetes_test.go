@@ -1,26 +1,24 @@
 package deploy
 
 import (
-	"bytes"
-	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
-// kustomization is the part of kustomize's Kustomization this layout uses;
-// decoding strictly into it catches a misspelt or unsupported field.
+// kustomization is the part of kustomize's Kustomization (and Component)
+// this layout uses; decoding strictly into it catches a misspelt or
+// unsupported field.
 type kustomization struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -30,306 +28,264 @@ type kustomization struct {
 		IncludeSelectors bool              `json:"includeSelectors"`
 	} `json:"labels"`
 	Resources          []string `json:"resources"`
+	Components         []string `json:"components"`
 	ConfigMapGenerator []struct {
-		Name  string   `json:"name"`
-		Files []string `json:"files"`
+		Name    string   `json:"name"`
+		Files   []string `json:"files"`
+		Options struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"options"`
 	} `json:"configMapGenerator"`
 	Images []struct {
 		Name    string `json:"name"`
 		NewName string `json:"newName"`
 		NewTag  string `json:"newTag"`
 	} `json:"images"`
-}
-
-// manifests are the decoded resources of deploy/kubernetes.
-type manifests struct {
-	kust      kustomization
-	namespace corev1.Namespace
-	sa        corev1.ServiceAccount
-	deploy    appsv1.Deployment
-	svc       corev1.Service
-	pdb       policyv1.PodDisruptionBudget
-	netpol    networkingv1.NetworkPolicy
-	sm        monitoringv1.ServiceMonitor
-	rule      monitoringv1.PrometheusRule
+	Patches []struct {
+		Target struct {
+			Group string `json:"group"`
+			Kind  string `json:"kind"`
+		} `json:"target"`
+		Patch string `json:"patch"`
+	} `json:"patches"`
 }
 
 const k8sDir = "kubernetes"
 
-// decodeStrict decodes one YAML document, failing on unknown fields and on
-// an apiVersion/kind other than the one the Go type stands for.
-func decodeStrict(t *testing.T, file, apiVersion, kind string, into any) {
+// The optional components under deploy/kubernetes/components, named in
+// kustomization.yaml as commented lines a user uncomments.
+var k8sComponents = []string{"kube-prometheus-stack", "kube-prometheus"}
+
+func readKustomization(t *testing.T, dir, kind string) kustomization {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(k8sDir, file))
-	if err != nil {
-		t.Fatal(err)
+	var k kustomization
+	if err := yaml.UnmarshalStrict([]byte(mustRead(t, filepath.Join(dir, "kustomization.yaml"))), &k); err != nil {
+		t.Fatalf("%s/kustomization.yaml: %v", dir, err)
 	}
-	if bytes.Contains(b, []byte("\n---")) {
-		t.Fatalf("%s: one resource per file", file)
+	if k.Kind != kind {
+		t.Fatalf("%s/kustomization.yaml is a %s, want %s", dir, k.Kind, kind)
 	}
-	if err := yaml.UnmarshalStrict(b, into); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	var tm struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}
-	if err := yaml.Unmarshal(b, &tm); err != nil {
-		t.Fatal(err)
-	}
-	if tm.APIVersion != apiVersion || tm.Kind != kind {
-		t.Fatalf("%s: %s/%s, want %s/%s", file, tm.APIVersion, tm.Kind, apiVersion, kind)
-	}
+	return k
 }
 
-func loadManifests(t *testing.T) manifests {
-	t.Helper()
-	var m manifests
-	decodeStrict(t, "kustomization.yaml", "kustomize.config.k8s.io/v1beta1", "Kustomization", &m.kust)
-	files := map[string]struct {
-		apiVersion, kind string
-		into             any
-	}{
-		"namespace.yaml":           {"v1", "Namespace", &m.namespace},
-		"serviceaccount.yaml":      {"v1", "ServiceAccount", &m.sa},
-		"deployment.yaml":          {"apps/v1", "Deployment", &m.deploy},
-		"service.yaml":             {"v1", "Service", &m.svc},
-		"poddisruptionbudget.yaml": {"policy/v1", "PodDisruptionBudget", &m.pdb},
-		"networkpolicy.yaml":       {"networking.k8s.io/v1", "NetworkPolicy", &m.netpol},
-		"servicemonitor.yaml":      {"monitoring.coreos.com/v1", "ServiceMonitor", &m.sm},
-		"prometheusrule.yaml":      {"monitoring.coreos.com/v1", "PrometheusRule", &m.rule},
-	}
-	// Every resource file is listed in the kustomization and vice versa.
-	var listed []string
-	for _, r := range m.kust.Resources {
-		f, ok := files[r]
-		if !ok {
-			t.Fatalf("kustomization lists %s, which this test does not know", r)
+// TestKubernetesFiles decodes every file of deploy/kubernetes and its
+// components strictly, and checks that each is used: listed as a resource
+// or generator input. A file kustomize never reads would go stale unseen.
+func TestKubernetesFiles(t *testing.T) {
+	check := func(dir string, k kustomization, extra ...string) {
+		used := slices.Clone(extra)
+		used = append(used, "kustomization.yaml")
+		for _, r := range k.Resources {
+			decodeStream(t, filepath.Join(dir, r), []byte(mustRead(t, filepath.Join(dir, r))))
+			used = append(used, r)
 		}
-		decodeStrict(t, r, f.apiVersion, f.kind, f.into)
-		listed = append(listed, r)
-	}
-	for name := range files {
-		if !slices.Contains(listed, name) {
-			t.Errorf("%s is not in kustomization.yaml resources", name)
+		for _, g := range k.ConfigMapGenerator {
+			used = append(used, g.Files...)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if !slices.Contains(used, e.Name()) {
+				t.Errorf("%s/%s is neither a listed resource nor generator input", dir, e.Name())
+			}
 		}
 	}
-	entries, err := os.ReadDir(k8sDir)
+	base := readKustomization(t, k8sDir, "Kustomization")
+	check(k8sDir, base, "components")
+	for _, c := range k8sComponents {
+		dir := filepath.Join(k8sDir, "components", c)
+		check(dir, readKustomization(t, dir, "Component"))
+	}
+	entries, err := os.ReadDir(filepath.Join(k8sDir, "components"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		n := e.Name()
-		if _, ok := files[n]; !ok && n != "kustomization.yaml" && n != "config.yaml" {
-			t.Errorf("%s/%s is neither a listed resource nor generator input", k8sDir, n)
+		if !slices.Contains(k8sComponents, e.Name()) {
+			t.Errorf("components/%s is not offered in kustomization.yaml (k8sComponents)", e.Name())
 		}
 	}
-	return m
 }
 
-func selects(selector, labels map[string]string) bool {
-	if len(selector) == 0 {
-		return false // an empty selector selects everything: never intended here
+// kustomizeEdits are the edits the README and comments tell a user to make
+// to deploy/kubernetes: components to uncomment in kustomization.yaml, and
+// the commented example rule of networkpolicy.yaml.
+type kustomizeEdits struct {
+	components     []string
+	ingressExample bool
+}
+
+// kustomizeBuild runs kustomize, as `kubectl apply -k deploy/kubernetes`
+// does, on a copy of deploy/kubernetes with the given edits made, and
+// returns the objects, strictly decoded.
+func kustomizeBuild(t *testing.T, edits kustomizeEdits) []object {
+	t.Helper()
+	mem := filesys.MakeFsInMemory()
+	const root = "/socmond"
+	err := filepath.WalkDir(k8sDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(k8sDir, p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case rel == "kustomization.yaml" && len(edits.components) > 0:
+			b = []byte(uncommentComponents(t, string(b), edits.components))
+		case rel == "networkpolicy.yaml" && edits.ingressExample:
+			b = []byte(uncommentAfter(t, string(b), "(the chart: networkPolicy.extraIngressFrom):", "    "))
+		}
+		return mem.WriteFile(path.Join(root, filepath.ToSlash(rel)), b)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, root)
+	if err != nil {
+		t.Fatalf("kustomize build %+v: %v", edits, err)
+	}
+	out, err := res.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeStream(t, "kustomize build", out)
+}
+
+// uncommentComponents turns "# components:" and "#   - components/<c>"
+// into live lines, failing when the kustomization no longer offers them.
+func uncommentComponents(t *testing.T, text string, components []string) string {
+	t.Helper()
+	offered := map[string]*regexp.Regexp{}
+	for _, c := range components {
+		offered[c] = regexp.MustCompile(`^#\s+- components/` + regexp.QuoteMeta(c) + `(\s|$)`)
+	}
+	lines := strings.Split(text, "\n")
+	found := map[string]bool{}
+	for i, l := range lines {
+		if l == "# components:" {
+			lines[i], found[""] = "components:", true
+		}
+		for c, re := range offered {
+			if re.MatchString(l) {
+				lines[i], found[c] = l[1:], true
+			}
 		}
 	}
-	return true
+	for _, c := range append([]string{""}, components...) {
+		if !found[c] {
+			t.Fatalf("kustomization.yaml does not offer component %q as a commented line", c)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// uncommentAfter uncomments the block of lines "<indent># …" that follows
+// the line ending in marker.
+func uncommentAfter(t *testing.T, text, marker, indent string) string {
+	t.Helper()
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if !strings.HasSuffix(l, marker) {
+			continue
+		}
+		n := 0
+		for j := i + 1; j < len(lines) && strings.HasPrefix(lines[j], indent+"# "); j++ {
+			lines[j], n = indent+strings.TrimPrefix(lines[j], indent+"# "), n+1
+		}
+		if n == 0 {
+			t.Fatalf("no commented block after %q", marker)
+		}
+		return strings.Join(lines, "\n")
+	}
+	t.Fatalf("no line ends in %q", marker)
+	return ""
 }
 
 func TestKubernetesManifests(t *testing.T) {
-	m := loadManifests(t)
-	pod := m.deploy.Spec.Template
-	podLabels := pod.Labels
+	k := readKustomization(t, k8sDir, "Kustomization")
+	m := collect(t, kustomizeBuild(t, kustomizeEdits{}))
+	checkManifests(t, m)
 
-	if m.kust.Namespace == "" || m.kust.Namespace != m.namespace.Name {
-		t.Errorf("kustomization namespace %q, Namespace resource %q", m.kust.Namespace, m.namespace.Name)
-	}
-	if m.namespace.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+	if m.namespace == nil || m.namespace.Name != k.Namespace || m.deploy.Namespace != k.Namespace {
+		t.Errorf("kustomization namespace %q: the Namespace and the Deployment must be in it", k.Namespace)
+	} else if m.namespace.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 		t.Error("namespace does not enforce the restricted Pod Security Standard")
 	}
-
-	// Selectors pick the Deployment's pods.
-	if !selects(m.deploy.Spec.Selector.MatchLabels, podLabels) {
-		t.Error("Deployment selector does not match its pod template labels")
-	}
-	if !selects(m.svc.Spec.Selector, podLabels) {
-		t.Error("Service selector does not match the pods")
-	}
-	if !selects(m.pdb.Spec.Selector.MatchLabels, podLabels) {
-		t.Error("PodDisruptionBudget selector does not match the pods")
-	}
-	if !selects(m.netpol.Spec.PodSelector.MatchLabels, podLabels) {
-		t.Error("NetworkPolicy podSelector does not match the pods")
-	}
-	if !selects(m.sm.Spec.Selector.MatchLabels, m.svc.Labels) {
-		t.Error("ServiceMonitor selector does not match the Service labels")
-	}
-	if !slices.Contains(m.sm.Spec.NamespaceSelector.MatchNames, m.kust.Namespace) {
-		t.Errorf("ServiceMonitor looks in %v, not %s", m.sm.Spec.NamespaceSelector.MatchNames, m.kust.Namespace)
-	}
-	if m.pdb.Spec.MinAvailable == nil || m.deploy.Spec.Replicas == nil || m.pdb.Spec.MinAvailable.IntValue() >= int(*m.deploy.Spec.Replicas) {
-		t.Error("PodDisruptionBudget must allow one of the replicas to be evicted")
-	}
-
-	// Ports: container port ← Service targetPort ← ServiceMonitor port, and the
-	// NetworkPolicy admits it.
-	if len(pod.Spec.Containers) != 1 {
-		t.Fatalf("want one container, got %d", len(pod.Spec.Containers))
-	}
-	c := pod.Spec.Containers[0]
-	cport := map[string]int32{}
-	for _, p := range c.Ports {
-		cport[p.Name] = p.ContainerPort
-	}
-	if cport["http"] != 9815 || !slices.Contains(c.Args, "--web.listen-address=:9815") {
-		t.Errorf("container must listen on 9815, port %d, args %v", cport["http"], c.Args)
-	}
-	svcPorts := map[string]corev1.ServicePort{}
-	for _, p := range m.svc.Spec.Ports {
-		svcPorts[p.Name] = p
-		if p.TargetPort.Type == intstr.String && cport[p.TargetPort.StrVal] == 0 {
-			t.Errorf("Service port %s targets %q, which the container does not name", p.Name, p.TargetPort.StrVal)
-		}
-	}
-	for _, e := range m.sm.Spec.Endpoints {
-		if _, ok := svcPorts[e.Port]; !ok {
-			t.Errorf("ServiceMonitor endpoint port %q is not a Service port", e.Port)
-		}
-		if e.Path != "/metrics" {
-			t.Errorf("ServiceMonitor path %q", e.Path)
-		}
-	}
-	admitted := false
-	for _, in := range m.netpol.Spec.Ingress {
-		for _, p := range in.Ports {
-			if p.Port != nil && p.Port.IntValue() == int(cport["http"]) {
-				admitted = true
-			}
-		}
-	}
-	if !admitted {
-		t.Error("NetworkPolicy does not admit the metrics port")
-	}
-
-	// Identity: the pods run as the IRSA service account.
-	if pod.Spec.ServiceAccountName != m.sa.Name {
-		t.Errorf("pods use service account %q, manifest defines %q", pod.Spec.ServiceAccountName, m.sa.Name)
-	}
-	if !strings.HasPrefix(m.sa.Annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::") {
+	if m.sa == nil || !strings.HasPrefix(m.sa.Annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::") {
 		t.Error("ServiceAccount lacks the IRSA role annotation")
 	}
-
-	// Configuration: the generated ConfigMap is mounted and the file the
-	// daemon reads is one of its keys.
-	if len(m.kust.ConfigMapGenerator) != 1 {
-		t.Fatal("want one configMapGenerator")
+	// docs/alerting.md's page times assume a 10 s scrape.
+	if m.sm == nil || len(m.sm.Spec.Endpoints) != 1 || m.sm.Spec.Endpoints[0].Interval != "10s" {
+		t.Error("the ServiceMonitor must scrape every 10s")
 	}
-	gen := m.kust.ConfigMapGenerator[0]
-	keys := map[string]bool{}
-	for _, f := range gen.Files {
-		keys[filepath.Base(f)] = true
-		if _, err := os.Stat(filepath.Join(k8sDir, f)); err != nil {
-			t.Errorf("configMapGenerator file: %v", err)
-		}
+	if m.rule == nil || m.dashboard() == nil || m.netpol == nil || m.pdb == nil {
+		t.Error("the PrometheusRule, the dashboard ConfigMap, the NetworkPolicy and the PodDisruptionBudget are all shipped")
 	}
-	mounts := map[string]string{}
-	for _, vm := range c.VolumeMounts {
-		mounts[vm.Name] = vm.MountPath
+	// The image the kustomization sets is the one the container runs.
+	if len(k.Images) != 1 {
+		t.Fatalf("want one image in kustomization.yaml, got %d", len(k.Images))
 	}
-	configFile := ""
-	for _, v := range pod.Spec.Volumes {
-		if v.ConfigMap == nil {
-			continue
-		}
-		if v.ConfigMap.Name != gen.Name {
-			t.Errorf("volume %s mounts ConfigMap %q, the generator makes %q", v.Name, v.ConfigMap.Name, gen.Name)
-		}
-		for _, it := range v.ConfigMap.Items {
-			if !keys[it.Key] {
-				t.Errorf("volume %s uses key %q, not in the ConfigMap", v.Name, it.Key)
-			}
-			configFile = filepath.Join(mounts[v.Name], it.Path)
-		}
-	}
-	if configFile == "" || !slices.Contains(c.Args, "--config.file="+configFile) {
-		t.Errorf("daemon does not read the mounted config %q: args %v", configFile, c.Args)
-	}
-
-	// Hardening.
-	psc, sc := pod.Spec.SecurityContext, c.SecurityContext
-	switch {
-	case psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0:
-		t.Error("pod must run as a non-root user")
-	case psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault:
-		t.Error("pod must use the RuntimeDefault seccomp profile")
-	case sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
-		t.Error("container root filesystem must be read-only")
-	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
-		t.Error("container must not allow privilege escalation")
-	case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0:
-		t.Error("container must drop all capabilities")
-	}
-	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-		if _, ok := c.Resources.Requests[r]; !ok {
-			t.Errorf("no %s request", r)
-		}
-	}
-	if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
-		t.Error("no memory limit")
-	}
-
-	// Probes and graceful termination.
-	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
-		t.Error("liveness probe must GET /-/healthy")
-	}
-	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready" {
-		t.Error("readiness probe must GET /-/ready")
-	}
-	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
-		if p != nil && p.HTTPGet != nil && p.HTTPGet.Port.String() != "http" && p.HTTPGet.Port.IntValue() != int(cport["http"]) {
-			t.Errorf("probe port %s is not the container's", p.HTTPGet.Port.String())
-		}
-	}
-	grace := 15 * time.Second // socmond's default --shutdown.grace-period
-	for _, a := range c.Args {
-		if v, ok := strings.CutPrefix(a, "--shutdown.grace-period="); ok {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			grace = d
-		}
-	}
-	if tg := pod.Spec.TerminationGracePeriodSeconds; tg == nil || time.Duration(*tg)*time.Second <= grace {
-		t.Errorf("terminationGracePeriodSeconds must exceed the shutdown grace period %s", grace)
-	}
-
-	// The image the kustomization rewrites is the one the container names.
-	if len(m.kust.Images) != 1 || m.kust.Images[0].Name != c.Image {
-		t.Errorf("kustomization images %v do not rewrite container image %q", m.kust.Images, c.Image)
+	if img := k.Images[0].NewName + ":" + k.Images[0].NewTag; m.deploy.Spec.Template.Spec.Containers[0].Image != img {
+		t.Errorf("container image %q, kustomization.yaml sets %q", m.deploy.Spec.Template.Spec.Containers[0].Image, img)
 	}
 }
 
-// TestKubernetesRulesMatchPrometheus checks that the PrometheusRule carries
-// exactly the groups of deploy/prometheus (it is generated from them).
-func TestKubernetesRulesMatchPrometheus(t *testing.T) {
-	m := loadManifests(t)
-	want := prometheusRuleGroups(t)
-	if len(want) == 0 {
-		t.Fatal("deploy/prometheus has no rule groups")
+// TestKubernetesComponents builds deploy/kubernetes with each optional
+// component enabled as the README says, and checks what it adds.
+func TestKubernetesComponents(t *testing.T) {
+	t.Run("kube-prometheus-stack", func(t *testing.T) {
+		m := collect(t, kustomizeBuild(t, kustomizeEdits{components: []string{"kube-prometheus-stack"}}))
+		checkManifests(t, m)
+		// kube-prometheus-stack's Prometheus selects release=<its release>.
+		if m.sm.Labels["release"] == "" || m.rule.Labels["release"] == "" {
+			t.Errorf("release label: ServiceMonitor %q, PrometheusRule %q", m.sm.Labels["release"], m.rule.Labels["release"])
+		}
+	})
+	t.Run("kube-prometheus", func(t *testing.T) {
+		m := collect(t, kustomizeBuild(t, kustomizeEdits{components: []string{"kube-prometheus"}}))
+		checkManifests(t, m)
+		checkPrometheusRBAC(t, m, "monitoring", "prometheus-k8s")
+	})
+}
+
+// checkPrometheusRBAC checks that the Prometheus service account sa in
+// namespace ns may discover socmond's endpoints through the Prometheus
+// Operator's service discovery (endpoints or endpointslices, services,
+// pods: get, list, watch) in socmond's namespace.
+func checkPrometheusRBAC(t *testing.T, m manifests, ns, sa string) {
+	t.Helper()
+	granted := map[string]bool{}
+	for _, b := range m.bindings {
+		if !slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool {
+			return s.Kind == "ServiceAccount" && s.Name == sa && s.Namespace == ns
+		}) {
+			continue
+		}
+		for _, r := range m.roles {
+			if r.Name != b.RoleRef.Name || r.Namespace != m.deploy.Namespace {
+				continue
+			}
+			for _, rule := range r.Rules {
+				for _, g := range rule.APIGroups {
+					for _, res := range rule.Resources {
+						if slices.Contains(rule.Verbs, "list") && slices.Contains(rule.Verbs, "watch") && slices.Contains(rule.Verbs, "get") {
+							granted[g+"/"+res] = true
+						}
+					}
+				}
+			}
+		}
 	}
-	got, err := yaml.Marshal(m.rule.Spec.Groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := yaml.Marshal(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, exp) {
-		t.Fatalf("kubernetes/prometheusrule.yaml differs from deploy/prometheus; run `make manifests`\n%s", fmt.Sprint(string(got)))
+	for _, want := range []string{"/services", "/endpoints", "/pods", "discovery.k8s.io/endpointslices"} {
+		if !granted[want] {
+			t.Errorf("%s/%s may not get, list and watch %s in %s", ns, sa, want, m.deploy.Namespace)
+		}
 	}
 }
