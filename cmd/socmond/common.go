@@ -12,10 +12,12 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/logfmt"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
 )
@@ -35,8 +37,8 @@ func addGlobalFlags(app *kingpin.Application, stdout, stderr io.Writer) *globals
 		Envar("SOCMOND_CONFIG_FILE").StringVar(&g.configFile)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").
 		Default("info").EnumVar(&g.logLevel, "debug", "info", "warn", "error")
-	app.Flag("log.format", "Output format of log messages. One of: [json, console]").
-		Default("json").EnumVar(&g.logFormat, "json", "console")
+	app.Flag("log.format", "Output format of log messages. One of: [console, json, logfmt]. Default: console when stderr is a terminal, json otherwise.").
+		EnumVar(&g.logFormat, "console", "json", "logfmt")
 	return g
 }
 
@@ -65,10 +67,32 @@ func (g *globals) logger() zerolog.Logger {
 		lvl = zerolog.InfoLevel
 	}
 	var w io.Writer = g.stderr
-	if g.logFormat == "console" {
+	switch logFormat(g.logFormat, isTerminal(g.stderr)) {
+	case "console":
 		w = zerolog.ConsoleWriter{Out: g.stderr, TimeFormat: "15:04:05", NoColor: os.Getenv("NO_COLOR") != ""}
+	case "logfmt":
+		w = logfmt.New(g.stderr)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// logFormat is the log format in force: the flag's, else console for a
+// person at a terminal and JSON for whatever collects the logs (a
+// container runtime, journald, a file), which is where socmond runs.
+func logFormat(flag string, terminal bool) string {
+	switch {
+	case flag != "":
+		return flag
+	case terminal:
+		return "console"
+	}
+	return "json"
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // clientOptions builds the AWS client options for a config; endpoint is

@@ -187,7 +187,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	code := exitOK
 	select {
 	case <-ctx.Done():
-		log.Info().Dur("grace_period", df.grace).Msg("stopping: letting probes in flight finish")
+		log.Info().Str("grace_period", df.grace.String()).Msg("stopping: letting probes in flight finish")
 	case err := <-serveErr:
 		log.Error().Err(err).Msg("HTTP server failed")
 		code = exitRuntime

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/mattn/go-isatty"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/monitor"
@@ -73,10 +73,9 @@ func runOnce(ctx context.Context, checks []monitor.Check) []probes.Result {
 
 // useColor: colours only on a terminal, and never when NO_COLOR is set
 // (https://no-color.org).
-func useColor(w any) bool {
+func useColor(w io.Writer) bool {
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
+	return isTerminal(w)
 }
