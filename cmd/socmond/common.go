@@ -43,11 +43,63 @@ func addGlobalFlags(app *kingpin.Application, stdout, stderr io.Writer) *globals
 }
 
 // loadConfig reads --config.file, or the environment when there is none.
+// With neither, the error says where to start.
 func (g *globals) loadConfig() (*config.Config, error) {
 	if g.configFile == "" {
-		return config.FromEnv(os.Getenv)
+		cfg, err := config.FromEnv(os.Getenv)
+		if errors.Is(err, config.ErrNoConfig) {
+			err = fmt.Errorf("%w\n%s", err, noConfigHint)
+		}
+		return cfg, err
 	}
 	return config.Load(g.configFile)
+}
+
+// noConfigHint is the second line of the error for a first run with no
+// configuration at all.
+const noConfigHint = "to start, copy config.example.yaml, name your pipeline's resources in it and pass --config.file (or set SOCMOND_CONFIG_FILE); to see socmond work without AWS first, run make demo"
+
+// oneShotClients builds the AWS clients of a command that calls AWS once
+// and exits (validate, e2e, evidence verify), and obtains credentials
+// first: without them every call would fail alike, each with the hint of
+// a different permission. The error is then an *awsclient.CredentialsError.
+func (g *globals) oneShotClients(ctx context.Context, cfg *config.Config) (*awsclient.Clients, error) {
+	log := g.logger()
+	o := clientOptions(cfg, "", nil)
+	o.Logger = &log // the SDK's warnings as socmond's log lines, not bare text
+	clients, err := awsclient.New(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := clients.CheckCredentials(ctx); err != nil {
+		return nil, err
+	}
+	return clients, nil
+}
+
+// clientsError reports oneShotClients' error: missing credentials in one
+// line with what to do, and exitCredentials; anything else is a
+// configuration error.
+func (g *globals) clientsError(err error) int {
+	var ce *awsclient.CredentialsError
+	if !errors.As(err, &ce) {
+		return g.configError(err)
+	}
+	msg, hint := credentialsMessage(ce)
+	fmt.Fprintf(g.stderr, "socmond: %s — %s\n", msg, hint)
+	return exitCredentials
+}
+
+// credentialsMessage is what a person reads about missing credentials: what
+// happened and why, and what to do.
+func credentialsMessage(ce *awsclient.CredentialsError) (msg, hint string) {
+	msg = "no AWS credentials, nothing was sent to AWS: " + ce.Cause()
+	if ce.NoneFound() {
+		return msg, "run it with the profile or role it should use (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, " +
+			"the IRSA role on EKS, the task role on ECS), or try it without AWS: make demo"
+	}
+	return msg, "check the role socmond runs under (on EKS the IRSA web identity token and role ARN, on ECS the task role, " +
+		"elsewhere the profile), that STS is reachable from here (VPC endpoint, proxy, AWS_ENDPOINT_URL_STS) and that the clock is right"
 }
 
 // configError prints a configuration error in one line per problem and

@@ -49,7 +49,8 @@ func demoTimeline(cfg *config.Config) []demoStep {
 }
 
 func demoCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("demo", "Run the daemon against an in-process AWS simulator seeded from the configuration, playing a fault timeline. Nothing leaves this machine.")
+	cmd := app.Command("demo", withExitCodes("Run the daemon against an in-process AWS simulator seeded from the configuration, playing a fault timeline that repeats every 150 s. Nothing leaves this machine.",
+		"0 after SIGINT, SIGTERM or --demo.duration, 2 config error, 3 cannot listen"))
 	d := &daemonFlags{}
 	addDaemonFlags(cmd, d, "127.0.0.1:9815")
 	schedule := cmd.Flag("demo.schedule", "Probe schedule used in the demo, so changes show within seconds.").Default("@every 5s").String()

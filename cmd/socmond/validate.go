@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -19,7 +20,8 @@ import (
 const validateTitle = "AWS Service Integration Validation"
 
 func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("validate", "Run every probe once and print a PASS/FAIL table. Exit 0 when all is healthy, 1 when anything is not, 2 on a usage or config error.")
+	cmd := app.Command("validate", withExitCodes("Run every probe, workflow and compliance check once and print a PASS/FAIL table (or JSON).",
+		"0 all healthy, 1 anything degraded or unavailable, a compliance check that FAILs, or one that is UNKNOWN (its facts could not be read), 2 usage/config error, 4 no AWS credentials (one line, nothing was checked)"))
 	output := cmd.Flag("output", "Output format. One of: [text, json]").Short('o').Default("text").Enum("text", "json")
 	return cmd, func() int {
 		cfg, err := g.loadConfig()
@@ -28,9 +30,16 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		}
 		ctx, cancel := signalContext()
 		defer cancel()
-		clients, err := awsclient.New(ctx, clientOptions(cfg, "", nil))
+		clients, err := g.oneShotClients(ctx, cfg)
+		var ce *awsclient.CredentialsError
+		if errors.As(err, &ce) && *output == "json" {
+			// A pipeline reads stdout: it gets a report that says why
+			// there are no results, as well as the exit code.
+			msg, hint := credentialsMessage(ce)
+			_ = report.JSONAborted(g.stdout, validateTitle, version.Version, time.Now(), report.JSONError{Class: "credentials", Message: msg, Hint: hint})
+		}
 		if err != nil {
-			return g.configError(err)
+			return g.clientsError(err)
 		}
 		checks, err := buildChecks(cfg, clients)
 		if err != nil {

@@ -242,6 +242,30 @@ type JSONReport struct {
 	Failed      int       `json:"failed"`
 	Unknown     int       `json:"unknown"` // could not read their facts; they fail the round too
 	Results     []JSONRow `json:"results"`
+	// Error says why the round could not run at all (then Results is
+	// empty): a pipeline reading the report learns it without parsing
+	// stderr.
+	Error *JSONError `json:"error,omitempty"`
+}
+
+// JSONError is why a round could not run.
+type JSONError struct {
+	Class   string `json:"class"` // e.g. "credentials"
+	Message string `json:"message"`
+	Hint    string `json:"hint"`
+}
+
+// JSONAborted writes the report of a round that could not run: no results,
+// not passed, and the error.
+func JSONAborted(w io.Writer, title, version string, now time.Time, e JSONError) error {
+	return encode(w, JSONReport{Title: title, GeneratedAt: now.UTC().Format(time.RFC3339Nano), Version: version,
+		Results: []JSONRow{}, Error: &e})
+}
+
+func encode(w io.Writer, rep JSONReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
 
 // JSON writes the same rows as Text, as one JSON document.
@@ -265,7 +289,5 @@ func JSON(w io.Writer, title, version string, now time.Time, sections []Section)
 	}
 	rep.Total, rep.Failed, rep.Unknown = n.total, n.failed, n.unknown
 	rep.Pass = n.failed == 0 && n.unknown == 0
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return encode(w, rep)
 }
