@@ -59,7 +59,7 @@ func ProbeRows(results []probes.Result) []Row {
 	rows := make([]Row, 0, len(results))
 	for _, r := range results {
 		row := Row{
-			Name: DisplayName(r.Service) + " Health", Resource: r.Resource, Verdict: Fail, Duration: r.Duration,
+			Name: probes.DisplayName(r.Service) + " Health", Resource: r.Resource, Verdict: Fail, Duration: r.Duration,
 			Service: r.Service, Check: r.Check, Status: string(r.Status), Class: string(r.Class), Code: r.Code,
 			RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail, Start: r.Start,
 		}
@@ -114,24 +114,6 @@ func (t *tally) add(v Verdict) {
 		t.unknown++
 	}
 	t.total++
-}
-
-var displayNames = map[string]string{
-	probes.ServiceBedrock:       "Amazon Bedrock",
-	probes.ServiceDynamoDB:      "DynamoDB",
-	probes.ServiceS3:            "Amazon S3",
-	probes.ServiceKMS:           "AWS KMS",
-	probes.ServiceEventBridge:   "EventBridge",
-	probes.ServiceStepFunctions: "Step Functions",
-	probes.ServiceLambda:        "AWS Lambda",
-}
-
-// DisplayName is the human name of a service label value.
-func DisplayName(service string) string {
-	if n, ok := displayNames[service]; ok {
-		return n
-	}
-	return service
 }
 
 const rule = "============================================================"
