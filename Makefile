@@ -1,5 +1,11 @@
 # socmond — see README.md. `make demo` shows it working; `make test` proves it.
 GO        ?= go
+# RELEASE is the version the shipped manifests deploy: deploy/kubernetes and
+# deploy/ecs tag socmond's image with it, never :latest, which moves under a
+# running deployment and names nothing to roll back to (deploy/imagetag_test.go
+# keeps them equal). Built from the git tag $(RELEASE), VERSION is the same,
+# and `make image` builds socmond:$(RELEASE).
+RELEASE   := v0.1.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/socmond/socmond/internal/version.Version=$(VERSION) -X github.com/socmond/socmond/internal/version.Revision=$(REVISION)
