@@ -116,10 +116,13 @@ func compress(cfg *config.Config, schedule string) {
 	}
 }
 
+// demoCycle is how often the demo's timeline starts again (the README's
+// first screen says so).
+const demoCycle = 150 * time.Second
+
 // playTimeline applies the demo's faults in a loop until ctx ends.
 func playTimeline(ctx context.Context, g *globals, sim *awssim.Sim, steps []demoStep) {
-	const cycle = 150 * time.Second
-	for start := time.Now(); ; start = start.Add(cycle) {
+	for start := time.Now(); ; start = start.Add(demoCycle) {
 		for _, s := range steps {
 			select {
 			case <-ctx.Done():
@@ -135,7 +138,7 @@ func playTimeline(ctx context.Context, g *globals, sim *awssim.Sim, steps []demo
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(start.Add(cycle))):
+		case <-time.After(time.Until(start.Add(demoCycle))):
 		}
 	}
 }
