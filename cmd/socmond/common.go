@@ -85,21 +85,36 @@ func (g *globals) clientsError(err error) int {
 	if !errors.As(err, &ce) {
 		return g.configError(err)
 	}
-	msg, hint := credentialsMessage(ce)
-	fmt.Fprintf(g.stderr, "socmond: %s — %s\n", msg, hint)
+	return g.credentialsFailed(missingCredentials(ce))
+}
+
+// credentialsFailure is why socmond could use no AWS credentials, as a
+// person reads it: what happened, and what to do.
+type credentialsFailure struct{ msg, hint string }
+
+// credentialsFailed says it in one line and returns exitCredentials.
+func (g *globals) credentialsFailed(f credentialsFailure) int {
+	fmt.Fprintf(g.stderr, "socmond: %s — %s\n", f.msg, f.hint)
 	return exitCredentials
 }
 
-// credentialsMessage is what a person reads about missing credentials: what
-// happened and why, and what to do.
-func credentialsMessage(ce *awsclient.CredentialsError) (msg, hint string) {
-	msg = "no AWS credentials, nothing was sent to AWS: " + ce.Cause()
+// missingCredentials: socmond found none, or could not obtain them.
+func missingCredentials(ce *awsclient.CredentialsError) credentialsFailure {
+	msg := "no AWS credentials, nothing was sent to AWS: " + ce.Cause()
 	if ce.NoneFound() {
-		return msg, "run it with the profile or role it should use (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, " +
-			"the IRSA role on EKS, the task role on ECS), or try it without AWS: make demo"
+		return credentialsFailure{msg, "run it with the profile or role it should use (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, " +
+			"the IRSA role on EKS, the task role on ECS), or try it without AWS: make demo"}
 	}
-	return msg, "check the role socmond runs under (on EKS the IRSA web identity token and role ARN, on ECS the task role, " +
-		"elsewhere the profile), that STS is reachable from here (VPC endpoint, proxy, AWS_ENDPOINT_URL_STS) and that the clock is right"
+	return credentialsFailure{msg, "check the role socmond runs under (on EKS the IRSA web identity token and role ARN, on ECS the task role, " +
+		"elsewhere the profile), that STS is reachable from here (VPC endpoint, proxy, AWS_ENDPOINT_URL_STS) and that the clock is right"}
+}
+
+// rejectedCredentials: socmond had credentials, and AWS refused them
+// (probes.CredentialsRejected), so every check failed alike.
+func rejectedCredentials(code string) credentialsFailure {
+	return credentialsFailure{"AWS refused socmond's credentials (" + code + "), so no check reached a resource",
+		"the access key is unknown or deactivated, its secret wrong or its session expired: check AWS_PROFILE or " +
+			"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (aws sso login renews an SSO session) and that the clock is right"}
 }
 
 // configError prints a configuration error in one line per problem and

@@ -21,7 +21,7 @@ const validateTitle = "AWS Service Integration Validation"
 
 func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
 	cmd := app.Command("validate", withExitCodes("Run every probe, workflow and compliance check once and print a PASS/FAIL table (or JSON).",
-		"0 all healthy, 1 anything degraded or unavailable, a compliance check that FAILs, or one that is UNKNOWN (its facts could not be read), 2 usage/config error, 4 no AWS credentials (one line, nothing was checked)"))
+		"0 all healthy, 1 anything degraded or unavailable, a compliance check that FAILs, or one that is UNKNOWN (its facts could not be read), 2 usage/config error, 4 no usable AWS credentials (one line, nothing was checked)"))
 	output := cmd.Flag("output", "Output format. One of: [text, json]").Short('o').Default("text").Enum("text", "json")
 	return cmd, func() int {
 		cfg, err := g.loadConfig()
@@ -32,20 +32,21 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		defer cancel()
 		clients, err := g.oneShotClients(ctx, cfg)
 		var ce *awsclient.CredentialsError
-		if errors.As(err, &ce) && *output == "json" {
-			// A pipeline reads stdout: it gets a report that says why
-			// there are no results, as well as the exit code.
-			msg, hint := credentialsMessage(ce)
-			_ = report.JSONAborted(g.stdout, validateTitle, version.Version, time.Now(), report.JSONError{Class: "credentials", Message: msg, Hint: hint})
+		if errors.As(err, &ce) {
+			return g.validateCredentialsFailed(missingCredentials(ce), *output)
 		}
 		if err != nil {
-			return g.clientsError(err)
+			return g.configError(err)
 		}
 		checks, err := buildChecks(cfg, clients)
 		if err != nil {
 			return g.configError(err)
 		}
-		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(runOnce(ctx, checks))}}
+		results := runOnce(ctx, checks)
+		if code, rejected := probes.CredentialsRejected(results); rejected {
+			return g.validateCredentialsFailed(rejectedCredentials(code), *output)
+		}
+		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(results)}}
 		sections = append(sections, workflowSection(ctx, cfg, clients)...) // workflow.go
 		sections = append(sections, complianceSection(ctx, cfg, clients)...)
 		if *output == "json" {
@@ -60,6 +61,17 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		}
 		return exitOK
 	}
+}
+
+// validateCredentialsFailed reports a credentials failure once. With -o
+// json a pipeline reads stdout, so it also gets a report that says why
+// there are no results.
+func (g *globals) validateCredentialsFailed(f credentialsFailure, output string) int {
+	if output == "json" {
+		_ = report.JSONAborted(g.stdout, validateTitle, version.Version, time.Now(),
+			report.JSONError{Class: "credentials", Message: f.msg, Hint: f.hint})
+	}
+	return g.credentialsFailed(f)
 }
 
 // runOnce runs every check once, a few at a time, and returns the results

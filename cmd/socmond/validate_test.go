@@ -279,3 +279,28 @@ func TestNoConfigSaysWhereToStart(t *testing.T) {
 		t.Errorf("stderr does not say where to start:\n%s", errOut)
 	}
 }
+
+// TestRejectedCredentialsIsOneLine: credentials AWS refuses (an unknown
+// access key) fail every probe alike; validate says so once, with what to
+// do, and exits 4, instead of one FAIL per resource blaming a permission.
+func TestRejectedCredentialsIsOneLine(t *testing.T) {
+	url := startSim(t)
+	for _, svc := range []string{"bedrock", "dynamodb", "kms", "eventbridge", "stepfunctions", "lambda"} {
+		addFault(t, url, `{"service":"`+svc+`","error":"UnrecognizedClientException"}`)
+	}
+	addFault(t, url, `{"service":"s3","error":"InvalidAccessKeyId"}`)
+	code, out, errOut := runCLI(t, "validate", "--config.file", example)
+	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
+	if code != exitCredentials || out != "" || len(lines) != 1 ||
+		!strings.HasPrefix(lines[0], "socmond: AWS refused socmond's credentials (UnrecognizedClientException)") ||
+		!strings.Contains(lines[0], "AWS_SESSION_TOKEN") {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+
+	// One resource that answers is no credentials problem: the table, exit 1.
+	clearFaults(t, url)
+	addFault(t, url, `{"service":"kms","error":"UnrecognizedClientException"}`)
+	if code, out, _ := runCLI(t, "validate", "--config.file", example); code != exitFailed || !strings.Contains(out, "❌ FAIL AWS KMS Health") {
+		t.Errorf("one refused service: exit %d\n%s", code, out)
+	}
+}
