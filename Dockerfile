@@ -34,8 +34,11 @@ LABEL org.opencontainers.image.title="socmond" \
       org.opencontainers.image.description="Monitors the AWS services of the SOC alert pipeline" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.source="https://github.com/socmond/socmond"
+      org.opencontainers.image.source="https://github.com/socmond/socmond" \
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /out/socmond /usr/local/bin/socmond
+# Apache-2.0 asks that a copy of the license travel with the binary.
+COPY LICENSE /usr/share/doc/socmond/LICENSE
 COPY config.example.yaml /etc/socmond/config.example.yaml
 # 65532 is distroless's "nonroot"; numeric so Kubernetes runAsNonRoot can verify it.
 USER 65532:65532

@@ -1,11 +1,17 @@
 # socmond — see README.md. `make demo` shows it working; `make test` proves it.
 GO        ?= go
+# RELEASE is the version the shipped manifests deploy: deploy/kubernetes and
+# deploy/ecs tag socmond's image with it, never :latest, which moves under a
+# running deployment and names nothing to roll back to (deploy/imagetag_test.go
+# keeps them equal). Built from the git tag $(RELEASE), VERSION is the same,
+# and `make image` builds socmond:$(RELEASE).
+RELEASE   := v0.1.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/socmond/socmond/internal/version.Version=$(VERSION) -X github.com/socmond/socmond/internal/version.Revision=$(REVISION)
 BIN       := bin/socmond
 
-.PHONY: all build demo test test-deps lint vet fmt-check bench bench-go fuzz fuzz-short soak clean image manifests
+.PHONY: all build demo test test-deps lint vet fmt-check mod-check bench bench-go fuzz fuzz-short soak clean image manifests
 
 all: build
 
@@ -33,7 +39,7 @@ test: test-deps lint fuzz-short
 test-deps:
 	./scripts/test-deps.sh
 
-lint: fmt-check vet
+lint: fmt-check vet mod-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
@@ -41,6 +47,11 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+## mod-check: go.mod and go.sum must be what `go mod tidy` makes them, so a
+## direct dependency is never marked // indirect and nothing unused lingers.
+mod-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 ## bench: socmond side by side with blackbox_exporter, the scale runs and
 ## the response-time fidelity run (about 6 min; see docs/performance.md),

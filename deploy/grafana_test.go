@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ type dashboard struct {
 	} `json:"panels"`
 	Templating struct {
 		List []struct {
-			Query any `json:"query"`
+			Name  string `json:"name"`
+			Query any    `json:"query"`
 		} `json:"list"`
 	} `json:"templating"`
 }
@@ -94,8 +96,10 @@ func dashboardMetrics(t *testing.T, d dashboard) map[string][]string {
 	}
 	for _, v := range d.Templating.List {
 		if q, ok := v.Query.(string); ok && strings.HasPrefix(q, "label_values(") {
-			metric, _, _ := strings.Cut(strings.TrimPrefix(q, "label_values("), ",")
-			exprs = append(exprs, struct{ panel, expr string }{"variable", metric})
+			// label_values(SELECTOR, label): the selector's matchers may
+			// hold commas of their own.
+			q = strings.TrimPrefix(q, "label_values(")
+			exprs = append(exprs, struct{ panel, expr string }{"variable " + v.Name, q[:max(strings.LastIndex(q, ","), 0)]})
 		}
 	}
 	for _, e := range exprs {
@@ -241,4 +245,241 @@ func scrapeFamilies(t *testing.T, url string) map[string]bool {
 		}
 	}
 	return out
+}
+
+var (
+	// selectorRe finds a vector selector with matchers: the metric name
+	// (empty for {__name__=...}) and what is inside the braces.
+	selectorRe = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)?\{([^}]*)\}`)
+	matcherRe  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"`)
+)
+
+// matcher is one label matcher of a selector.
+type matcher struct{ metric, label, op, value string }
+
+// matchers lists every label matcher of an expression, with the metric of
+// its selector.
+func matchers(expr string) []matcher {
+	var out []matcher
+	for _, sel := range selectorRe.FindAllStringSubmatch(expr, -1) {
+		for _, m := range matcherRe.FindAllStringSubmatch(sel[2], -1) {
+			out = append(out, matcher{metric: sel[1], label: m[1], op: m[2], value: m[3]})
+		}
+	}
+	return out
+}
+
+// ruleAlerts are the alerts of deploy/prometheus: every alert socmond
+// raises itself (internal/alerting keeps its names in the rule file,
+// TestRulesAgree) and those only Prometheus raises.
+func ruleAlerts(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	for _, g := range prometheusRuleGroups(t) {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				names = append(names, r.Alert)
+			}
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("deploy/prometheus has no alerts")
+	}
+	return names
+}
+
+// alertnameProblems says what is wrong with the alertname matchers of one
+// expression: a name that is no alert, or a regular expression with an
+// alternative that matches none (which is how a renamed alert hides: the
+// panel shows 0, not an error).
+func alertnameProblems(expr string, alerts []string) []string {
+	var problems []string
+	for _, m := range matchers(expr) {
+		if m.label != "alertname" {
+			continue
+		}
+		alts := []string{regexp.QuoteMeta(m.value)}
+		if m.op == "=~" || m.op == "!~" {
+			alts = strings.Split(m.value, "|")
+		}
+		for _, alt := range alts {
+			re, err := regexp.Compile("^(?:" + alt + ")$")
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s{alertname%s%q}: %v", m.metric, m.op, m.value, err))
+				continue
+			}
+			if !slices.ContainsFunc(alerts, re.MatchString) {
+				problems = append(problems, fmt.Sprintf("%s{alertname%s%q}: %q names no alert of deploy/prometheus", m.metric, m.op, m.value, alt))
+			}
+		}
+	}
+	return problems
+}
+
+// unmatchedAlerts are the alerts an expression's ALERTS{alertname=~...}
+// selectors leave out; every alert when it has none.
+func unmatchedAlerts(expr string, alerts []string) []string {
+	var res []*regexp.Regexp
+	for _, m := range matchers(expr) {
+		if m.metric == "ALERTS" && m.label == "alertname" && (m.op == "=~" || m.op == "=") {
+			v := m.value
+			if m.op == "=" {
+				v = regexp.QuoteMeta(v)
+			}
+			if re, err := regexp.Compile("^(?:" + v + ")$"); err == nil {
+				res = append(res, re)
+			}
+		}
+	}
+	var out []string
+	for _, a := range alerts {
+		if !slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(a) }) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestAlertnameChecks: the checks below catch the "Alerts firing" query
+// the dashboard shipped with, which matched none of socmond's alerts.
+func TestAlertnameChecks(t *testing.T) {
+	alerts := []string{"AWSServiceHighErrorRate", "ComplianceViolation", "CanaryFailed"}
+	old := `sum(ALERTS{alertstate="firing", alertname=~"Socmond.*|Service.*|Compliance.*|Workflow.*|Canary.*"}) or vector(0)`
+	if got := alertnameProblems(old, alerts); len(got) != 3 { // Socmond.*, Service.*, Workflow.*
+		t.Errorf("problems of the old query: %q", got)
+	}
+	if got := unmatchedAlerts(old, alerts); !slices.Equal(got, []string{"AWSServiceHighErrorRate"}) {
+		t.Errorf("unmatched by the old query: %q", got)
+	}
+	good := `sum(ALERTS{alertname=~"AWSServiceHighErrorRate|Compliance.*|CanaryFailed"}) + socmond_alerts{alertname="CanaryFailed"}`
+	if got := alertnameProblems(good, alerts); len(got) != 0 {
+		t.Errorf("problems of a good query: %q", got)
+	}
+	if got := unmatchedAlerts(good, alerts); len(got) != 0 {
+		t.Errorf("unmatched by a good query: %q", got)
+	}
+	if got := alertnameProblems(`socmond_alerts{alertname!="Nope"}`, alerts); len(got) != 1 {
+		t.Errorf("a negative matcher on no alert: %q", got)
+	}
+}
+
+// TestDashboardAlertsExist fails for every panel query that names an alert
+// deploy/prometheus does not define, and when "Alerts firing" leaves out
+// one that it does: the names come from the rule file, not a list here.
+func TestDashboardAlertsExist(t *testing.T) {
+	d := loadDashboard(t)
+	alerts := ruleAlerts(t)
+	var firing []string
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, problem := range alertnameProblems(tg.Expr, alerts) {
+				t.Errorf("panel %q: %s", p.Title, problem)
+			}
+			if p.Title == "Alerts firing" && strings.Contains(tg.Expr, "ALERTS") {
+				firing = append(firing, tg.Expr)
+			}
+		}
+	}
+	if len(firing) == 0 {
+		t.Fatal(`no "Alerts firing" panel counts the Prometheus rules' ALERTS`)
+	}
+	if missed := unmatchedAlerts(strings.Join(firing, " + "), alerts); len(missed) > 0 {
+		t.Errorf(`"Alerts firing" does not count the rule file's alerts %v`, missed)
+	}
+}
+
+// TestDashboardErrorBudgetIsTheBurnRateSLI: the error-budget panel spends
+// the budget the AWSServiceErrorBudgetBurn ticket burns: the same probes
+// counted as bad (status="unavailable") over the same total, read from the
+// recording rules of deploy/prometheus rather than a copy here. It used to
+// count every failure class but slow, throttling included, so the panel
+// and the ticket disagreed.
+func TestDashboardErrorBudgetIsTheBurnRateSLI(t *testing.T) {
+	statuses := func(expr string) []string {
+		var out []string
+		for _, loc := range regexp.MustCompile(`socmond_probes_total(\{[^}]*\})?`).FindAllStringSubmatch(expr, -1) {
+			st := "all probes"
+			for _, m := range matchers(loc[0]) {
+				if m.label == "status" {
+					st = "status" + m.op + strconv.Quote(m.value)
+				}
+			}
+			out = append(out, st)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	var sli []string
+	for _, g := range prometheusRuleGroups(t) {
+		for _, r := range g.Rules {
+			if strings.HasPrefix(r.Record, "socmond:probe_unavailable_ratio:") {
+				sli = statuses(r.Expr.String())
+			}
+		}
+	}
+	if len(sli) == 0 {
+		t.Fatal("deploy/prometheus has no socmond:probe_unavailable_ratio recording rules")
+	}
+	found := false
+	for _, p := range loadDashboard(t).Panels {
+		if !strings.HasPrefix(p.Title, "Error budget") {
+			continue
+		}
+		found = true
+		for _, tg := range p.Targets {
+			if got := statuses(tg.Expr); !slices.Equal(got, sli) {
+				t.Errorf("panel %q counts %v of socmond_probes_total; the burn-rate rules count %v", p.Title, got, sli)
+			}
+			if names := slices.Compact(metricNames(tg.Expr)); !slices.Equal(names, []string{"socmond_probes_total"}) {
+				t.Errorf("panel %q reads %v; the burn-rate SLI is socmond_probes_total alone", p.Title, names)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no error budget panel")
+	}
+}
+
+// TestDashboardVariables: one dashboard serves several tenants and
+// replicas, so every socmond series a panel or variable reads is filtered
+// by the tenant and instance variables (ALERTS by tenant: the rules merge
+// replicas and have no instance).
+func TestDashboardVariables(t *testing.T) {
+	d := loadDashboard(t)
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		q, _ := v.Query.(string)
+		vars[v.Name] = q
+	}
+	for _, name := range []string{"tenant", "instance", "service"} {
+		if _, ok := vars[name]; !ok {
+			t.Errorf("no $%s variable", name)
+		}
+	}
+	type query struct{ where, expr string }
+	var queries []query
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			queries = append(queries, query{"panel " + p.Title, tg.Expr})
+		}
+	}
+	queries = append(queries, query{"variable instance", vars["instance"]}, query{"variable service", vars["service"]})
+	for _, q := range queries {
+		for _, name := range metricNames(q.expr) {
+			if !strings.HasPrefix(name, "socmond_") && name != "ALERTS" {
+				continue
+			}
+			want := []string{`tenant=~"$tenant"`, `instance=~"$instance"`}
+			if name == "ALERTS" || q.where == "variable instance" {
+				want = want[:1] // the instance variable lists the tenant's
+			}
+			for _, sel := range regexp.MustCompile(regexp.QuoteMeta(name)+`(\{[^}]*\})?`).FindAllString(q.expr, -1) {
+				for _, w := range want {
+					if !strings.Contains(sel, w) {
+						t.Errorf("%s: %s is not filtered by %s", q.where, sel, w)
+					}
+				}
+			}
+		}
+	}
 }

@@ -68,13 +68,16 @@ func TestImage(t *testing.T) {
 	if c.Labels["org.opencontainers.image.version"] != "v9.9.9-test" {
 		t.Errorf("version label %q", c.Labels["org.opencontainers.image.version"])
 	}
+	if c.Labels["org.opencontainers.image.licenses"] != "Apache-2.0" {
+		t.Errorf("licenses label %q, want the SPDX identifier Apache-2.0", c.Labels["org.opencontainers.image.licenses"])
+	}
 
 	// Take the binary, CA bundle and example config out of the root filesystem.
 	ctr := bh("from", "--pull-never", image)
 	t.Cleanup(func() { _ = exec.Command(buildah, append(flags, "rm", ctr)...).Run() })
 	mnt := bh("mount", ctr)
 	t.Cleanup(func() { _ = exec.Command(buildah, append(flags, "umount", ctr)...).Run() })
-	for _, f := range []string{"etc/ssl/certs/ca-certificates.crt", "etc/passwd", "etc/socmond/config.example.yaml"} {
+	for _, f := range []string{"etc/ssl/certs/ca-certificates.crt", "etc/passwd", "etc/socmond/config.example.yaml", "usr/share/doc/socmond/LICENSE"} {
 		if _, err := os.Stat(filepath.Join(mnt, f)); err != nil {
 			t.Errorf("image lacks /%s: %v", f, err)
 		}

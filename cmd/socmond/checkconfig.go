@@ -5,7 +5,8 @@ import (
 )
 
 func checkConfigCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("check-config", "Validate the configuration and print the effective configuration, defaults filled in.")
+	cmd := app.Command("check-config", withExitCodes("Validate the configuration and print the effective configuration, defaults filled in.",
+		"0 valid, 2 invalid"))
 	return cmd, func() int {
 		cfg, err := g.loadConfig()
 		if err != nil {

@@ -49,7 +49,8 @@ func demoTimeline(cfg *config.Config) []demoStep {
 }
 
 func demoCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("demo", "Run the daemon against an in-process AWS simulator seeded from the configuration, playing a fault timeline. Nothing leaves this machine.")
+	cmd := app.Command("demo", withExitCodes("Run the daemon against an in-process AWS simulator seeded from the configuration, playing a fault timeline that repeats every 150 s. Nothing leaves this machine.",
+		"0 after SIGINT, SIGTERM or --demo.duration, 2 config error, 3 cannot listen"))
 	d := &daemonFlags{}
 	addDaemonFlags(cmd, d, "127.0.0.1:9815")
 	schedule := cmd.Flag("demo.schedule", "Probe schedule used in the demo, so changes show within seconds.").Default("@every 5s").String()
@@ -115,10 +116,13 @@ func compress(cfg *config.Config, schedule string) {
 	}
 }
 
+// demoCycle is how often the demo's timeline starts again (the README's
+// first screen says so).
+const demoCycle = 150 * time.Second
+
 // playTimeline applies the demo's faults in a loop until ctx ends.
 func playTimeline(ctx context.Context, g *globals, sim *awssim.Sim, steps []demoStep) {
-	const cycle = 150 * time.Second
-	for start := time.Now(); ; start = start.Add(cycle) {
+	for start := time.Now(); ; start = start.Add(demoCycle) {
 		for _, s := range steps {
 			select {
 			case <-ctx.Done():
@@ -134,7 +138,7 @@ func playTimeline(ctx context.Context, g *globals, sim *awssim.Sim, steps []demo
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(start.Add(cycle))):
+		case <-time.After(time.Until(start.Add(demoCycle))):
 		}
 	}
 }

@@ -9,12 +9,12 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/workflow"
 )
 
 func e2eCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("e2e", "Run the synthetic end-to-end canary once (it WRITES: an event, an investigation, artifacts kept 7 years by Object Lock) and print its eight steps. Exit 0 when all pass, 1 when one fails, 2 on a usage or config error.")
+	cmd := app.Command("e2e", withExitCodes("Run the synthetic end-to-end canary once (it WRITES: an event, an investigation, artifacts kept 7 years by Object Lock) and print its eight steps.",
+		"0 all eight steps pass, 1 a step failed (it names the stage), 2 usage/config error, 4 no AWS credentials"))
 	output := cmd.Flag("output", "Output format. One of: [text, json]").Short('o').Default("text").Enum("text", "json")
 	return cmd, func() int {
 		cfg, err := g.loadConfig()
@@ -26,9 +26,9 @@ func e2eCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 		}
 		ctx, cancel := signalContext()
 		defer cancel()
-		clients, err := awsclient.New(ctx, clientOptions(cfg, "", nil))
+		clients, err := g.oneShotClients(ctx, cfg)
 		if err != nil {
-			return g.configError(err)
+			return g.clientsError(err)
 		}
 		c := workflow.CanaryFromConfig(cfg, clients)
 		var progress func(workflow.StepResult)

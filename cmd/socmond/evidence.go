@@ -12,11 +12,11 @@ import (
 
 // evidenceCommand is `socmond evidence verify s3://bucket/key`: it reads a
 // compliance evidence report back and checks its SHA-256 checksum, its
-// SSE-KMS key and its COMPLIANCE retention. Exit 0 when all hold, 1 when
-// any does not, 2 on a usage or config error, 3 when it cannot be read.
+// SSE-KMS key and its COMPLIANCE retention (exit codes: its help).
 func evidenceCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
 	cmd := app.Command("evidence", "Work with compliance evidence reports in the audit bucket.")
-	verify := cmd.Command("verify", "Verify a report's checksum, encryption and retention. Exit 0 verified, 1 not, 3 unreadable.")
+	verify := cmd.Command("verify", withExitCodes("Verify a report's checksum, encryption and retention.",
+		"0 verified, 1 not, 2 usage/config error, 3 unreadable, 4 no AWS credentials"))
 	uri := verify.Arg("uri", "The report, as s3://bucket/key.").Required().String()
 	return verify, func() int {
 		cfg, err := g.loadConfig()
@@ -29,9 +29,9 @@ func evidenceCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		}
 		ctx, cancel := signalContext()
 		defer cancel()
-		clients, err := awsclient.New(ctx, clientOptions(cfg, "", nil))
+		clients, err := g.oneShotClients(ctx, cfg)
 		if err != nil {
-			return g.configError(err)
+			return g.clientsError(err)
 		}
 		return verifyEvidence(ctx, g, clients, cfg.Pipeline.KMSKey,
 			compliance.Retention{Years: cfg.Compliance.MinRetention.Years, Days: cfg.Compliance.MinRetention.Days}, bucket, key)

@@ -16,7 +16,8 @@ import (
 // (or a Docker HEALTHCHECK) runs the binary itself: exit 0 when /-/healthy
 // answers 200, 1 otherwise.
 func healthcheckCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("healthcheck", "Exit 0 if the socmond at --web.url answers /-/healthy, 1 otherwise (for container health checks).")
+	cmd := app.Command("healthcheck", withExitCodes("Ask the socmond at --web.url whether it is alive (for container health checks: the image has no shell).",
+		"0 /-/healthy answered 200, 1 it did not"))
 	url := cmd.Flag("web.url", "Base URL of the socmond to check.").Default("http://127.0.0.1:9815").String()
 	timeout := cmd.Flag("timeout", "How long to wait for the answer.").Default("3s").Duration()
 	insecure := cmd.Flag("tls.insecure-skip-verify", "Do not verify the server certificate (it rarely names 127.0.0.1).").Bool()

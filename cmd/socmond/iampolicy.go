@@ -9,7 +9,8 @@ import (
 // iamPolicyCommand prints the least-privilege IAM policy for the enabled
 // probes, checks, evidence and canary of the configuration.
 func iamPolicyCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("iam-policy", "Print the least-privilege IAM policy (JSON) for exactly what the configuration enables.")
+	cmd := app.Command("iam-policy", withExitCodes("Print the least-privilege IAM policy (JSON) for exactly what the configuration enables.",
+		"0 printed, 2 config error"))
 	var o iampolicy.Options
 	cmd.Flag("aws.account-id", "Account id of the pipeline's resources (default: from the ARNs in the configuration).").StringVar(&o.Account)
 	cmd.Flag("aws.partition", "AWS partition (default: from the ARNs in the configuration, else aws).").StringVar(&o.Partition)

@@ -20,6 +20,10 @@ const (
 	exitFailed  = 1 // something checked is not healthy
 	exitUsage   = 2 // bad flags or configuration
 	exitRuntime = 3 // socmond itself could not do its job
+	// exitCredentials: no AWS credentials, so nothing was sent to AWS. Not
+	// exitFailed: nothing checked is known to be unhealthy, and a pipeline
+	// gating on validate should not page for socmond's own identity.
+	exitCredentials = 4
 )
 
 func main() {
@@ -28,6 +32,17 @@ func main() {
 
 // run parses args and runs the chosen subcommand, returning the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	app, commands := newApp(stdout, stderr)
+	selected, code, stop := parse(app, args, stderr)
+	if stop {
+		return code
+	}
+	return commands[selected]()
+}
+
+// newApp is the command line: the application and each command's function
+// by its full name.
+func newApp(stdout, stderr io.Writer) (*kingpin.Application, map[string]func() int) {
 	app := kingpin.New("socmond", "Monitors the AWS services of the SOC alert pipeline and pages on-call before an investigation is lost.")
 	app.Version(version.String())
 	app.HelpFlag.Short('h')
@@ -50,12 +65,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd, f := add(app, g)
 		commands[cmd.FullCommand()] = f
 	}
+	return app, commands
+}
 
-	selected, code, stop := parse(app, args, stderr)
-	if stop {
-		return code
-	}
-	return commands[selected]()
+// withExitCodes ends a command's help with its exit codes. The README's
+// Commands table shows the same text for each command, and
+// TestHelpMatchesREADME keeps the two the same.
+func withExitCodes(help, codes string) string {
+	return help + " Exit codes: " + codes + "."
 }
 
 // terminated carries kingpin's exit code out of Terminate (after --help or

@@ -62,7 +62,8 @@ func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
 }
 
 func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("run", "Run the monitoring daemon (the default).").Default()
+	cmd := app.Command("run", withExitCodes("Run the monitoring daemon (the default).",
+		"0 after SIGTERM or SIGINT, 2 invalid config or web config at start, 3 cannot listen or serve HTTP")).Default()
 	d := &daemonFlags{}
 	addDaemonFlags(cmd, d, defaultListen)
 	return cmd, func() int {
@@ -187,7 +188,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	code := exitOK
 	select {
 	case <-ctx.Done():
-		log.Info().Dur("grace_period", df.grace).Msg("stopping: letting probes in flight finish")
+		log.Info().Str("grace_period", df.grace.String()).Msg("stopping: letting probes in flight finish")
 	case err := <-serveErr:
 		log.Error().Err(err).Msg("HTTP server failed")
 		code = exitRuntime

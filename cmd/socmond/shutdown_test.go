@@ -46,6 +46,9 @@ func TestShutdownFlushesAlertsAfterGrace(t *testing.T) {
 	if !strings.Contains(logs.String(), graceOver) {
 		t.Fatal("the bus probe did not outlast the grace period; the test proves nothing")
 	}
+	if !strings.Contains(logs.String(), `"grace_period":"300ms"`) {
+		t.Error("the grace period is not logged with its unit")
+	}
 	if n := am.errorRate(start, true); n == 0 {
 		t.Error("the firing alert queued at shutdown was not delivered")
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 func simCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("sim", "Run the AWS simulator alone, seeded with the resources named in the configuration, until interrupted. Faults: POST/GET/DELETE /_sim/faults.")
+	cmd := app.Command("sim", withExitCodes("Run the AWS simulator alone, seeded with the resources named in the configuration, until interrupted. Faults: POST/GET/DELETE /_sim/faults.",
+		"0 after SIGINT or SIGTERM, 2 config error, 3 cannot listen"))
 	listen := cmd.Flag("sim.listen-address", "Address the simulator listens on.").Default("127.0.0.1:4566").String()
 	return cmd, func() int {
 		cfg, err := g.loadConfig()

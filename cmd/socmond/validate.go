@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/mattn/go-isatty"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/monitor"
@@ -19,7 +20,8 @@ import (
 const validateTitle = "AWS Service Integration Validation"
 
 func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
-	cmd := app.Command("validate", "Run every probe once and print a PASS/FAIL table. Exit 0 when all is healthy, 1 when anything is not, 2 on a usage or config error.")
+	cmd := app.Command("validate", withExitCodes("Run every probe, workflow and compliance check once and print a PASS/FAIL table (or JSON).",
+		"0 all healthy, 1 anything degraded or unavailable, a compliance check that FAILs, or one that is UNKNOWN (its facts could not be read), 2 usage/config error, 4 no usable AWS credentials (one line, nothing was checked)"))
 	output := cmd.Flag("output", "Output format. One of: [text, json]").Short('o').Default("text").Enum("text", "json")
 	return cmd, func() int {
 		cfg, err := g.loadConfig()
@@ -28,7 +30,11 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		}
 		ctx, cancel := signalContext()
 		defer cancel()
-		clients, err := awsclient.New(ctx, clientOptions(cfg, "", nil))
+		clients, err := g.oneShotClients(ctx, cfg)
+		var ce *awsclient.CredentialsError
+		if errors.As(err, &ce) {
+			return g.validateCredentialsFailed(missingCredentials(ce), *output)
+		}
 		if err != nil {
 			return g.configError(err)
 		}
@@ -36,7 +42,11 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		if err != nil {
 			return g.configError(err)
 		}
-		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(runOnce(ctx, checks))}}
+		results := runOnce(ctx, checks)
+		if code, rejected := probes.CredentialsRejected(results); rejected {
+			return g.validateCredentialsFailed(rejectedCredentials(code), *output)
+		}
+		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(results)}}
 		sections = append(sections, workflowSection(ctx, cfg, clients)...) // workflow.go
 		sections = append(sections, complianceSection(ctx, cfg, clients)...)
 		if *output == "json" {
@@ -51,6 +61,17 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		}
 		return exitOK
 	}
+}
+
+// validateCredentialsFailed reports a credentials failure once. With -o
+// json a pipeline reads stdout, so it also gets a report that says why
+// there are no results.
+func (g *globals) validateCredentialsFailed(f credentialsFailure, output string) int {
+	if output == "json" {
+		_ = report.JSONAborted(g.stdout, validateTitle, version.Version, time.Now(),
+			report.JSONError{Class: "credentials", Message: f.msg, Hint: f.hint})
+	}
+	return g.credentialsFailed(f)
 }
 
 // runOnce runs every check once, a few at a time, and returns the results
@@ -73,10 +94,9 @@ func runOnce(ctx context.Context, checks []monitor.Check) []probes.Result {
 
 // useColor: colours only on a terminal, and never when NO_COLOR is set
 // (https://no-color.org).
-func useColor(w any) bool {
+func useColor(w io.Writer) bool {
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
+	return isTerminal(w)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/simseed"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 const example = "../../config.example.yaml"
@@ -223,5 +224,83 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	if code, out, _ := runCLI(t, "--version"); code != exitOK || !strings.Contains(out+"", "socmond") {
 		// kingpin prints the version to the usage writer.
 		t.Errorf("--version: exit %d out %q", code, out)
+	}
+}
+
+// TestNoCredentialsIsOneLine: without credentials every AWS call fails
+// alike before it is sent. The commands that call AWS once say so in one
+// line with what to do, and exit 4: not 1, which says something checked is
+// unhealthy, nor 2, a usage error.
+func TestNoCredentialsIsOneLine(t *testing.T) {
+	testenv.NoAWSCredentials(t)
+	for _, args := range [][]string{
+		{"validate"},
+		{"e2e"},
+		{"evidence", "verify", "s3://asia-agentic-soc-audit-123456789012-dev/socmond/evidence/x.json"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			code, out, errOut := runCLI(t, append(args, "--config.file", example)...)
+			if code != exitCredentials {
+				t.Errorf("exit %d, want %d", code, exitCredentials)
+			}
+			lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "socmond: no AWS credentials, nothing was sent to AWS: none found (") ||
+				!strings.Contains(lines[0], "AWS_PROFILE") || !strings.HasSuffix(lines[0], "make demo") {
+				t.Errorf("stderr is not the one line with its hint:\n%s", errOut)
+			}
+			if args[0] == "validate" && out != "" {
+				t.Errorf("stdout %q, want nothing: no check ran", out)
+			}
+		})
+	}
+
+	code, out, _ := runCLI(t, "validate", "--config.file", example, "-o", "json")
+	var rep report.JSONReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if code != exitCredentials || rep.Pass || len(rep.Results) != 0 || rep.Error == nil || rep.Error.Class != "credentials" ||
+		!strings.Contains(rep.Error.Message, "no AWS credentials") || !strings.Contains(rep.Error.Hint, "make demo") {
+		t.Errorf("json: exit %d, report %+v error %+v", code, rep, rep.Error)
+	}
+}
+
+// TestNoConfigSaysWhereToStart: a first run with no config file and none of
+// the pipeline's variables points to the example and the demo.
+func TestNoConfigSaysWhereToStart(t *testing.T) {
+	for _, k := range append(config.EnvVars(), "SOCMOND_CONFIG_FILE") {
+		t.Setenv(k, "")
+	}
+	code, _, errOut := runCLI(t, "validate")
+	if code != exitUsage {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if !strings.Contains(errOut, "config.example.yaml") || !strings.Contains(errOut, "make demo") || !strings.Contains(errOut, "BEDROCK_TEXT_MODEL") {
+		t.Errorf("stderr does not say where to start:\n%s", errOut)
+	}
+}
+
+// TestRejectedCredentialsIsOneLine: credentials AWS refuses (an unknown
+// access key) fail every probe alike; validate says so once, with what to
+// do, and exits 4, instead of one FAIL per resource blaming a permission.
+func TestRejectedCredentialsIsOneLine(t *testing.T) {
+	url := startSim(t)
+	for _, svc := range []string{"bedrock", "dynamodb", "kms", "eventbridge", "stepfunctions", "lambda"} {
+		addFault(t, url, `{"service":"`+svc+`","error":"UnrecognizedClientException"}`)
+	}
+	addFault(t, url, `{"service":"s3","error":"InvalidAccessKeyId"}`)
+	code, out, errOut := runCLI(t, "validate", "--config.file", example)
+	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
+	if code != exitCredentials || out != "" || len(lines) != 1 ||
+		!strings.HasPrefix(lines[0], "socmond: AWS refused socmond's credentials (UnrecognizedClientException)") ||
+		!strings.Contains(lines[0], "AWS_SESSION_TOKEN") {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+
+	// One resource that answers is no credentials problem: the table, exit 1.
+	clearFaults(t, url)
+	addFault(t, url, `{"service":"kms","error":"UnrecognizedClientException"}`)
+	if code, out, _ := runCLI(t, "validate", "--config.file", example); code != exitFailed || !strings.Contains(out, "❌ FAIL AWS KMS Health") {
+		t.Errorf("one refused service: exit %d\n%s", code, out)
 	}
 }

@@ -209,9 +209,17 @@ func sdkLogger(l zerolog.Logger) logging.Logger {
 	l = l.With().Str("component", "aws-sdk").Logger()
 	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
 		ev := l.Warn()
-		if c == logging.Debug {
+		if c == logging.Debug || strings.HasPrefix(format, imdsV1Fallback) {
 			ev = l.Debug()
 		}
 		ev.Msgf(format, v...)
 	})
 }
+
+// imdsV1Fallback starts the warning the SDK logs whenever its request for an
+// instance metadata token fails: off EC2, in a pod whose hop limit stops it,
+// in a container, so on most machines socmond runs on and on every laptop
+// without credentials. It says nothing a person can act on: when it matters,
+// credentials are missing, and that is reported on its own (CheckCredentials,
+// and the probes' auth class). Debug keeps it for whoever looks.
+const imdsV1Fallback = "falling back to IMDSv1"

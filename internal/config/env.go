@@ -38,6 +38,11 @@ func EnvVars() []string {
 	return out
 }
 
+// ErrNoConfig is FromEnv's error when there is neither a config file nor
+// any of the pipeline's variables: socmond has nothing to watch, and the
+// command line can say how to start.
+var ErrNoConfig = errors.New("config: no config file and none of these environment variables is set")
+
 // FromEnv builds a config with no file at all, from the variables the
 // pipeline's own ECS task already carries. Every set variable becomes a
 // resource of its service with built-in settings. Empty values count as
@@ -85,7 +90,7 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		}
 	}
 	if len(c.Targets()) == 0 {
-		return nil, errors.New("config: no config file and none of these environment variables is set: " + strings.Join(EnvVars(), ", "))
+		return nil, fmt.Errorf("%w: %s", ErrNoConfig, strings.Join(EnvVars(), ", "))
 	}
 
 	c.applyDefaults(getenv)

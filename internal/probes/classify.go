@@ -86,6 +86,40 @@ var codeClasses = map[string]Class{
 	"ModelErrorException":         ClassServer,
 }
 
+// rejectedCredentialCodes are the codes with which AWS refuses the
+// credentials themselves, before it looks at a resource or a permission: an
+// unknown or deactivated access key, an expired session token, a signature
+// made with the wrong secret.
+var rejectedCredentialCodes = map[string]bool{
+	"UnrecognizedClientException": true,
+	"InvalidClientTokenId":        true,
+	"InvalidAccessKeyId":          true,
+	"ExpiredToken":                true,
+	"ExpiredTokenException":       true,
+	"SignatureDoesNotMatch":       true,
+	"InvalidSignatureException":   true,
+}
+
+// CredentialsRejected reports whether every result failed because AWS
+// refused socmond's credentials, and with which code: all of them auth
+// failures, each with a code that names the credentials or none at all
+// (S3 answers HEAD with a bare 403, "Forbidden"), and at least one that
+// does. Then every check failed for one reason that is no resource's, and
+// a person needs to hear it once.
+func CredentialsRejected(results []Result) (code string, ok bool) {
+	for _, r := range results {
+		switch {
+		case r.Class != ClassAuth:
+			return "", false
+		case rejectedCredentialCodes[r.Code]:
+			code = r.Code
+		case r.Code != "" && r.Code != "Forbidden":
+			return "", false
+		}
+	}
+	return code, code != ""
+}
+
 // credentialErrorMarkers are the texts the SDK wraps credential-provider
 // failures in. These errors are not APIErrors and have no exported type, so
 // the message is all there is to go on.

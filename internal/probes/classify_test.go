@@ -114,3 +114,31 @@ func TestStatusFor(t *testing.T) {
 		}
 	}
 }
+
+func TestCredentialsRejected(t *testing.T) {
+	auth := func(code string) probes.Result {
+		return probes.Result{Status: probes.Unavailable, Class: probes.ClassAuth, Code: code}
+	}
+	cases := map[string]struct {
+		results []probes.Result
+		code    string
+	}{
+		"unknown key everywhere, S3's bare 403 too": {
+			results: []probes.Result{auth("UnrecognizedClientException"), auth("Forbidden"), auth("UnrecognizedClientException")},
+			code:    "UnrecognizedClientException",
+		},
+		"expired session":                  {results: []probes.Result{auth("ExpiredTokenException"), auth("")}, code: "ExpiredTokenException"},
+		"a permission, not the key":        {results: []probes.Result{auth("UnrecognizedClientException"), auth("AccessDeniedException")}},
+		"one check got through":            {results: []probes.Result{auth("UnrecognizedClientException"), {Status: probes.Healthy}}},
+		"only S3's 403: could be a policy": {results: []probes.Result{auth("Forbidden")}},
+		"nothing ran":                      {},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			code, ok := probes.CredentialsRejected(tc.results)
+			if code != tc.code || ok != (tc.code != "") {
+				t.Errorf("probes.CredentialsRejected = %q, %v; want %q", code, ok, tc.code)
+			}
+		})
+	}
+}

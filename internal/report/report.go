@@ -59,7 +59,7 @@ func ProbeRows(results []probes.Result) []Row {
 	rows := make([]Row, 0, len(results))
 	for _, r := range results {
 		row := Row{
-			Name: DisplayName(r.Service) + " Health", Resource: r.Resource, Verdict: Fail, Duration: r.Duration,
+			Name: probes.DisplayName(r.Service) + " Health", Resource: r.Resource, Verdict: Fail, Duration: r.Duration,
 			Service: r.Service, Check: r.Check, Status: string(r.Status), Class: string(r.Class), Code: r.Code,
 			RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail, Start: r.Start,
 		}
@@ -114,24 +114,6 @@ func (t *tally) add(v Verdict) {
 		t.unknown++
 	}
 	t.total++
-}
-
-var displayNames = map[string]string{
-	probes.ServiceBedrock:       "Amazon Bedrock",
-	probes.ServiceDynamoDB:      "DynamoDB",
-	probes.ServiceS3:            "Amazon S3",
-	probes.ServiceKMS:           "AWS KMS",
-	probes.ServiceEventBridge:   "EventBridge",
-	probes.ServiceStepFunctions: "Step Functions",
-	probes.ServiceLambda:        "AWS Lambda",
-}
-
-// DisplayName is the human name of a service label value.
-func DisplayName(service string) string {
-	if n, ok := displayNames[service]; ok {
-		return n
-	}
-	return service
 }
 
 const rule = "============================================================"
@@ -242,6 +224,30 @@ type JSONReport struct {
 	Failed      int       `json:"failed"`
 	Unknown     int       `json:"unknown"` // could not read their facts; they fail the round too
 	Results     []JSONRow `json:"results"`
+	// Error says why the round could not run at all (then Results is
+	// empty): a pipeline reading the report learns it without parsing
+	// stderr.
+	Error *JSONError `json:"error,omitempty"`
+}
+
+// JSONError is why a round could not run.
+type JSONError struct {
+	Class   string `json:"class"` // e.g. "credentials"
+	Message string `json:"message"`
+	Hint    string `json:"hint"`
+}
+
+// JSONAborted writes the report of a round that could not run: no results,
+// not passed, and the error.
+func JSONAborted(w io.Writer, title, version string, now time.Time, e JSONError) error {
+	return encode(w, JSONReport{Title: title, GeneratedAt: now.UTC().Format(time.RFC3339Nano), Version: version,
+		Results: []JSONRow{}, Error: &e})
+}
+
+func encode(w io.Writer, rep JSONReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
 
 // JSON writes the same rows as Text, as one JSON document.
@@ -265,7 +271,5 @@ func JSON(w io.Writer, title, version string, now time.Time, sections []Section)
 	}
 	rep.Total, rep.Failed, rep.Unknown = n.total, n.failed, n.unknown
 	rep.Pass = n.failed == 0 && n.unknown == 0
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return encode(w, rep)
 }

@@ -105,7 +105,8 @@ type countView struct {
 }
 
 type serviceView struct {
-	Name  string
+	Name  string // the label value, for ids
+	Title string // what a person reads: "Step Functions"
 	Cards []*card
 }
 
@@ -116,6 +117,7 @@ type timeView struct {
 type card struct {
 	ID                   string
 	Service, Resource    string
+	ServiceName          string // Service as a person reads it
 	Class, Label, Symbol string
 	Since                timeView
 	For                  string
@@ -211,7 +213,7 @@ func (d *pageData) build(snaps []health.Snapshot, lookup func(probes.Target) (Th
 		c := toCard(i, sn, lookup, now)
 		counts[c.Class]++
 		if n := len(d.Services); n == 0 || d.Services[n-1].Name != sn.Service {
-			d.Services = append(d.Services, serviceView{Name: sn.Service})
+			d.Services = append(d.Services, serviceView{Name: sn.Service, Title: probes.DisplayName(sn.Service)})
 		}
 		d.Services[len(d.Services)-1].Cards = append(d.Services[len(d.Services)-1].Cards, c)
 		if sn.Status != probes.Healthy {
@@ -240,11 +242,12 @@ func (d *pageData) build(snaps []health.Snapshot, lookup func(probes.Target) (Th
 
 func toCard(i int, sn health.Snapshot, lookup func(probes.Target) (Thresholds, bool), now time.Time) *card {
 	c := &card{
-		ID:       fmt.Sprintf("r%d-%s", i, anchor(sn.Service+"-"+sn.Resource)),
-		Service:  sn.Service,
-		Resource: sn.Resource,
-		ErrorN:   sn.ErrorSamples,
-		AvailN:   sn.AvailabilitySamples,
+		ID:          fmt.Sprintf("r%d-%s", i, anchor(sn.Service+"-"+sn.Resource)),
+		Service:     sn.Service,
+		ServiceName: probes.DisplayName(sn.Service),
+		Resource:    sn.Resource,
+		ErrorN:      sn.ErrorSamples,
+		AvailN:      sn.AvailabilitySamples,
 	}
 	c.Class, c.Label, c.Symbol = statusLabel(sn.Status)
 	if !sn.Since.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,31 @@ func TestStatusPageRendersWhatOnCallNeeds(t *testing.T) {
 	// The attention list puts the unavailable table before the pending key.
 	if a, p := strings.Index(body, "#r0-dynamodb-soc-alerts-"), strings.Index(body, "#r1-kms-alias-new"); a < 0 || p < 0 || a > p {
 		t.Errorf("attention order: unavailable at %d, pending at %d", a, p)
+	}
+}
+
+// TestStatusPageShowsServiceNames: a person reads "Step Functions", not the
+// label value stepfunctions, in the section headings and the attention
+// list; ids and the API keep the label.
+func TestStatusPageShowsServiceNames(t *testing.T) {
+	var snaps []health.Snapshot
+	for _, svc := range probes.Services() {
+		snaps = append(snaps, health.Snapshot{Target: probes.Target{Service: svc, Resource: "r-" + svc}, Status: probes.Unavailable,
+			Since: fixedNow, Last: probes.Result{Start: fixedNow, Status: probes.Unavailable}})
+	}
+	_, body := do(t, "GET", newTestServer(t, &fakeSource{snaps: snaps}, nil).URL+"/")
+	text := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(body, " ")
+	for _, svc := range probes.Services() {
+		name := probes.DisplayName(svc)
+		if name == svc {
+			t.Errorf("service %s has no display name", svc)
+		}
+		if !strings.Contains(body, `<h2 id="svc-`+svc+`">`+name+`</h2>`) || !strings.Contains(body, name+" / r-"+svc) {
+			t.Errorf("page does not name %s %q in its heading and attention list", svc, name)
+		}
+		if regexp.MustCompile(`(^|\s)` + svc + `(\s|$)`).MatchString(text) {
+			t.Errorf("page shows the label value %q to a person", svc)
+		}
 	}
 }
 
