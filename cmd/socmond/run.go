@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/emf"
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/reload"
@@ -42,6 +44,7 @@ type daemonFlags struct {
 	tick          time.Duration
 	grace         time.Duration
 	pprof         bool
+	emf           emfFlags // emf.go: --cloudwatch.emf
 }
 
 func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
@@ -59,6 +62,7 @@ func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
 	})
 	cmd.Flag("shutdown.grace-period", "On SIGTERM, how long probes in flight may take to finish.").Default("15s").DurationVar(&d.grace)
 	cmd.Flag("web.enable-pprof", "Serve Go's profiling endpoints on /debug/pprof/ (off by default; for performance work).").Default("false").BoolVar(&d.pprof)
+	addEMFFlags(cmd, &d.emf)
 }
 
 func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
@@ -91,6 +95,11 @@ type daemon struct {
 	// alerts is the alert engine (alerting.go); features attached after
 	// attachAlerting raise their alerts with alerts.Set.
 	alerts *alerting.Engine
+	// emf writes CloudWatch EMF lines to stdout (emf.go); nil unless
+	// --cloudwatch.emf is on.
+	emf      *emf.Writer
+	emfFlags emfFlags
+	stdout   io.Writer
 	// cfg and clients are those of the start; after a reload, features
 	// learn the new config and the clients in force (rebuilt when the
 	// region changed) from reloaders. A reload first runs every
@@ -109,6 +118,7 @@ type daemon struct {
 // attachments add features to the daemon, in this order.
 var attachments = []func(d *daemon) error{
 	attachAlerting, // first: later features raise alerts through d.alerts
+	attachEMF,      // emf.go: before compliance, whose findings it writes
 	attachWorkflow, // workflow.go: passive workflow health and the scheduled canary
 	attachCompliance,
 }
@@ -143,7 +153,8 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{}}
+	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{},
+		emfFlags: df.emf, stdout: g.stdout}
 	if df.pprof {
 		maps.Copy(d.handlers, pprofHandlers())
 	}
