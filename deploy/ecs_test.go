@@ -21,16 +21,8 @@ import (
 // of RegisterTaskDefinition (what `aws ecs register-task-definition
 // --cli-input-json` sends) and checks it against the image and the daemon.
 func TestECSTaskDefinition(t *testing.T) {
-	b, err := os.ReadFile("ecs/task-definition.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var td ecs.RegisterTaskDefinitionInput
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&td); err != nil {
-		t.Fatalf("task-definition.json: %v", err)
-	}
+	td := loadTaskDefinition(t)
+	var err error
 	if td.Family == nil || *td.Family == "" || td.TaskRoleArn == nil || !strings.HasPrefix(*td.TaskRoleArn, "arn:aws:iam::") {
 		t.Fatal("task definition needs a family and a task role (the one carrying deploy/iam/policy.json)")
 	}
@@ -108,6 +100,22 @@ func TestECSTaskDefinition(t *testing.T) {
 	if lc := c.LogConfiguration; lc == nil || lc.Options["mode"] != "non-blocking" || lc.Options["max-buffer-size"] == "" {
 		t.Error("awslogs must run in non-blocking mode with a max-buffer-size")
 	}
+}
+
+// loadTaskDefinition decodes the task definition strictly.
+func loadTaskDefinition(t *testing.T) ecs.RegisterTaskDefinitionInput {
+	t.Helper()
+	b, err := os.ReadFile("ecs/task-definition.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var td ecs.RegisterTaskDefinitionInput
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&td); err != nil {
+		t.Fatalf("task-definition.json: %v", err)
+	}
+	return td
 }
 
 // credentialVars are the variables that hold credentials: they come from
