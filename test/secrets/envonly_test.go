@@ -11,7 +11,6 @@ import (
 
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
-	"github.com/socmond/socmond/internal/simseed"
 	"github.com/socmond/socmond/internal/testenv"
 )
 
@@ -34,15 +33,9 @@ func TestNoSecretLeaksEnvOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(simseed.FromConfig(cfg))
-	simURL, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	// A compliance failure pages at socmond's first round, so both
 	// daemons send their credentials within seconds.
-	sim.AddFault(awssim.Fault{Service: "kms", Set: map[string]string{"KeyRotationEnabled": "false"}})
+	simURL := startSim(t, cfg, awssim.Fault{Service: "kms", Set: map[string]string{"KeyRotationEnabled": "false"}})
 
 	env := func(extra map[string]string) []string {
 		out := []string{"PATH=" + os.Getenv("PATH"), "AWS_ENDPOINT_URL=" + simURL, "AWS_ACCESS_KEY_ID=" + accessKey,
