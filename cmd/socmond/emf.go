@@ -33,12 +33,14 @@ func addEMFFlags(cmd *kingpin.CmdClause, e *emfFlags) {
 		Envar("SOCMOND_CLOUDWATCH_EMF").Default("false").BoolVar(&e.enabled)
 	cmd.Flag("cloudwatch.emf.namespace", "CloudWatch namespace of the EMF metrics.").
 		Envar("SOCMOND_CLOUDWATCH_EMF_NAMESPACE").Default(emf.DefaultNamespace).StringVar(&e.namespace)
-	cmd.Validate(func(*kingpin.CmdClause) error {
-		if !cloudWatchNamespace.MatchString(e.namespace) || strings.HasPrefix(e.namespace, "AWS/") {
-			return fmt.Errorf("--cloudwatch.emf.namespace %q: CloudWatch takes 1–255 of 0-9 A-Z a-z . - _ / # : and space, not starting with AWS/", e.namespace)
-		}
-		return nil
-	})
+}
+
+// validate is run by the daemon flags' validator (addDaemonFlags).
+func (e *emfFlags) validate() error {
+	if !cloudWatchNamespace.MatchString(e.namespace) || strings.HasPrefix(e.namespace, "AWS/") {
+		return fmt.Errorf("--cloudwatch.emf.namespace %q: CloudWatch takes 1–255 of 0-9 A-Z a-z . - _ / # : and space, not starting with AWS/", e.namespace)
+	}
+	return nil
 }
 
 // attachEMF writes the EMF lines when --cloudwatch.emf is on; off, it

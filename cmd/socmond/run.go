@@ -54,11 +54,13 @@ func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
 	cmd.Flag("scheduler.max-concurrent", "Most probes running at once.").Default("64").IntVar(&d.maxConcurrent)
 	cmd.Flag("scheduler.max-per-service", "Most probes of one service running at once, so one hanging service cannot starve the others.").Default("16").IntVar(&d.maxPerService)
 	cmd.Flag("scheduler.tick", "Probe starts are spread over each schedule on a grid of this step; probes that share a step start on one wake-up, which costs less CPU than waking for each (1ms gives every probe its own millisecond).").Default("50ms").DurationVar(&d.tick)
+	// A command has one validator (a second Validate replaces the first),
+	// so every daemon flag's check is in this one.
 	cmd.Validate(func(*kingpin.CmdClause) error {
 		if d.tick < time.Millisecond {
 			return fmt.Errorf("--scheduler.tick must be at least 1ms, not %s", d.tick)
 		}
-		return nil
+		return d.emf.validate()
 	})
 	cmd.Flag("shutdown.grace-period", "On SIGTERM, how long probes in flight may take to finish.").Default("15s").DurationVar(&d.grace)
 	cmd.Flag("web.enable-pprof", "Serve Go's profiling endpoints on /debug/pprof/ (off by default; for performance work).").Default("false").BoolVar(&d.pprof)
