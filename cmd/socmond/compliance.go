@@ -62,6 +62,9 @@ func attachCompliance(d *daemon) error {
 		// facts for 5 minutes.
 		r.Subscribe(complianceAlerts(d.alerts))
 	}
+	if d.emf != nil {
+		r.Subscribe(d.emf.Finding)
+	}
 	d.panels = append(d.panels, func(time.Time) server.Panel {
 		if !r.Enabled() {
 			return server.Panel{} // no panel while compliance is disabled

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/emf"
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/reload"
@@ -42,6 +44,7 @@ type daemonFlags struct {
 	tick          time.Duration
 	grace         time.Duration
 	pprof         bool
+	emf           emfFlags // emf.go: --cloudwatch.emf
 }
 
 func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
@@ -51,14 +54,17 @@ func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
 	cmd.Flag("scheduler.max-concurrent", "Most probes running at once.").Default("64").IntVar(&d.maxConcurrent)
 	cmd.Flag("scheduler.max-per-service", "Most probes of one service running at once, so one hanging service cannot starve the others.").Default("16").IntVar(&d.maxPerService)
 	cmd.Flag("scheduler.tick", "Probe starts are spread over each schedule on a grid of this step; probes that share a step start on one wake-up, which costs less CPU than waking for each (1ms gives every probe its own millisecond).").Default("50ms").DurationVar(&d.tick)
+	// A command has one validator (a second Validate replaces the first),
+	// so every daemon flag's check is in this one.
 	cmd.Validate(func(*kingpin.CmdClause) error {
 		if d.tick < time.Millisecond {
 			return fmt.Errorf("--scheduler.tick must be at least 1ms, not %s", d.tick)
 		}
-		return nil
+		return d.emf.validate()
 	})
 	cmd.Flag("shutdown.grace-period", "On SIGTERM, how long probes in flight may take to finish.").Default("15s").DurationVar(&d.grace)
 	cmd.Flag("web.enable-pprof", "Serve Go's profiling endpoints on /debug/pprof/ (off by default; for performance work).").Default("false").BoolVar(&d.pprof)
+	addEMFFlags(cmd, &d.emf)
 }
 
 func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
@@ -92,6 +98,11 @@ type daemon struct {
 	// alerts is the alert engine (alerting.go); features attached after
 	// attachAlerting raise their alerts with alerts.Set.
 	alerts *alerting.Engine
+	// emf writes CloudWatch EMF lines to stdout (emf.go); nil unless
+	// --cloudwatch.emf is on.
+	emf      *emf.Writer
+	emfFlags emfFlags
+	stdout   io.Writer
 	// cfg and clients are those of the start; after a reload, features
 	// learn the new config and the clients in force (rebuilt when the
 	// region changed) from reloaders. A reload first runs every
@@ -110,6 +121,7 @@ type daemon struct {
 // attachments add features to the daemon, in this order.
 var attachments = []func(d *daemon) error{
 	attachAlerting, // first: later features raise alerts through d.alerts
+	attachEMF,      // emf.go: before compliance, whose findings it writes
 	attachWorkflow, // workflow.go: passive workflow health and the scheduled canary
 	attachCompliance,
 }
@@ -144,7 +156,8 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{}}
+	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{},
+		emfFlags: df.emf, stdout: g.stdout}
 	if df.pprof {
 		maps.Copy(d.handlers, pprofHandlers())
 	}

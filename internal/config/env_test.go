@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -108,6 +109,91 @@ func TestFromEnv(t *testing.T) {
 			wantEqual(t, "region", c.Region, tc.wantRegion)
 			wantEqual(t, "tenant", c.Tenant, tc.wantTenant)
 			wantEqual(t, "pipeline", c.Pipeline, tc.wantPipeline)
+		})
+	}
+}
+
+// TestFromEnvAlertmanagers: the variables an ECS task pages with. Every
+// error names the variable to fix, and none repeats a credential.
+func TestFromEnvAlertmanagers(t *testing.T) {
+	base := map[string]string{"AWS_REGION": "us-east-1", "KMS_KEY_ID": "alias/k"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := map[string]struct {
+		env     map[string]string
+		want    []Alertmanager
+		wantErr string
+	}{
+		"none": {env: base},
+		"two, basic auth from secrets": {
+			env: with("ALERTMANAGER_URL", " http://am-0:9093, https://am-1.example:9093/ ,",
+				"ALERTMANAGER_USERNAME", "socmond", "ALERTMANAGER_PASSWORD", " pw with spaces "),
+			want: []Alertmanager{
+				{URL: "http://am-0:9093", Timeout: Duration(DefaultAMTimeout), BasicAuth: &BasicAuth{Username: "socmond", Password: " pw with spaces "}},
+				{URL: "https://am-1.example:9093/", Timeout: Duration(DefaultAMTimeout), BasicAuth: &BasicAuth{Username: "socmond", Password: " pw with spaces "}},
+			},
+		},
+		"bearer token": {
+			env:  with("ALERTMANAGER_URL", "http://am:9093", "ALERTMANAGER_BEARER_TOKEN", "tok"),
+			want: []Alertmanager{{URL: "http://am:9093", Timeout: Duration(DefaultAMTimeout), BearerToken: "tok"}},
+		},
+		"no credentials": {
+			env:  with("ALERTMANAGER_URL", "http://am:9093"),
+			want: []Alertmanager{{URL: "http://am:9093", Timeout: Duration(DefaultAMTimeout)}},
+		},
+		"invalid URL": {
+			env:     with("ALERTMANAGER_URL", "http://am:9093,am:9093"),
+			wantErr: `ALERTMANAGER_URL: alerting.alertmanagers[1].url: invalid URL "am:9093": expected http(s)://host:port`,
+		},
+		"credentials in the URL": {
+			env:     with("ALERTMANAGER_URL", "https://socmond:s3cret-in-url@am:9093"),
+			wantErr: "ALERTMANAGER_URL: URL 1 of 1 carries credentials: socmond logs Alertmanager URLs, so put them in ALERTMANAGER_USERNAME/ALERTMANAGER_PASSWORD or ALERTMANAGER_BEARER_TOKEN instead",
+		},
+		"token and basic auth": {
+			env:     with("ALERTMANAGER_URL", "http://am:9093", "ALERTMANAGER_BEARER_TOKEN", "tok", "ALERTMANAGER_USERNAME", "u", "ALERTMANAGER_PASSWORD", "pw"),
+			wantErr: "ALERTMANAGER_BEARER_TOKEN: set either it or ALERTMANAGER_USERNAME/ALERTMANAGER_PASSWORD, not both",
+		},
+		"username without password": {
+			env:     with("ALERTMANAGER_URL", "http://am:9093", "ALERTMANAGER_USERNAME", "u"),
+			wantErr: "ALERTMANAGER_PASSWORD: is empty but ALERTMANAGER_USERNAME is set: basic auth needs both",
+		},
+		"password without username": {
+			env:     with("ALERTMANAGER_URL", "http://am:9093", "ALERTMANAGER_PASSWORD", "pw"),
+			wantErr: "ALERTMANAGER_USERNAME: is empty but ALERTMANAGER_PASSWORD is set: basic auth needs both",
+		},
+		"credentials without a URL": {
+			env:     with("ALERTMANAGER_BEARER_TOKEN", "tok"),
+			wantErr: "ALERTMANAGER_BEARER_TOKEN: is set but ALERTMANAGER_URL is not: set the Alertmanager to send alerts to",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c, err := FromEnv(envMap(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error = %v\nwant    %s", err, tc.wantErr)
+				}
+				for _, secret := range []string{"s3cret-in-url", "tok", "pw"} {
+					if strings.Contains(err.Error(), secret) {
+						t.Errorf("the error repeats a credential: %v", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Alerting.Alertmanagers, tc.want) {
+				t.Errorf("alertmanagers = %+v\nwant            %+v", c.Alerting.Alertmanagers, tc.want)
+			}
 		})
 	}
 }

@@ -49,15 +49,9 @@ func TestNoSecretLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(simseed.FromConfig(cfg))
-	simURL, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	// A throttled table makes the alert rules fire, so both Alertmanagers
 	// are sent notifications with their credentials.
-	sim.AddFault(awssim.Fault{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev", Error: "ThrottlingException"})
+	simURL := startSim(t, cfg, awssim.Fault{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev", Error: "ThrottlingException"})
 
 	env := append(os.Environ(), "AWS_ENDPOINT_URL="+simURL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID="+accessKey,
 		"AWS_SECRET_ACCESS_KEY="+secretKey, "AWS_SESSION_TOKEN="+sessionToken, "AWS_CONFIG_FILE=/dev/null",
@@ -155,6 +149,21 @@ func TestNoSecretLeaks(t *testing.T) {
 	t.Logf("checked %d texts, %d KiB: %d daemon log lines, %d evidence reports, %d and %d Alertmanager requests",
 		checked.texts, checked.bytes>>10, len(testenv.Lines(logs.String())), len(evidence), len(basicAM.requests()), len(bearerAM.requests()))
 	checked.mu.Unlock()
+}
+
+// startSim runs the simulator seeded from cfg, with faults, for the test.
+func startSim(t *testing.T, cfg *config.Config, faults ...awssim.Fault) string {
+	t.Helper()
+	sim := awssim.New(simseed.FromConfig(cfg))
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	for _, f := range faults {
+		sim.AddFault(f)
+	}
+	return url
 }
 
 // writeConfig is config.example.yaml probing every second, with evidence

@@ -1,0 +1,262 @@
+package emf
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/compliance"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/testenv"
+)
+
+// lines writes what w holds and parses every line against the EMF
+// specification.
+func lines(t *testing.T, w *Writer, out *bytes.Buffer) []testenv.EMF {
+	t.Helper()
+	w.Flush()
+	var docs []testenv.EMF
+	for _, l := range strings.SplitAfter(out.String(), "\n") {
+		if l == "" {
+			continue
+		}
+		if !strings.HasSuffix(l, "\n") || strings.Count(l, "\n") != 1 {
+			t.Fatalf("not one line: %q", l)
+		}
+		doc, err := testenv.ParseEMF([]byte(l))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, l)
+		}
+		docs = append(docs, doc)
+	}
+	out.Reset()
+	return docs
+}
+
+// TestProbeLines: every kind of result becomes one line that follows the
+// EMF specification, with the values the CloudWatch alarms read.
+func TestProbeLines(t *testing.T) {
+	start := time.Now().Add(-time.Second).Truncate(time.Millisecond)
+	res := func(status probes.Status, class probes.Class, d time.Duration) probes.Result {
+		return probes.Result{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Check: "DescribeTable",
+			Start: start, Duration: d, Status: status, Class: class, RequestID: "req-1"}
+	}
+	tests := map[string]struct {
+		r            probes.Result
+		responseTime float64 // -1: none
+		err, unavail float64
+	}{
+		"healthy":     {r: res(probes.Healthy, "", 12345678*time.Nanosecond), responseTime: 12.345},
+		"slow":        {r: res(probes.Degraded, probes.ClassSlow, 6*time.Second), responseTime: 6000},
+		"normal work": {r: res(probes.Degraded, probes.ClassInvalidState, 3*time.Millisecond), responseTime: 3},
+		"throttled":   {r: res(probes.Degraded, probes.ClassThrottled, 40*time.Millisecond), responseTime: -1, err: 1},
+		"timeout":     {r: res(probes.Unavailable, probes.ClassTimeout, 10*time.Second), responseTime: -1, err: 1, unavail: 1},
+		"bad state":   {r: res(probes.Unavailable, probes.ClassInvalidState, 2*time.Millisecond), responseTime: -1, err: 1, unavail: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			w := New(&out, "", "hk-demo", zerolog.Nop())
+			w.Result(tc.r)
+			docs := lines(t, w, &out)
+			if len(docs) != 1 {
+				t.Fatalf("%d lines, want 1", len(docs))
+			}
+			doc := docs[0]
+			if !doc.Timestamp.Equal(start) {
+				t.Errorf("timestamp %v, want the probe's start %v", doc.Timestamp, start)
+			}
+			if len(doc.Directives) != 1 {
+				t.Fatalf("%d directives", len(doc.Directives))
+			}
+			d := doc.Directives[0]
+			if d.Namespace != DefaultNamespace || !reflect.DeepEqual(d.Dimensions, [][]string{{"Service", "Resource", "Tenant"}}) {
+				t.Errorf("namespace %q dimensions %v", d.Namespace, d.Dimensions)
+			}
+			want := map[string]float64{"Error": tc.err, "Unavailable": tc.unavail}
+			units := map[string]string{"Error": "Count", "Unavailable": "Count"}
+			if tc.responseTime >= 0 {
+				want["ResponseTime"] = tc.responseTime
+				units["ResponseTime"] = "Milliseconds"
+			} else if _, ok := doc.Root["ResponseTime"]; ok {
+				t.Error("an error carries a response time")
+			}
+			got := map[string]string{}
+			for _, m := range d.Metrics {
+				got[m.Name] = m.Unit
+				if v, _ := doc.Value(m.Name); v != want[m.Name] {
+					t.Errorf("%s = %v, want %v", m.Name, v, want[m.Name])
+				}
+			}
+			if !reflect.DeepEqual(got, units) {
+				t.Errorf("metrics and units %v, want %v", got, units)
+			}
+			for k, v := range map[string]string{"Service": "dynamodb", "Resource": "AsiaAgenticSocMetrics-dev", "Tenant": "hk-demo",
+				"Status": string(tc.r.Status), "Class": string(tc.r.Class), "RequestId": "req-1"} {
+				if doc.String(k) != v {
+					t.Errorf("%s = %q, want %q", k, doc.String(k), v)
+				}
+			}
+		})
+	}
+}
+
+// TestComplianceLines: FAIL is 1, PASS and NOT_APPLICABLE 0, and UNKNOWN
+// repeats the last known verdict, so it neither raises nor clears an alarm
+// (docs/alerting.md); never known, it writes nothing.
+func TestComplianceLines(t *testing.T) {
+	var out bytes.Buffer
+	w := New(&out, "SOC/Health", "t1", zerolog.Nop())
+	at := time.Now().Truncate(time.Millisecond)
+	f := func(check string, v compliance.Verdict) compliance.Finding {
+		return compliance.Finding{Check: check, Resource: "alias/AsiaAgenticSoc", Verdict: v, Start: at}
+	}
+	for _, step := range []struct {
+		finding compliance.Finding
+		want    float64 // -1: no line
+	}{
+		{f("kms_key_rotation", compliance.Unknown), -1},
+		{f("kms_key_rotation", compliance.Fail), 1},
+		{f("kms_key_rotation", compliance.Unknown), 1},
+		{f("kms_key_rotation", compliance.Pass), 0},
+		{f("kms_key_rotation", compliance.Unknown), 0},
+		{f("s3_kms_encryption", compliance.Unknown), -1},
+		{f("kms_key_rotation", compliance.NotApplicable), 0},
+	} {
+		w.Finding(step.finding)
+		docs := lines(t, w, &out)
+		if step.want < 0 {
+			if len(docs) != 0 {
+				t.Errorf("%s %s: a line for a verdict never known", step.finding.Check, step.finding.Verdict)
+			}
+			continue
+		}
+		if len(docs) != 1 {
+			t.Fatalf("%s %s: %d lines", step.finding.Check, step.finding.Verdict, len(docs))
+		}
+		doc := docs[0]
+		d := doc.Directives[0]
+		if d.Namespace != "SOC/Health" || !reflect.DeepEqual(d.Dimensions, [][]string{{"Check", "Resource", "Tenant"}}) ||
+			len(d.Metrics) != 1 || d.Metrics[0] != (testenv.EMFMetric{Name: "ComplianceFailure", Unit: "Count"}) {
+			t.Errorf("directive %+v", d)
+		}
+		if v, _ := doc.Value("ComplianceFailure"); v != step.want {
+			t.Errorf("%s %s: ComplianceFailure %v, want %v", step.finding.Check, step.finding.Verdict, v, step.want)
+		}
+		if doc.String("Check") != step.finding.Check || doc.String("Tenant") != "t1" || doc.String("Verdict") != string(step.finding.Verdict) {
+			t.Errorf("members %v", doc.Root)
+		}
+	}
+	w.SetTenant("t2")
+	w.Finding(f("kms_key_rotation", compliance.Pass))
+	if docs := lines(t, w, &out); len(docs) != 1 || docs[0].String("Tenant") != "t2" {
+		t.Errorf("the tenant a reload set is not on the next line")
+	}
+}
+
+// blockedWriter is a stdout nobody reads until release is closed.
+type blockedWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	n       int
+}
+
+func (b *blockedWriter) Write(p []byte) (int, error) {
+	<-b.release
+	b.mu.Lock()
+	b.n += bytes.Count(p, []byte("\n"))
+	b.mu.Unlock()
+	return len(p), nil
+}
+
+// TestStalledStdoutCostsLinesNotProbes: while stdout is not read, results
+// keep being taken at once, the lines beyond MaxBuffered are dropped, and
+// the drop is logged once stdout moves again.
+func TestStalledStdoutCostsLinesNotProbes(t *testing.T) {
+	out := &blockedWriter{release: make(chan struct{})}
+	var logs testenv.Buffer
+	w := New(out, "", "t", zerolog.New(&logs))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+
+	r := probes.Result{Target: probes.Target{Service: "s3", Resource: "bucket"}, Start: time.Now(), Status: probes.Healthy}
+	n := 3 * MaxBuffered / 200 // far more than fits: lines are ~200 bytes
+	finished := make(chan struct{})
+	go func() {
+		for range n {
+			w.Result(r)
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Result blocked on a stalled stdout")
+	}
+	close(out.release)
+	cancel()
+	<-done
+	out.mu.Lock()
+	written := out.n
+	out.mu.Unlock()
+	if written == 0 || written >= n {
+		t.Errorf("%d of %d lines written: want some dropped, some kept", written, n)
+	}
+	if !strings.Contains(logs.String(), "CloudWatch EMF lines dropped") {
+		t.Errorf("the drop was not logged: %s", logs.String())
+	}
+}
+
+// TestResultDoesNotAllocate: the probe's goroutine pays for formatting a
+// line, not for garbage.
+func TestResultDoesNotAllocate(t *testing.T) {
+	w := New(io.Discard, "", "hk-demo", zerolog.Nop())
+	r := probes.Result{Target: probes.Target{Service: "lambda", Resource: "AsiaAgenticSoc-Ingest-dev"}, Start: time.Now(),
+		Duration: 7 * time.Millisecond, Status: probes.Unavailable, Class: probes.ClassServer, Code: "ServiceException", RequestID: "abc"}
+	f := compliance.Finding{Check: "kms_key_rotation", Resource: "alias/k", Verdict: compliance.Fail, Start: time.Now()}
+	w.Finding(f)
+	if n := testing.AllocsPerRun(100, func() { w.Result(r); w.Finding(f); w.Flush() }); n != 0 {
+		t.Errorf("%v allocations per result", n)
+	}
+}
+
+func BenchmarkResult(b *testing.B) {
+	w := New(io.Discard, "", "hk-demo", zerolog.Nop())
+	r := probes.Result{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Start: time.Now(),
+		Duration: 12 * time.Millisecond, Status: probes.Healthy, RequestID: "3VJ2M6H3L0T8Q7S9"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		w.Result(r)
+		if i%64 == 0 {
+			w.Flush()
+		}
+	}
+}
+
+// FuzzAppendString: every string comes out as the JSON string encoding/json
+// would read back for it.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"uote\back`, "nl\n\r\t\x00\x1f", "héllo ✓", "bad\xff\xfeutf8", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got, want string
+		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		ref, _ := json.Marshal(s)
+		_ = json.Unmarshal(ref, &want)
+		if got != want {
+			t.Errorf("%q read back as %q, want %q", s, got, want)
+		}
+	})
+}
