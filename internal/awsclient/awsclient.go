@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
@@ -108,21 +109,22 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	hc := serviceHTTPClient(cfg.HTTPClient)
 	return &Clients{
 		Config:         cfg,
-		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient = hc(o.HTTPClient) }),
-		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient = hc(o.HTTPClient) }),
-		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
+		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
+		DynamoDB:       dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.Retryer = capped(o.Retryer)
 			o.HTTPClient = hc(o.HTTPClient)
 			// There is no environment variable for path-style addressing,
 			// and against a hostname endpoint virtual-host style dials
 			// bucket.localhost, so any endpoint override implies path style.
 			o.UsePathStyle = pathStyle
 		}),
-		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient = hc(o.HTTPClient) }),
-		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient = hc(o.HTTPClient) }),
-		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient = hc(o.HTTPClient) }),
-		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = hc(o.HTTPClient) }),
-		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = hc(o.HTTPClient) }),
+		KMS:         kms.NewFromConfig(cfg, func(o *kms.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
+		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
+		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
+		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
+		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 	}, nil
 }
 
@@ -223,3 +225,34 @@ func sdkLogger(l zerolog.Logger) logging.Logger {
 // credentials are missing, and that is reported on its own (CheckCredentials,
 // and the probes' auth class). Debug keeps it for whoever looks.
 const imdsV1Fallback = "falling back to IMDSv1"
+
+// MaxRetryBackoff caps the wait between two attempts of the SDK's standard
+// retryer (its own cap is 20 s; a throttled call backs off from 1 s,
+// doubling), so that a compliance, workflow or evidence call's retries fit
+// in its deadline. Probes are not affected: they make one attempt.
+const MaxRetryBackoff = 2 * time.Second
+
+// capped is the service's own retryer (DynamoDB's has its own attempts and
+// base delay) with its backoff capped at MaxRetryBackoff, and no retry
+// begun that the call's deadline would cut short (withinDeadline).
+func capped(r aws.Retryer) aws.Retryer {
+	if r == nil {
+		return nil
+	}
+	return withinDeadline{retry.AddWithMaxBackoffDelay(r, MaxRetryBackoff).(aws.RetryerV2)}
+}
+
+// withinDeadline declines a retry when the call's deadline is nearer than
+// a backoff and an attempt. Otherwise the SDK sleeps into the deadline and
+// returns only "context deadline exceeded": the error AWS actually sent —
+// the throttling of a compliance read, say — is lost, and the finding reads
+// "timeout" where it should read ThrottlingException. Declined, the SDK
+// returns that last error.
+type withinDeadline struct{ aws.RetryerV2 }
+
+func (w withinDeadline) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*MaxRetryBackoff {
+		return nil, fmt.Errorf("no retry: %s left before the call's deadline", time.Until(d).Round(time.Millisecond))
+	}
+	return w.RetryerV2.GetRetryToken(ctx, opErr)
+}

@@ -3,12 +3,15 @@ package awsclient
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/socmond/socmond/internal/awssim"
 )
@@ -63,5 +66,26 @@ func TestRetriedWriteSendsItsBodyAgain(t *testing.T) {
 	}
 	if puts != 2 {
 		t.Fatalf("%d PutObject attempts, want the failed one and its retry: %+v", puts, sim.Calls())
+	}
+}
+
+// A read throttled on every attempt, under a deadline that the SDK's
+// backoffs would overrun, ends with the throttling AWS sent, not with
+// "context deadline exceeded": the retries stop while there is still time,
+// so a compliance finding says ThrottlingException, not timeout.
+func TestRetriesStopBeforeTheDeadline(t *testing.T) {
+	sim, c := simClients(t, awssim.Seed{Tables: []string{"findings"}, Keys: []string{"alias/k"}})
+	sim.AddFault(awssim.Fault{Service: "dynamodb", Resource: "findings", Error: "ThrottlingException"})
+	for range 5 { // the backoff is random; a few tries cover its range
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("findings")})
+		cancel()
+		var api smithy.APIError
+		if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want the throttling AWS answered, got %v", err)
+		}
+	}
+	if n := len(sim.Calls()); n < 10 {
+		t.Fatalf("%d calls for 5 reads: the retries did not happen while there was time", n)
 	}
 }
