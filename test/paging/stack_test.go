@@ -27,10 +27,11 @@ import (
 )
 
 // scale compresses time: every duration of the shipped files (probe
-// schedules, windows, timeouts, scrape and evaluation intervals, rule for,
-// Alertmanager timers, even the rules' range selectors) is divided by it,
-// so every timing relation stays what it is when shipped. 1 runs the
-// shipped timings as they are.
+// schedules, windows, thresholds, scrape and evaluation intervals, rule
+// for, Alertmanager timers, even the rules' range selectors) is divided by
+// it, so every timing relation stays what it is when shipped; only the
+// calls' deadlines keep their length, since the SDK's retry backoffs inside
+// them do not compress. 1 runs the shipped timings as they are.
 var scale = flag.Float64("paging.scale", 10, "divide every shipped duration by this (1: the shipped timings)")
 
 // stack is one run of the shipped pieces: the simulator, socmond, real
@@ -257,7 +258,8 @@ var (
 )
 
 // scaleYAML divides every duration in a YAML document by k: duration
-// scalars, "@every D" schedules, and range selectors in expressions.
+// scalars, "@every D" schedules, and range selectors in expressions; not
+// the calls' deadlines (timeout).
 func scaleYAML(t *testing.T, text string, k float64) string {
 	t.Helper()
 	if k == 1 {
@@ -269,8 +271,19 @@ func scaleYAML(t *testing.T, text string, k float64) string {
 	}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode {
+		switch n.Kind {
+		case yaml.ScalarNode:
 			n.Value = scaleScalar(n.Value, k)
+			return
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				// A call's deadline bounds real work — a call and the
+				// SDK's own retries, whose backoff does not compress — so
+				// it keeps its shipped length.
+				if n.Content[i].Value != "timeout" {
+					walk(n.Content[i+1])
+				}
+			}
 			return
 		}
 		for _, c := range n.Content {
