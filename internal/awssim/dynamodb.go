@@ -159,8 +159,8 @@ func dynamoGetItem(c *call) (any, *apiError) {
 
 func dynamoPutItem(c *call) (any, *apiError) {
 	var in struct {
-		TableName                string
-		Item                     map[string]map[string]json.RawMessage
+		TableName                 string
+		Item                      map[string]map[string]json.RawMessage
 		ReturnValues              string
 		ConditionExpression       string
 		ExpressionAttributeNames  map[string]string

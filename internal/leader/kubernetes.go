@@ -118,8 +118,8 @@ func (k *Kubernetes) Run(ctx context.Context) {
 
 // timedLock is client-go's LeaseLock that also tells the elector when a
 // write that makes or keeps this replica the holder succeeded, and under
-// which token (the Lease's leaseTransitions, which client-go increments at
-// every change of holder).
+// which token (the Lease's leaseTransitions plus one: client-go increments
+// it at every change of holder).
 type timedLock struct {
 	resourcelock.Interface
 	k  *Kubernetes
@@ -147,6 +147,7 @@ func (l *timedLock) write(ctx context.Context, r resourcelock.LeaderElectionReco
 	if err := f(ctx, r); err != nil {
 		return err
 	}
-	l.k.renewed(start, int64(r.LeaderTransitions))
+	// leaseTransitions starts at 0; tokens start at 1 on both backends.
+	l.k.renewed(start, int64(r.LeaderTransitions)+1)
 	return nil
 }
