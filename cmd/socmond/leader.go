@@ -140,12 +140,13 @@ type checkSet struct {
 	cfg     *config.Config
 	clients *awsclient.Clients
 	leading bool
+	elector leader.Elector
 }
 
 // build returns the checks of cfg on clients as this replica's role has
 // them; the caller holds mu.
 func (s *checkSet) build(cfg *config.Config, clients *awsclient.Clients) ([]monitor.Check, error) {
-	return buildChecks(cfg, clients, s.leading)
+	return buildChecks(cfg, clients, s.leading, func() bool { _, ok := s.elector.Term(); return ok })
 }
 
 // applyLocked puts checks in force for cfg and clients; the caller holds mu.

@@ -148,7 +148,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, Stagger: true, Tick: df.tick},
 	})
 	thresholds := &liveThresholds{}
-	cs := &checkSet{mon: mon, th: thresholds, leading: elector.Status().Leading}
+	cs := &checkSet{mon: mon, th: thresholds, leading: elector.Status().Leading, elector: elector}
 	checks, err := cs.build(cfg, clients)
 	if err != nil {
 		return g.configError(err)
