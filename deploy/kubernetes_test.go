@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/socmond/socmond/internal/leader"
 )
 
 // kustomization is the part of kustomize's Kustomization this layout uses;
@@ -52,6 +56,8 @@ type manifests struct {
 	netpol    networkingv1.NetworkPolicy
 	sm        monitoringv1.ServiceMonitor
 	rule      monitoringv1.PrometheusRule
+	role      rbacv1.Role
+	binding   rbacv1.RoleBinding
 }
 
 const k8sDir = "kubernetes"
@@ -90,14 +96,16 @@ func loadManifests(t *testing.T) manifests {
 		apiVersion, kind string
 		into             any
 	}{
-		"namespace.yaml":           {"v1", "Namespace", &m.namespace},
-		"serviceaccount.yaml":      {"v1", "ServiceAccount", &m.sa},
-		"deployment.yaml":          {"apps/v1", "Deployment", &m.deploy},
-		"service.yaml":             {"v1", "Service", &m.svc},
-		"poddisruptionbudget.yaml": {"policy/v1", "PodDisruptionBudget", &m.pdb},
-		"networkpolicy.yaml":       {"networking.k8s.io/v1", "NetworkPolicy", &m.netpol},
-		"servicemonitor.yaml":      {"monitoring.coreos.com/v1", "ServiceMonitor", &m.sm},
-		"prometheusrule.yaml":      {"monitoring.coreos.com/v1", "PrometheusRule", &m.rule},
+		"namespace.yaml":                   {"v1", "Namespace", &m.namespace},
+		"serviceaccount.yaml":              {"v1", "ServiceAccount", &m.sa},
+		"deployment.yaml":                  {"apps/v1", "Deployment", &m.deploy},
+		"service.yaml":                     {"v1", "Service", &m.svc},
+		"poddisruptionbudget.yaml":         {"policy/v1", "PodDisruptionBudget", &m.pdb},
+		"networkpolicy.yaml":               {"networking.k8s.io/v1", "NetworkPolicy", &m.netpol},
+		"servicemonitor.yaml":              {"monitoring.coreos.com/v1", "ServiceMonitor", &m.sm},
+		"prometheusrule.yaml":              {"monitoring.coreos.com/v1", "PrometheusRule", &m.rule},
+		"leader-election-role.yaml":        {"rbac.authorization.k8s.io/v1", "Role", &m.role},
+		"leader-election-rolebinding.yaml": {"rbac.authorization.k8s.io/v1", "RoleBinding", &m.binding},
 	}
 	// Every resource file is listed in the kustomization and vice versa.
 	var listed []string
@@ -310,6 +318,66 @@ func TestKubernetesManifests(t *testing.T) {
 	// The image the kustomization rewrites is the one the container names.
 	if len(m.kust.Images) != 1 || m.kust.Images[0].Name != c.Image {
 		t.Errorf("kustomization images %v do not rewrite container image %q", m.kust.Images, c.Image)
+	}
+}
+
+// TestKubernetesLeaderElection: the Deployment elects through a Lease, its
+// pods carry the token to do it, and the RBAC grants the pods' account
+// exactly what client-go's leaderelection does on the Lease socmond names
+// by default: create (which cannot be limited to a name), get and update
+// of that one Lease, and nothing else.
+func TestKubernetesLeaderElection(t *testing.T) {
+	m := loadManifests(t)
+	pod := m.deploy.Spec.Template.Spec
+	c := pod.Containers[0]
+	if !slices.Contains(c.Args, "--leader-election.backend=kubernetes") {
+		t.Fatalf("the Deployment runs %d replicas without --leader-election.backend=kubernetes: %v", *m.deploy.Spec.Replicas, c.Args)
+	}
+	if pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Error("the pods need their service account token to hold the Lease (automountServiceAccountToken)")
+	}
+	lease := leader.DefaultLeaseName
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--leader-election.lease-name="); ok {
+			lease = v
+		}
+	}
+	want := map[string]bool{"create:": true, "get:" + lease: true, "update:" + lease: true}
+	got := map[string]bool{}
+	for _, r := range m.role.Rules {
+		if !slices.Equal(r.APIGroups, []string{"coordination.k8s.io"}) || !slices.Equal(r.Resources, []string{"leases"}) {
+			t.Errorf("Role rule beyond coordination.k8s.io leases: %+v", r)
+		}
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, v := range r.Verbs {
+			for _, n := range names {
+				got[v+":"+n] = true
+			}
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("Role grants %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	if r := m.binding.RoleRef; r.Kind != "Role" || r.Name != m.role.Name || r.APIGroup != "rbac.authorization.k8s.io" {
+		t.Errorf("RoleBinding refers to %+v, not the Role %s", r, m.role.Name)
+	}
+	if len(m.binding.Subjects) != 1 || m.binding.Subjects[0].Kind != "ServiceAccount" || m.binding.Subjects[0].Name != pod.ServiceAccountName ||
+		(m.binding.Subjects[0].Namespace != "" && m.binding.Subjects[0].Namespace != m.kust.Namespace) {
+		t.Errorf("RoleBinding subjects %+v, want the pods' ServiceAccount %s", m.binding.Subjects, pod.ServiceAccountName)
+	}
+	api := false
+	for _, e := range m.netpol.Spec.Egress {
+		for _, p := range e.Ports {
+			if p.Port != nil && (p.Port.IntValue() == 443 || p.Port.IntValue() == 6443) && len(e.To) == 0 {
+				api = true
+			}
+		}
+	}
+	if !api {
+		t.Error("the NetworkPolicy lets the pods reach no Kubernetes API port (443, 6443)")
 	}
 }
 
