@@ -117,6 +117,7 @@ type daemon struct {
 var attachments = []func(d *daemon) error{
 	attachAlerting, // first: later features raise alerts through d.alerts
 	attachLeader,   // leader.go: socmond_leader, the panel, the Bedrock runtime probe on the leader only
+	attachStalled,  // stalled.go: socmond_probes_stalled
 	attachWorkflow, // workflow.go: passive workflow health and the scheduled canary
 	attachCompliance,
 }
