@@ -144,8 +144,15 @@ func TestHelmChart(t *testing.T) {
 			if m.dashboard() == nil || m.pdb == nil || m.netpol == nil {
 				t.Error("the dashboard ConfigMap, PodDisruptionBudget and NetworkPolicy are on by default")
 			}
-			if len(m.roles)+len(m.bindings) != 0 {
-				t.Error("no RBAC by default: socmond calls no Kubernetes API")
+			// Two replicas by default, so they elect their leader through a
+			// Lease (docs/operations.md): the only Kubernetes API socmond calls.
+			checkLeaderElection(t, m)
+			for _, r := range m.roles {
+				for _, rule := range r.Rules {
+					if !slices.Equal(rule.Resources, []string{"leases"}) {
+						t.Errorf("RBAC beyond the leases by default: %+v", rule)
+					}
+				}
 			}
 			if cm := m.configMap(m.deploy.Spec.Template.Spec.Volumes[0].ConfigMap.Name); cm == nil || cm.Data["config.yaml"] != mustRead(t, "../config.example.yaml") {
 				t.Error("the default config must be config.example.yaml")
@@ -177,6 +184,11 @@ func TestHelmChart(t *testing.T) {
 			}
 		}},
 		"kustomize settings": {files: []string{"kustomize-values.yaml"}},
+		"no leader election": {values: map[string]any{"replicas": 1, "leaderElection": map[string]any{"enabled": false}}, check: func(t *testing.T, m manifests, _ string) {
+			if len(m.roles)+len(m.bindings) != 0 || slices.Contains(m.deploy.Spec.Template.Spec.Containers[0].Args, "--leader-election.backend=kubernetes") {
+				t.Error("without leader election socmond calls no Kubernetes API: no RBAC, no backend flag")
+			}
+		}},
 		"leader election": {values: map[string]any{"leaderElection": map[string]any{"enabled": true}}, check: func(t *testing.T, m manifests, _ string) {
 			pod := m.deploy.Spec.Template.Spec
 			if pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {

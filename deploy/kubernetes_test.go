@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/socmond/socmond/internal/leader"
 )
 
 // kustomization is the part of kustomize's Kustomization (and Component)
@@ -287,5 +290,88 @@ func checkPrometheusRBAC(t *testing.T, m manifests, ns, sa string) {
 		if !granted[want] {
 			t.Errorf("%s/%s may not get, list and watch %s in %s", ns, sa, want, m.deploy.Namespace)
 		}
+	}
+}
+
+// TestKubernetesLeaderElection: the Deployment elects through a Lease, its
+// pods carry the token to do it, and the RBAC grants the pods' account
+// exactly what client-go's leaderelection does on the Lease socmond names
+// by default: create (which cannot be limited to a name), get and update
+// of that one Lease, and nothing else.
+func TestKubernetesLeaderElection(t *testing.T) {
+	m := collect(t, kustomizeBuild(t, kustomizeEdits{}))
+	checkLeaderElection(t, m)
+}
+
+// checkLeaderElection is TestKubernetesLeaderElection's check, for any
+// rendering of the manifests.
+func checkLeaderElection(t *testing.T, m manifests) {
+	t.Helper()
+	pod := m.deploy.Spec.Template.Spec
+	c := pod.Containers[0]
+	if !slices.Contains(c.Args, "--leader-election.backend=kubernetes") {
+		t.Fatalf("the Deployment runs %d replicas without --leader-election.backend=kubernetes: %v", *m.deploy.Spec.Replicas, c.Args)
+	}
+	if pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Error("the pods need their service account token to hold the Lease (automountServiceAccountToken)")
+	}
+	lease := leader.DefaultLeaseName
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--leader-election.lease-name="); ok {
+			lease = v
+		}
+	}
+	want := map[string]bool{"create:": true, "get:" + lease: true, "update:" + lease: true}
+	got := map[string]bool{}
+	var role *rbacv1.Role
+	for _, r := range m.roles {
+		for _, rule := range r.Rules {
+			if !slices.Contains(rule.Resources, "leases") {
+				continue
+			}
+			role = r
+			if !slices.Equal(rule.APIGroups, []string{"coordination.k8s.io"}) || !slices.Equal(rule.Resources, []string{"leases"}) {
+				t.Errorf("Role rule beyond coordination.k8s.io leases: %+v", rule)
+			}
+			names := rule.ResourceNames
+			if len(names) == 0 {
+				names = []string{""}
+			}
+			for _, v := range rule.Verbs {
+				for _, n := range names {
+					got[v+":"+n] = true
+				}
+			}
+		}
+	}
+	if role == nil {
+		t.Fatal("no Role grants the leases")
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("Role grants %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	bound := false
+	for _, b := range m.bindings {
+		if b.RoleRef.Kind != "Role" || b.RoleRef.Name != role.Name {
+			continue
+		}
+		bound = true
+		if len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != pod.ServiceAccountName {
+			t.Errorf("RoleBinding %s subjects %+v, want the pods' ServiceAccount %s", b.Name, b.Subjects, pod.ServiceAccountName)
+		}
+	}
+	if !bound {
+		t.Errorf("no RoleBinding binds the Role %s", role.Name)
+	}
+	api := false
+	for _, e := range m.netpol.Spec.Egress {
+		for _, p := range e.Ports {
+			if p.Port != nil && (p.Port.IntValue() == 443 || p.Port.IntValue() == 6443) && len(e.To) == 0 {
+				api = true
+			}
+		}
+	}
+	if !api {
+		t.Error("the NetworkPolicy lets the pods reach no Kubernetes API port (443, 6443)")
 	}
 }

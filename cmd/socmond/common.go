@@ -170,8 +170,10 @@ func clientOptions(cfg *config.Config, endpoint string, creds aws.CredentialsPro
 
 // buildChecks turns the configured targets into scheduled probes, each
 // with the region of the clients it calls through (a reload that changes
-// the region replaces the checks: monitor.Apply).
-func buildChecks(cfg *config.Config, c *awsclient.Clients) ([]monitor.Check, error) {
+// the region replaces the checks: monitor.Apply). The billed Bedrock
+// runtime probe is the leader's alone: its checks exist only while leading,
+// and gate (nil: none) is asked again before each call.
+func buildChecks(cfg *config.Config, c *awsclient.Clients, leading bool, gate func() bool) ([]monitor.Check, error) {
 	var checks []monitor.Check
 	for _, t := range cfg.Targets() {
 		p, err := probes.New(t.Service, t.Resource, c)
@@ -180,8 +182,12 @@ func buildChecks(cfg *config.Config, c *awsclient.Clients) ([]monitor.Check, err
 		}
 		checks = append(checks, monitor.Check{Target: t, Probe: p, Region: c.Config.Region})
 	}
+	if !leading {
+		return checks, nil
+	}
 	for _, t := range cfg.RuntimeTargets() {
-		checks = append(checks, monitor.Check{Target: t, Probe: probes.NewBedrockRuntime(c.BedrockRuntime, t.Resource, int32(cfg.RuntimeMaxTokens())), Region: c.Config.Region})
+		checks = append(checks, monitor.Check{Target: t, Probe: probes.NewBedrockRuntime(c.BedrockRuntime, t.Resource, int32(cfg.RuntimeMaxTokens())),
+			Region: c.Config.Region, Gate: gate})
 	}
 	return checks, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/leader"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/server"
 	"github.com/socmond/socmond/internal/version"
@@ -51,10 +52,20 @@ func complianceSettings(cfg *config.Config, c *awsclient.Clients) compliance.Set
 // enable it (and disable it again); a reload swaps its settings whole.
 func attachCompliance(d *daemon) error {
 	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: complianceSettings(d.cfg, d.clients),
-		Registerer: d.metrics.Registry(), Logger: d.log.With().Str("component", "compliance").Logger(), Version: version.Version})
+		Registerer: d.metrics.Registry(), Logger: d.log.With().Str("component", "compliance").Logger(), Version: version.Version,
+		Leader: d.elector})
 	if err != nil {
 		return err
 	}
+	// Every replica checks (so either can be scraped and page); only the
+	// leader writes evidence, and a new leader writes a report at once.
+	leading := d.elector.Status().Leading
+	d.elector.Subscribe(func(st leader.Status) {
+		if st.Leading && !leading {
+			r.NewTerm()
+		}
+		leading = st.Leading
+	})
 	if d.alerts != nil {
 		// ComplianceViolation pages at once on any FAIL (no `for`), and
 		// clears when a reload removes the failing target;

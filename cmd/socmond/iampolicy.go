@@ -14,6 +14,8 @@ func iamPolicyCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause,
 	var o iampolicy.Options
 	cmd.Flag("aws.account-id", "Account id of the pipeline's resources (default: from the ARNs in the configuration).").StringVar(&o.Account)
 	cmd.Flag("aws.partition", "AWS partition (default: from the ARNs in the configuration, else aws).").StringVar(&o.Partition)
+	cmd.Flag("leader-election.dynamodb.table", "Also grant the DynamoDB leader-election lease in this table (--leader-election.backend=dynamodb).").
+		Envar("SOCMOND_LEADER_ELECTION_DYNAMODB_TABLE").StringVar(&o.LeaseTable)
 	return cmd, func() int {
 		cfg, err := g.loadConfig()
 		if err != nil {

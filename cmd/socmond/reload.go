@@ -46,16 +46,19 @@ func (l *liveThresholds) lookup(t probes.Target) (server.Thresholds, bool) {
 // health window (monitor.Apply). The AWS clients are rebuilt only when the
 // region changed, and then every check is replaced: its resources are
 // other resources, so their windows and series start anew. co carries the
-// endpoint and credentials of the first start (the demo's simulator).
-func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*config.Config), th *liveThresholds) func() error {
-	region, clients := d.cfg.Region, d.clients // owned by this closure; Reloader serialises calls
+// endpoint and credentials of the first start (the demo's simulator). The
+// check set stays locked throughout, so a change of leadership waits.
+func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*config.Config)) func() error {
 	return func() error {
 		cfg, err := g.loadConfig()
 		if err != nil {
 			return err
 		}
-		next := clients
-		if cfg.Region != region {
+		cs := d.checks
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+		next := cs.clients
+		if cfg.Region != cs.cfg.Region {
 			o := co
 			o.Region = cfg.Region
 			if next, err = awsclient.New(d.ctx, o); err != nil {
@@ -65,7 +68,7 @@ func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*conf
 		if adjust != nil {
 			adjust(cfg)
 		}
-		checks, err := buildChecks(cfg, next)
+		checks, err := cs.build(cfg, next)
 		if err != nil {
 			return err
 		}
@@ -74,18 +77,16 @@ func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*conf
 				return err
 			}
 		}
-		if err := d.monitor.Apply(checks); err != nil {
-			return fmt.Errorf("applying checks: %w", err)
+		if err := cs.applyLocked(checks, cfg, next); err != nil {
+			return err
 		}
-		region, clients = cfg.Region, next
-		th.set(checks)
 		var errs []error
 		for _, apply := range d.reloaders {
 			if err := apply(cfg, next); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		d.log.Info().Int("checks", len(checks)).Str("region", region).Msg("checks applied")
+		d.log.Info().Int("checks", len(checks)).Str("region", cfg.Region).Msg("checks applied")
 		return errors.Join(errs...)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/emf"
+	"github.com/socmond/socmond/internal/leader"
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/reload"
@@ -45,6 +46,7 @@ type daemonFlags struct {
 	grace         time.Duration
 	pprof         bool
 	emf           emfFlags // emf.go: --cloudwatch.emf
+	leader        leaderFlags
 }
 
 func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
@@ -60,11 +62,15 @@ func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
 		if d.tick < time.Millisecond {
 			return fmt.Errorf("--scheduler.tick must be at least 1ms, not %s", d.tick)
 		}
-		return d.emf.validate()
+		if err := d.emf.validate(); err != nil {
+			return err
+		}
+		return d.leader.validate()
 	})
 	cmd.Flag("shutdown.grace-period", "On SIGTERM, how long probes in flight may take to finish.").Default("15s").DurationVar(&d.grace)
 	cmd.Flag("web.enable-pprof", "Serve Go's profiling endpoints on /debug/pprof/ (off by default; for performance work).").Default("false").BoolVar(&d.pprof)
 	addEMFFlags(cmd, &d.emf)
+	addLeaderFlags(cmd, &d.leader)
 }
 
 func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func() int) {
@@ -87,12 +93,16 @@ func runCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 // compliance, workflow, …) attach to it, each from its own attach function
 // listed in attachments, so serve itself stays a short table of contents.
 type daemon struct {
-	ctx      context.Context // ends when the daemon stops
-	cfg      *config.Config
-	clients  *awsclient.Clients
-	log      zerolog.Logger
-	metrics  *metrics.Metrics
-	monitor  *monitor.Monitor
+	ctx     context.Context // ends when the daemon stops
+	cfg     *config.Config
+	clients *awsclient.Clients
+	log     zerolog.Logger
+	metrics *metrics.Metrics
+	monitor *monitor.Monitor
+	// elector says whether this replica does the singleton work; checks
+	// are the probes in force, rebuilt by reloads and leadership changes.
+	elector  leader.Elector
+	checks   *checkSet
 	handlers map[string]http.Handler // extra routes, ServeMux patterns
 	panels   []server.PanelSource    // extra /api/v1/status and status page sections
 	// alerts is the alert engine (alerting.go); features attached after
@@ -122,6 +132,8 @@ type daemon struct {
 var attachments = []func(d *daemon) error{
 	attachAlerting, // first: later features raise alerts through d.alerts
 	attachEMF,      // emf.go: before compliance, whose findings it writes
+	attachLeader,   // leader.go: socmond_leader, the panel, the Bedrock runtime probe on the leader only
+	attachStalled,  // stalled.go: socmond_probes_stalled
 	attachWorkflow, // workflow.go: passive workflow health and the scheduled canary
 	attachCompliance,
 }
@@ -141,23 +153,30 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	if adjust != nil {
 		adjust(cfg)
 	}
-	checks, err := buildChecks(cfg, clients)
+	elector, err := newElector(df.leader, clients, log)
 	if err != nil {
 		return g.configError(err)
 	}
+	warnCanaryLeader(cfg, log)
 	m := metrics.New(version.Version, version.Revision)
 	mon := monitor.New(monitor.Options{
 		Logger:    log,
 		Metrics:   m,
 		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, Stagger: true, Tick: df.tick},
 	})
-	if err := mon.Apply(checks); err != nil {
+	thresholds := &liveThresholds{}
+	cs := &checkSet{mon: mon, th: thresholds, leading: elector.Status().Leading, elector: elector}
+	checks, err := cs.build(cfg, clients)
+	if err != nil {
+		return g.configError(err)
+	}
+	if err := cs.applyLocked(checks, cfg, clients); err != nil {
 		return g.configError(err)
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{},
-		emfFlags: df.emf, stdout: g.stdout}
+		emfFlags: df.emf, stdout: g.stdout, elector: elector, checks: cs}
 	if df.pprof {
 		maps.Copy(d.handlers, pprofHandlers())
 	}
@@ -170,9 +189,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	if err := checkWebConfig(df.web); err != nil {
 		return g.configError(err)
 	}
-	thresholds := &liveThresholds{}
-	thresholds.set(checks)
-	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, co, adjust, thresholds), nil)
+	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, co, adjust), nil)
 	if err != nil {
 		return g.configError(err)
 	}
@@ -196,6 +213,13 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	for _, f := range d.background {
 		bg.Go(func() { f(runCtx) })
 	}
+	// The election outlives the singleton work: the lease is released
+	// only after the canary and evidence have stopped (bg.Wait below), so
+	// the next leader never starts while this one still writes.
+	electCtx, stopElection := context.WithCancel(context.Background())
+	defer stopElection()
+	elected := make(chan struct{})
+	go func() { defer close(elected); elector.Run(electCtx) }()
 	mon.Start()
 
 	code := exitOK
@@ -213,6 +237,8 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	}
 	cancelRun()
 	bg.Wait()
+	stopElection()
+	<-elected
 	<-hupWatched
 	stopsCtx, cancelStops := context.WithTimeout(context.Background(), stopsTimeout)
 	defer cancelStops()

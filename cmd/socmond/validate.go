@@ -38,7 +38,7 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		if err != nil {
 			return g.configError(err)
 		}
-		checks, err := buildChecks(cfg, clients)
+		checks, err := buildChecks(cfg, clients, true, nil) // run on request, once: nothing to elect
 		if err != nil {
 			return g.configError(err)
 		}

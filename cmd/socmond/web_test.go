@@ -217,3 +217,17 @@ func TestSchedulerTickTooSmall(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaderElectionFlags(t *testing.T) {
+	for args, want := range map[string]string{
+		"--leader-election.backend=dynamodb":                                     "needs --leader-election.dynamodb.table",
+		"--leader-election.renew-deadline=20s":                                   "must be shorter than the lease duration",
+		"--leader-election.retry-period=10s --leader-election.renew-deadline=5s": "retry period",
+	} {
+		a := append([]string{"run", "--config.file", example, "--web.listen-address", "127.0.0.1:0"}, strings.Fields(args)...)
+		code, _, stderr := runCLI(t, a...)
+		if code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("%s: exit %d, want %d and %q in stderr:\n%s", args, code, exitUsage, want, stderr)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/leader"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/server"
@@ -20,9 +21,10 @@ const (
 	alertCanaryFailed              = "CanaryFailed"
 )
 
-// attachWorkflow runs the passive workflow check and, on the canary leader
-// when the canary is enabled, the scheduled canary: metrics, the "workflow"
-// panel, alerts, and discovered Lambda functions recorded like probes.
+// attachWorkflow runs the passive workflow check on every replica and,
+// when the canary is enabled, the scheduled canary on the elected leader:
+// metrics, the "workflow" panel, alerts, and discovered Lambda functions
+// recorded like probes.
 func attachWorkflow(d *daemon) error {
 	cfg := d.cfg
 	runCanary := cfg.Canary.Enabled && cfg.CanaryLeader()
@@ -36,6 +38,7 @@ func attachWorkflow(d *daemon) error {
 	}
 	if runCanary {
 		r.Canary = workflow.CanaryFromConfig(cfg, d.clients)
+		r.Leader = d.elector
 	}
 	// Discovered functions join the Lambda health like configured ones.
 	r.SubscribePassive(func(rep workflow.PassiveReport) {
@@ -47,6 +50,23 @@ func attachWorkflow(d *daemon) error {
 		raise := workflowRaiser(d.alerts)
 		r.SubscribePassive(func(rep workflow.PassiveReport) { raise(executionsSignal(cfg, rep)) })
 		r.SubscribeCanary(func(rep workflow.CanaryReport) { raise(canarySignal(cfg, rep)) })
+	}
+	if runCanary {
+		// A replica that stops leading runs no more canaries, so it
+		// withdraws its last verdict: its CanaryFailed resolves and its
+		// canary series go, as when a leader stops for good. The new
+		// leader reports at its next scheduled run.
+		leading := d.elector.Status().Leading
+		d.elector.Subscribe(func(st leader.Status) {
+			if leading && !st.Leading {
+				r.ForgetCanary()
+				if d.alerts != nil {
+					s := workflowSignal(alertCanaryFailed, cfg.Pipeline.StateMachine, false, "", "", "")
+					workflowRaiser(d.alerts)(s)
+				}
+			}
+			leading = st.Leading
+		})
 	}
 	d.panels = append(d.panels, workflowPanel(r))
 	d.background = append(d.background, func(ctx context.Context) {

@@ -8,7 +8,7 @@ import (
 
 // credentialRe matches the Credential part of a SigV4 Authorization header:
 // access key / date / region / service / aws4_request.
-var credentialRe = regexp.MustCompile(`^[A-Za-z0-9+/=_-]+/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request$`)
+var credentialRe = regexp.MustCompile(`^([A-Za-z0-9+/=_-]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request$`)
 
 var signatureRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -53,15 +53,16 @@ func checkAuth(c *call, region string) *apiError {
 	if m == nil {
 		return authError(c, "malformed", "Credential should be of the form AccessKey/yyyyMMdd/region/service/aws4_request.")
 	}
-	if m[2] != region {
+	c.accessKey = m[1]
+	if m[3] != region {
 		if c.service == "s3" {
-			e := authError(c, "malformed", "The authorization header is malformed; the region '"+m[2]+"' is wrong; expecting '"+region+"'")
+			e := authError(c, "malformed", "The authorization header is malformed; the region '"+m[3]+"' is wrong; expecting '"+region+"'")
 			c.w.Header().Set("X-Amz-Bucket-Region", region)
 			return e
 		}
-		return authError(c, "scope", "Credential should be scoped to a valid region, not '"+m[2]+"'.")
+		return authError(c, "scope", "Credential should be scoped to a valid region, not '"+m[3]+"'.")
 	}
-	if m[3] != c.signing {
+	if m[4] != c.signing {
 		return authError(c, "scope", "Credential should be scoped to correct service: '"+c.signing+"'.")
 	}
 	if c.service == "s3" && c.r.Header.Get("X-Amz-Content-Sha256") == "" {

@@ -159,11 +159,12 @@ func dynamoGetItem(c *call) (any, *apiError) {
 
 func dynamoPutItem(c *call) (any, *apiError) {
 	var in struct {
-		TableName                string
-		Item                     map[string]map[string]json.RawMessage
-		ReturnValues             string
-		ConditionExpression      string
-		ExpressionAttributeNames map[string]string
+		TableName                 string
+		Item                      map[string]map[string]json.RawMessage
+		ReturnValues              string
+		ConditionExpression       string
+		ExpressionAttributeNames  map[string]string
+		ExpressionAttributeValues map[string]map[string]json.RawMessage
 	}
 	if e := c.decode(&in); e != nil {
 		return nil, e
@@ -194,7 +195,7 @@ func dynamoPutItem(c *call) (any, *apiError) {
 	}
 	old, exists := t.items[k]
 	if in.ConditionExpression != "" {
-		if e := checkCondition(in.ConditionExpression, in.ExpressionAttributeNames, t.keyAttr, exists); e != nil {
+		if e := checkCondition(in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, t.keyAttr, old); e != nil {
 			return nil, e
 		}
 	}
@@ -215,31 +216,79 @@ func dynamoPutItem(c *call) (any, *apiError) {
 	return map[string]any{}, nil
 }
 
-// checkCondition supports the two conditions idempotent writers use:
-// attribute_not_exists / attribute_exists on the partition key. Anything else
-// is refused openly rather than silently treated as true.
-func checkCondition(expr string, names map[string]string, keyAttr string, exists bool) *apiError {
+// checkCondition supports the conditions idempotent writers and leases use:
+// attribute_not_exists / attribute_exists on the partition key, and one
+// attribute equal to a value (`#v = :v`, a compare-and-swap on a version).
+// Anything else is refused openly rather than silently treated as true.
+// Like DynamoDB, it refuses names and values the expression does not use.
+func checkCondition(expr string, names map[string]string, values map[string]map[string]json.RawMessage, keyAttr string, item map[string]json.RawMessage) *apiError {
 	expr = strings.TrimSpace(expr)
-	for _, fn := range []string{"attribute_not_exists", "attribute_exists"} {
-		arg, ok := strings.CutPrefix(expr, fn+"(")
-		if !ok || !strings.HasSuffix(arg, ")") {
-			continue
+	usedNames, usedValues := map[string]bool{}, map[string]bool{}
+	resolve := func(arg string) (string, *apiError) {
+		arg = strings.TrimSpace(arg)
+		if !strings.HasPrefix(arg, "#") {
+			return arg, nil
 		}
-		arg = strings.TrimSpace(strings.TrimSuffix(arg, ")"))
-		if strings.HasPrefix(arg, "#") {
-			n, ok := names[arg]
-			if !ok {
-				return validation("Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: %s", arg)
-			}
-			arg = n
+		n, ok := names[arg]
+		if !ok {
+			return "", validation("Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: %s", arg)
 		}
-		if arg != keyAttr {
-			break
-		}
-		if (fn == "attribute_not_exists") == exists {
-			return errorf("ConditionalCheckFailedException", "The conditional request failed")
-		}
-		return nil
+		usedNames[arg] = true
+		return n, nil
 	}
-	return validation("awssim supports only attribute_not_exists/attribute_exists on the partition key, got %q", expr)
+	holds, e := func() (bool, *apiError) {
+		for _, fn := range []string{"attribute_not_exists", "attribute_exists"} {
+			arg, ok := strings.CutPrefix(expr, fn+"(")
+			if !ok || !strings.HasSuffix(arg, ")") {
+				continue
+			}
+			attr, e := resolve(strings.TrimSuffix(arg, ")"))
+			if e != nil {
+				return false, e
+			}
+			if attr != keyAttr {
+				break
+			}
+			return (fn == "attribute_not_exists") == (item == nil), nil
+		}
+		if left, right, ok := strings.Cut(expr, "="); ok && !strings.ContainsAny(left+right, "()<>!") {
+			attr, e := resolve(left)
+			if e != nil {
+				return false, e
+			}
+			ref := strings.TrimSpace(right)
+			want, ok := values[ref]
+			if !strings.HasPrefix(ref, ":") || !ok {
+				return false, validation("Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: %s", ref)
+			}
+			usedValues[ref] = true
+			have, ok := item[attr]
+			if !ok {
+				return false, nil
+			}
+			w, _ := json.Marshal(want) // map keys sorted: one spelling per value
+			var h map[string]json.RawMessage
+			_ = json.Unmarshal(have, &h)
+			hb, _ := json.Marshal(h)
+			return string(w) == string(hb), nil
+		}
+		return false, validation("awssim supports only attribute_not_exists/attribute_exists on the partition key and `attribute = :value`, got %q", expr)
+	}()
+	if e != nil {
+		return e
+	}
+	for n := range names {
+		if !usedNames[n] {
+			return validation("Value provided in ExpressionAttributeNames unused in expressions: keys: {%s}", n)
+		}
+	}
+	for v := range values {
+		if !usedValues[v] {
+			return validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {%s}", v)
+		}
+	}
+	if !holds {
+		return errorf("ConditionalCheckFailedException", "The conditional request failed")
+	}
+	return nil
 }

@@ -86,6 +86,11 @@ type Call struct {
 	// Held (its write and the simulator's write return after the peer's
 	// kernel already has the bytes).
 	Held time.Duration `json:"held_ns,omitempty"`
+	// At is when the simulator began to serve the call, and AccessKey the
+	// access key id it was signed with: tests that run several clients
+	// (replicas of socmond) tell whose call it was and in what order.
+	At        time.Time `json:"at"`
+	AccessKey string    `json:"access_key,omitempty"`
 }
 
 // Sim is the simulator. It is an http.Handler; Start serves it on a listener.
@@ -206,6 +211,7 @@ type call struct {
 	requestID string
 	attempt   int
 	fault     string // what the matching faults did (Call.Fault)
+	accessKey string // from the SigV4 credential scope (Call.AccessKey)
 	chaos     string // transport breakage to apply when answering (chaos.go)
 
 	set map[string]string // setting overrides from faults (overrides.go)
@@ -269,7 +275,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// actually handed to the network.
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt,
-		Status: status, Fault: c.fault, RequestID: c.requestID, Held: time.Since(start)})
+		Status: status, Fault: c.fault, RequestID: c.requestID, Held: time.Since(start), At: start, AccessKey: c.accessKey})
 	idx := len(s.calls) - 1
 	s.mu.Unlock()
 	if c.chaos != "" {

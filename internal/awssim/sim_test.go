@@ -229,10 +229,10 @@ func TestControlAPIListClearAndCalls(t *testing.T) {
 	var calls []Call
 	getJSON(t, e.url+"/_sim/calls", &calls)
 	wantCall := Call{Service: "dynamodb", Operation: "DescribeTable", Resource: "soc-alerts", Attempt: 1, Status: 400, Fault: "error:ThrottlingException"}
-	if len(calls) != 1 || calls[0].RequestID == "" || calls[0].Held <= 0 {
-		t.Fatalf("calls %+v, want one with its request id and held time", calls)
+	if len(calls) != 1 || calls[0].RequestID == "" || calls[0].Held <= 0 || calls[0].At.IsZero() || calls[0].AccessKey == "" {
+		t.Fatalf("calls %+v, want one with its request id, held time, arrival and access key", calls)
 	}
-	calls[0].RequestID, calls[0].Held = "", 0
+	calls[0].RequestID, calls[0].Held, calls[0].At, calls[0].AccessKey = "", 0, time.Time{}, ""
 	if calls[0] != wantCall {
 		t.Fatalf("calls %+v, want [%+v]", calls, wantCall)
 	}

@@ -30,6 +30,11 @@ type Report struct {
 	// a check that could not read its facts vouches for nothing.
 	AllPassed bool      `json:"all_passed"`
 	Findings  []Finding `json:"findings"`
+	// Writer and LeaseToken name the replica that wrote the report and
+	// the fencing token of its leader term, when socmond runs replicas
+	// (absent for one socmond without leader election).
+	Writer     string `json:"writer,omitempty"`
+	LeaseToken int64  `json:"lease_token,omitempty"`
 }
 
 // NewReport assembles a report. GeneratedAt is whole seconds so that the

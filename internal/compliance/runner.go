@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/socmond/socmond/internal/leader"
 	"github.com/socmond/socmond/internal/scheduler"
 )
 
@@ -71,6 +72,16 @@ type RunnerOptions struct {
 	Logger     zerolog.Logger
 	Version    string // recorded in evidence
 	Now        func() time.Time
+	// Leader, when set, gates the evidence writes: only a replica that
+	// holds a valid lease at the instant of the write writes, under a
+	// context that ends with its term (nil: always write, one socmond).
+	Leader Leader
+}
+
+// Leader is the part of leader.Elector evidence needs.
+type Leader interface {
+	Term() (leader.Term, bool)
+	Status() leader.Status
 }
 
 // Runner runs the checks on a schedule and keeps the latest findings.
@@ -95,6 +106,11 @@ type Runner struct {
 	subs      []func(Finding)
 	lastWrite Written
 	writeErr  error
+	// termPending asks the next round to write a report because this
+	// replica became the leader (NewTerm); termWritten is the token of the
+	// term the last report was written under.
+	termPending bool
+	termWritten int64
 }
 
 const (
@@ -115,7 +131,7 @@ func NewRunner(o RunnerOptions) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compliance: register metrics: %w", err)
 	}
-	r := &Runner{o: o, metrics: m, sched: scheduler.New(scheduler.Options{MaxConcurrent: 1, MaxPerGroup: 1})}
+	r := &Runner{o: o, metrics: m, sched: scheduler.New(scheduler.Options{MaxConcurrent: 1, MaxPerGroup: 1}), termWritten: -1}
 	if err := r.sched.Add(r.checksJob(o.Schedule)); err != nil {
 		return nil, fmt.Errorf("compliance: schedule %q: %w", o.Schedule, err)
 	}
@@ -264,7 +280,7 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 			continue // swapped while it ran: these findings may name removed targets
 		}
 		r.publish(s, findings, removed)
-		if s.Evidence != nil && (changed || forceEvidence) && ctx.Err() == nil {
+		if s.Evidence != nil && (changed || forceEvidence || r.newTerm()) && ctx.Err() == nil {
 			r.writeEvidence(ctx, s, findings)
 		}
 		// A swap during publishing had its RunNow skipped (this round
@@ -337,17 +353,58 @@ func (r *Runner) publish(s Settings, findings, removed []Finding) {
 	}
 }
 
+// NewTerm tells the runner this replica became the leader: it writes a
+// report at once, unless it already wrote one under this term. Verdicts
+// that changed while another replica led, or while none did, are then on
+// record, and the audit bucket holds one report per change and per term
+// rather than one per replica.
+func (r *Runner) NewTerm() {
+	r.mu.Lock()
+	r.termPending = true
+	r.mu.Unlock()
+	r.sched.RunNow(jobChecks)
+}
+
+// newTerm reports whether a round must write because of NewTerm.
+func (r *Runner) newTerm() bool {
+	if r.o.Leader == nil {
+		return false
+	}
+	term, ok := r.o.Leader.Term()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.termPending && ok && term.Token != r.termWritten
+}
+
 func (r *Runner) writeEvidence(ctx context.Context, s Settings, findings []Finding) {
 	min := s.Checker.Targets.MinRetention
 	if min == (Retention{}) {
 		min = DefaultRetention
 	}
 	now := r.o.Now()
-	w, err := s.Evidence.Write(ctx, NewReport(r.o.Version, now, min, findings), now)
+	rep := NewReport(r.o.Version, now, min, findings)
+	token := int64(0)
+	if r.o.Leader != nil {
+		// Immediately before the write: a replica that does not hold a
+		// valid lease now writes nothing, and the write is bound to the
+		// term, so it completes while the lease is valid or is cancelled.
+		term, ok := r.o.Leader.Term()
+		if !ok {
+			r.o.Logger.Debug().Msg("compliance evidence not written here: another replica leads")
+			return
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = term.Context(ctx)
+		defer cancel()
+		token = term.Token
+		rep.Writer, rep.LeaseToken = r.o.Leader.Status().Identity, term.Token
+	}
+	w, err := s.Evidence.Write(ctx, rep, now)
 	r.mu.Lock()
 	r.writeErr = err
 	if err == nil {
 		r.lastWrite = w
+		r.termPending, r.termWritten = false, token
 	}
 	r.mu.Unlock()
 	if err != nil {

@@ -42,11 +42,16 @@ type Workflow struct {
 
 // Canary is the synthetic end-to-end test. It writes (an event, an
 // investigation, artifacts that Object Lock keeps for seven years), so it is
-// off unless enabled, and only the replica with leader: true runs it on a
-// schedule.
+// off unless enabled, and only the elected leader runs it on a schedule
+// (--leader-election.backend).
 type Canary struct {
-	Enabled    bool   `yaml:"enabled"`               // run on the daemon's schedule; `socmond e2e` runs regardless
-	Leader     *bool  `yaml:"leader,omitempty"`      // this replica runs the scheduled canary; default true, set false on all but one replica
+	Enabled bool `yaml:"enabled"` // run on the daemon's schedule; `socmond e2e` runs regardless
+	// Leader is deprecated: leader election decides which replica runs the
+	// canary, and one ConfigMap cannot say true on one replica only.
+	// false is still honoured (this replica never runs it, even when
+	// elected), so an old standby's config does not start a second canary;
+	// socmond warns whenever it is set.
+	Leader     *bool  `yaml:"leader,omitempty"`
 	Schedule   string `yaml:"schedule,omitempty"`    // default "@hourly"
 	Tenant     string `yaml:"tenant,omitempty"`      // tenantId of the synthetic alert, default "socmond-canary"
 	Source     string `yaml:"source,omitempty"`      // event source, default "socmond.probe"
@@ -72,7 +77,8 @@ func (c *Config) WorkflowEnabled() bool {
 	return c.Pipeline.StateMachine != ""
 }
 
-// CanaryLeader reports whether this replica runs the scheduled canary.
+// CanaryLeader reports whether this replica may run the scheduled canary
+// when elected: true unless the deprecated canary.leader says false.
 func (c *Config) CanaryLeader() bool {
 	return c.Canary.Leader == nil || *c.Canary.Leader
 }
@@ -95,10 +101,6 @@ func (c *Config) applyWorkflowDefaults() {
 		w.FailureRatio = &v
 	}
 	k := &c.Canary
-	if k.Leader == nil {
-		v := true
-		k.Leader = &v
-	}
 	k.Schedule = firstString(k.Schedule, DefaultCanarySchedule)
 	k.Tenant = firstString(k.Tenant, DefaultCanaryTenant)
 	k.Source = firstString(k.Source, DefaultCanarySource)

@@ -12,6 +12,7 @@ var needs = map[string][]string{
 	"bedrock:InvokeModel":                    {"bedrock:InvokeModel"},
 	"dynamodb:DescribeTable":                 {"dynamodb:DescribeTable"},
 	"dynamodb:GetItem":                       {"dynamodb:GetItem"},
+	"dynamodb:PutItem":                       {"dynamodb:PutItem"}, // the leader-election lease
 	"s3:HeadBucket":                          {"s3:ListBucket"},
 	"s3:ListObjectsV2":                       {"s3:ListBucket"},
 	"s3:GetBucketEncryption":                 {"s3:GetEncryptionConfiguration"},

@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/leader"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/simseed"
 	"github.com/socmond/socmond/internal/testenv"
@@ -307,5 +310,76 @@ func TestKeyScoping(t *testing.T) {
 	}
 	if got := keyPrefix("investigations/{tenant}/{investigation_id}/report.json", "t1"); got != "investigations/t1/" {
 		t.Errorf("keyPrefix: %q", got)
+	}
+}
+
+// TestLeaseStatementIsExactlyWhatTheElectorCalls runs the DynamoDB elector
+// against the simulator and holds the lease statement to its calls: each
+// allowed, each granted action used.
+func TestLeaseStatementIsExactlyWhatTheElectorCalls(t *testing.T) {
+	cfg := loadEverythingOn(t)
+	const table = "socmond-leases"
+	pol, err := Generate(cfg, Options{LeaseTable: table, Account: "123456789012"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := awssim.New(awssim.Seed{Region: cfg.Region, Tables: []string{table}, TableKeys: map[string]string{table: leader.KeyAttribute}})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := awsclient.New(t.Context(), awsclient.Options{Region: cfg.Region, Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDIAM", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timing := leader.Timing{LeaseDuration: 300 * time.Millisecond, RenewDeadline: 200 * time.Millisecond, RetryPeriod: 50 * time.Millisecond}
+	run := func(id string) (*leader.DynamoDB, context.CancelFunc, chan struct{}) {
+		e, err := leader.NewDynamoDB(leader.DynamoDBOptions{Client: c.DynamoDB, Table: table, Identity: id, Timing: timing, Logger: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); e.Run(ctx) }()
+		return e, cancel, done
+	}
+	a, stopA, doneA := run("a")
+	_, stopB, doneB := run("b") // a contender reads
+	testenv.Eventually(t, "a lease", func() bool { _, ok := a.Term(); return ok })
+	time.Sleep(5 * timing.RetryPeriod)
+	stopA()
+	<-doneA
+	stopB()
+	<-doneB
+
+	var st *Statement
+	for i := range pol.Statement {
+		if pol.Statement[i].Sid == "OptInLeaderElectionLease" {
+			st = &pol.Statement[i]
+		}
+	}
+	if st == nil {
+		t.Fatal("no OptInLeaderElectionLease statement")
+	}
+	s := scope{partition: "aws", region: cfg.Region, account: "123456789012"}
+	used := map[string]bool{}
+	for _, call := range sim.Calls() {
+		acts, ok := needs[call.Service+":"+call.Operation]
+		if !ok {
+			t.Errorf("no IAM mapping for %s:%s; add it to needs", call.Service, call.Operation)
+		}
+		for _, a := range acts {
+			if !allows(*st, a, s.table(call.Resource)) {
+				t.Errorf("the lease statement does not allow %s on %s", a, call.Resource)
+			}
+			used[a] = true
+		}
+	}
+	for _, a := range st.Action {
+		if !used[a] {
+			t.Errorf("the lease statement grants %s, which the elector never called", a)
+		}
 	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	Account string
 	// Partition defaults to the one in the configuration's ARNs, else "aws".
 	Partition string
+	// LeaseTable is the DynamoDB table of the leader-election lease
+	// (--leader-election.dynamodb.table); empty: no such statement.
+	LeaseTable string
 }
 
 // JSON renders the policy as indented JSON with a trailing newline.
@@ -124,6 +127,11 @@ func Generate(cfg *config.Config, o Options) (Policy, error) {
 	addCompliance(b, s, cfg)
 	addWorkflow(b, s, cfg)
 	addCanary(b, s, cfg)
+	// The DynamoDB lease: a strongly consistent read of the lease item and
+	// conditional writes of it. It writes, so it is opt-in.
+	if o.LeaseTable != "" {
+		b.add("OptInLeaderElectionLease", []string{"dynamodb:GetItem", "dynamodb:PutItem"}, s.table(o.LeaseTable))
+	}
 	// Read statements first, then the opt-in ones, each in the order added.
 	var read, optIn []Statement
 	for _, id := range b.order {

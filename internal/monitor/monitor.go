@@ -28,6 +28,11 @@ type Check struct {
 	// name in another region is another resource, so Apply replaces a
 	// check whose region changed rather than updating it.
 	Region string
+	// Gate, when set, is asked immediately before each run: false skips
+	// the run, unrecorded. The billed Bedrock runtime probe is gated on
+	// holding the leader lease at that instant, so a replica resumed from
+	// a pause does not call before it learns it no longer leads.
+	Gate func() bool
 
 	gen uint64 // set by Apply; changes when the check is added or replaced
 }
@@ -172,7 +177,7 @@ func (m *Monitor) runKey(ctx context.Context, key string) {
 	m.mu.RLock()
 	c, ok := m.checks[key]
 	m.mu.RUnlock()
-	if !ok {
+	if !ok || (c.Gate != nil && !c.Gate()) {
 		return
 	}
 	r := probes.Run(ctx, c.Probe, probes.Options{Timeout: c.Target.Timeout, SlowThreshold: c.Target.ResponseTimeThreshold})

@@ -101,6 +101,14 @@ func (m *Metrics) ObservePassive(r PassiveReport) {
 	m.passiveOK.Set(b2f(r.OK()))
 }
 
+// ForgetCanary removes the last run's gauges (the run counter stays: it
+// counts what this replica ran).
+func (m *Metrics) ForgetCanary() {
+	m.canaryPassd.Reset()
+	m.canaryStep.Reset()
+	m.canaryDuration.Reset()
+}
+
 // ObserveCanary records one canary run.
 func (m *Metrics) ObserveCanary(r CanaryReport) {
 	result := "fail"

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/socmond/socmond/internal/leader"
 	"github.com/socmond/socmond/internal/scheduler"
 )
 
@@ -20,6 +21,13 @@ type Runner struct {
 	Canary          *Canary // nil: the canary does not run on this replica
 	CanarySchedule  string
 	Metrics         *Metrics // optional
+	// Leader, when set, gates the canary: a scheduled run starts only on a
+	// replica that holds a valid lease at that instant (its first step is
+	// the write, PutEvents), and it is cancelled, unrecorded, when the term
+	// ends. nil: this replica runs every scheduled canary.
+	Leader interface {
+		Term() (leader.Term, bool)
+	}
 
 	mu          sync.Mutex
 	lastPassive *PassiveReport
@@ -78,8 +86,19 @@ func (r *Runner) RunPassive(ctx context.Context) PassiveReport {
 // RunCanary runs the canary once now and records it, unless socmond
 // stopping cut it short (stopping).
 func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
+	if r.Leader != nil {
+		term, ok := r.Leader.Term()
+		if !ok {
+			return CanaryReport{} // another replica leads: the canary is its to run
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = term.Bind(ctx)
+		defer cancel()
+	}
 	rep := r.Canary.Run(ctx, nil)
-	if stopping(ctx) {
+	if stopping(ctx) || errors.Is(context.Cause(ctx), leader.ErrLost) {
+		// Cut short because leadership moved: the failed calls say nothing
+		// about the pipeline, and the new leader runs the next one.
 		return rep
 	}
 	if r.Metrics != nil {
@@ -93,6 +112,20 @@ func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
 		h(rep)
 	}
 	return rep
+}
+
+// ForgetCanary drops the last canary run, its series and what subscribers
+// were told of it: a replica that no longer leads will not run the canary
+// again, so its last verdict would otherwise stand for ever (or, on the
+// Prometheus path, beside the new leader's). The new leader reports at its
+// next scheduled run.
+func (r *Runner) ForgetCanary() {
+	r.mu.Lock()
+	r.lastCanary = nil
+	r.mu.Unlock()
+	if r.Metrics != nil {
+		r.Metrics.ForgetCanary()
+	}
 }
 
 // Run runs the schedules until ctx ends: the passive check at once and then

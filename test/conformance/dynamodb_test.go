@@ -65,22 +65,32 @@ func dynalite(t *testing.T) *ddbBackend {
 		"--createTableMs", strconv.Itoa(dynaliteCreateMs))
 	b := &ddbBackend{name: "dynalite", client: newClients(t, "http://"+addr).DynamoDB}
 	b.createTable(t, ddbTable)
-	w := dynamodb.NewTableExistsWaiter(b.client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 250*time.Millisecond
-	})
-	if err := w.Wait(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(ddbTable)}, 15*time.Second); err != nil {
-		t.Fatalf("dynalite: table %s did not become ACTIVE: %v", ddbTable, err)
-	}
+	b.waitActive(t, ddbTable)
 	b.creating = func(t *testing.T) { b.createTable(t, ddbCreatingTable) }
 	return b
 }
 
-func (b *ddbBackend) createTable(t *testing.T, name string) {
+// waitActive waits until dynalite has created a table.
+func (b *ddbBackend) waitActive(t *testing.T, name string) {
+	t.Helper()
+	w := dynamodb.NewTableExistsWaiter(b.client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 250*time.Millisecond
+	})
+	if err := w.Wait(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 15*time.Second); err != nil {
+		t.Fatalf("dynalite: table %s did not become ACTIVE: %v", name, err)
+	}
+}
+
+func (b *ddbBackend) createTable(t *testing.T, name string) { b.createKeyedTable(t, name, "pk") }
+
+// createKeyedTable creates an on-demand table whose partition key (type
+// S) is key.
+func (b *ddbBackend) createKeyedTable(t *testing.T, name, key string) {
 	t.Helper()
 	_, err := b.client.CreateTable(callCtx(t), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	if err != nil {

@@ -14,6 +14,8 @@ package paging
 
 import (
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -103,6 +105,7 @@ func TestPaging(t *testing.T) {
 				figures = append(figures, s.runPhase(i+1, phase)...)
 			}
 			figures = append(figures, s.complianceReadFailures()...)
+			figures = append(figures, s.selfAlerts()...)
 			sort.Strings(figures)
 			t.Logf("%s, at the shipped timings (measured × %g):\n%s", name, s.k, strings.Join(figures, "\n"))
 		})
@@ -373,4 +376,73 @@ func describe(ns []notification) string {
 		}
 	}
 	return b.String()
+}
+
+// selfAlerts: the alerts about socmond itself, which only Prometheus can
+// raise, from every replica: the Watchdog reaches the dead man's switch and
+// nobody else; a reload both replicas reject is one ticket, resolved once
+// the file is fixed; both replicas stopped is one page.
+func (s *stack) selfAlerts() []string {
+	t := s.t
+	var figures []string
+	watchdog := func(n notification) bool {
+		return slices.ContainsFunc(n.Alerts, func(a alert) bool { return a.Labels["alertname"] == "Watchdog" })
+	}
+	if _, ok := s.hook.wait(time.Time{}, slack, func(n notification) bool { return n.Receiver == "deadmansswitch" && watchdog(n) }); !ok {
+		t.Error("the Watchdog never reached the dead man's switch")
+	}
+	if got := s.hook.since(time.Time{}, func(n notification) bool { return n.Receiver != "deadmansswitch" && watchdog(n) }); len(got) > 0 {
+		t.Errorf("the Watchdog reached on-call: %s", describe(got))
+	}
+
+	reload := func(want int) {
+		for _, u := range s.socURLs {
+			resp, err := http.Post(u+"/-/reload", "text/plain", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("POST %s/-/reload: %d, want %d", u, resp.StatusCode, want)
+			}
+		}
+	}
+	self := func(status, receiver, name string) func(notification) bool {
+		return func(n notification) bool {
+			return n.Receiver == receiver && n.Status == status && n.GroupLabels["service"] == "socmond" &&
+				slices.ContainsFunc(n.Alerts, func(a alert) bool { return a.Labels["alertname"] == name })
+		}
+	}
+	write(t, filepath.Dir(s.cfgPath), filepath.Base(s.cfgPath), s.cfgText+"\nno_such_key: 1\n")
+	brokeAt := time.Now()
+	reload(http.StatusInternalServerError)
+	bound := 5*time.Minute + scrapeEval + groupWait
+	if n, ok := s.hook.wait(brokeAt, s.shipped(bound)+slack, self("firing", "tickets", "SocmondConfigReloadFailed")); !ok {
+		t.Errorf("a rejected reload raised no SocmondConfigReloadFailed ticket within %s (shipped)", bound)
+	} else {
+		figures = append(figures, fmt.Sprintf("  %-62s reload fails → ticket %5s (bound %s)", "config reload rejected by every replica",
+			time.Duration(float64(n.At.Sub(brokeAt))*s.k).Round(time.Second), bound))
+	}
+	write(t, filepath.Dir(s.cfgPath), filepath.Base(s.cfgPath), s.cfgText)
+	fixedAt := time.Now()
+	reload(http.StatusOK)
+	if _, ok := s.hook.wait(fixedAt, s.shipped(scrapeEval+groupIntvl)+slack, self("resolved", "tickets", "SocmondConfigReloadFailed")); !ok {
+		t.Error("SocmondConfigReloadFailed did not resolve after a reload succeeded")
+	}
+	if got := s.hook.since(brokeAt, self("firing", "tickets", "SocmondConfigReloadFailed")); len(got) != 1 {
+		t.Errorf("%d SocmondConfigReloadFailed notifications for one rejected reload, want 1: %s", len(got), describe(got))
+	}
+
+	stoppedAt := time.Now()
+	for _, p := range s.replicas {
+		_ = p.Process.Kill()
+	}
+	bound = time.Minute + scrapeEval + groupWait
+	if n, ok := s.hook.wait(stoppedAt, s.shipped(bound)+slack, self("firing", "pager", "SocmondDown")); !ok {
+		t.Errorf("no SocmondDown page within %s (shipped) of stopping every replica", bound)
+	} else {
+		figures = append(figures, fmt.Sprintf("  %-62s stop → page %5s (bound %s)", "every socmond replica stopped",
+			time.Duration(float64(n.At.Sub(stoppedAt))*s.k).Round(time.Second), bound))
+	}
+	return figures
 }

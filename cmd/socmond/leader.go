@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/leader"
+	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/server"
+)
+
+// leaderFlags choose how replicas elect the one that does the singleton
+// work. Each flag also reads an environment variable, so an ECS task
+// definition sets them without a command line.
+type leaderFlags struct {
+	backend   string
+	name      string
+	namespace string
+	table     string
+	identity  string
+	timing    leader.Timing
+}
+
+// addLeaderFlags adds the flags; kingpin keeps one validator per command,
+// so the caller runs f.validate in its own.
+func addLeaderFlags(cmd *kingpin.CmdClause, f *leaderFlags) {
+	cmd.Flag("leader-election.backend", "How replicas elect the one that runs the canary, writes compliance evidence and calls Bedrock runtime: kubernetes (a coordination.k8s.io Lease), dynamodb (a lease item, for ECS) or none (this replica always leads: run only one).").
+		Envar("SOCMOND_LEADER_ELECTION_BACKEND").Default("none").EnumVar(&f.backend, "none", "kubernetes", "dynamodb")
+	cmd.Flag("leader-election.lease-name", "The Lease's name (kubernetes) or the lease item's key (dynamodb).").
+		Envar("SOCMOND_LEADER_ELECTION_LEASE_NAME").Default(leader.DefaultLeaseName).StringVar(&f.name)
+	cmd.Flag("leader-election.namespace", "kubernetes: the Lease's namespace (default: the pod's own).").
+		Envar("SOCMOND_LEADER_ELECTION_NAMESPACE").StringVar(&f.namespace)
+	cmd.Flag("leader-election.dynamodb.table", "dynamodb: the lease table (partition key \"lease\", type S).").
+		Envar("SOCMOND_LEADER_ELECTION_DYNAMODB_TABLE").StringVar(&f.table)
+	cmd.Flag("leader-election.identity", "This replica's name in the election (default: hostname and a random suffix).").
+		Envar("SOCMOND_LEADER_ELECTION_IDENTITY").StringVar(&f.identity)
+	cmd.Flag("leader-election.lease-duration", "How long other replicas wait after the leader's last renewal before they take over.").
+		Envar("SOCMOND_LEADER_ELECTION_LEASE_DURATION").Default(leader.DefaultLeaseDuration.String()).DurationVar(&f.timing.LeaseDuration)
+	cmd.Flag("leader-election.renew-deadline", "The leader stops its singleton work this long after the start of its last successful renewal; shorter than the lease duration.").
+		Envar("SOCMOND_LEADER_ELECTION_RENEW_DEADLINE").Default(leader.DefaultRenewDeadline.String()).DurationVar(&f.timing.RenewDeadline)
+	cmd.Flag("leader-election.retry-period", "How often the leader renews and the others look.").
+		Envar("SOCMOND_LEADER_ELECTION_RETRY_PERIOD").Default(leader.DefaultRetryPeriod.String()).DurationVar(&f.timing.RetryPeriod)
+}
+
+func (f *leaderFlags) validate() error {
+	if f.backend == "dynamodb" && f.table == "" {
+		return fmt.Errorf("--leader-election.backend=dynamodb needs --leader-election.dynamodb.table")
+	}
+	return f.timing.Validate()
+}
+
+// newElector builds the elector the flags choose.
+func newElector(f leaderFlags, c *awsclient.Clients, log zerolog.Logger) (leader.Elector, error) {
+	id := f.identity
+	if id == "" {
+		id = leader.DefaultIdentity()
+	}
+	log = log.With().Str("component", "leader").Logger()
+	switch f.backend {
+	case "kubernetes":
+		return leader.NewKubernetes(leader.KubernetesOptions{Namespace: f.namespace, Name: f.name, Identity: id, Timing: f.timing, Logger: log})
+	case "dynamodb":
+		return leader.NewDynamoDB(leader.DynamoDBOptions{Client: c.DynamoDB, Table: f.table, Name: f.name, Identity: id, Timing: f.timing, Logger: log})
+	}
+	return leader.NewNone(id), nil
+}
+
+// attachLeader exports the election (socmond_leader, a "leader" panel, a
+// log line on each change) and keeps the Bedrock runtime probe on the
+// leader only. The canary and evidence follow it in their own attach
+// functions.
+func attachLeader(d *daemon) error {
+	e := d.elector
+	if err := d.metrics.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "socmond_leader",
+		Help: "1 while this replica holds a valid leader lease and does the singleton work (canary, compliance evidence, Bedrock runtime probe); 0 on the others.",
+	}, func() float64 {
+		if _, ok := e.Term(); ok {
+			return 1
+		}
+		return 0
+	})); err != nil {
+		return err
+	}
+	log := d.log.With().Str("component", "leader").Str("backend", e.Status().Backend).Str("identity", e.Status().Identity).Logger()
+	e.Subscribe(func(st leader.Status) {
+		switch {
+		case st.Leading:
+			log.Info().Int64("token", st.Token).Msg("this replica leads: it runs the canary, writes compliance evidence and probes Bedrock runtime")
+		case st.Leader != "":
+			log.Info().Str("leader", st.Leader).Msg("another replica leads: this one probes and serves metrics")
+		default:
+			log.Warn().Msg("no replica is known to lead")
+		}
+		if err := d.checks.lead(st.Leading); err != nil {
+			log.Error().Err(err).Msg("cannot apply the leader's checks")
+		}
+	})
+	d.panels = append(d.panels, leaderPanel(e))
+	return nil
+}
+
+// leaderPanel shows who leads in /api/v1/status and on the status page.
+func leaderPanel(e leader.Elector) server.PanelSource {
+	return func(time.Time) server.Panel {
+		st := e.Status()
+		it := server.PanelItem{Name: "leader", Resource: st.Backend, State: "standby", OK: st.Leader != "", At: st.Since,
+			Details: map[string]string{"backend": st.Backend, "identity": st.Identity, "leader": st.Leader}}
+		switch {
+		case st.Leading:
+			it.State, it.OK = "leading", true
+			it.Reason = "This replica (" + st.Identity + ") leads: it runs the canary, writes compliance evidence and probes Bedrock runtime."
+			it.Details["token"] = fmt.Sprint(st.Token)
+		case st.Leader != "":
+			it.Reason = st.Leader + " leads; this replica (" + st.Identity + ") probes and serves metrics."
+		default:
+			it.State = "no_leader"
+			it.Reason = "No replica holds the lease: the canary, evidence writes and Bedrock runtime probe wait for one."
+			it.Hint = "Check the lease's backend (Kubernetes API and RBAC for leases, or the DynamoDB lease table and its IAM actions); see docs/operations.md."
+		}
+		return server.Panel{ID: "leader", Title: "Leader election", Items: []server.PanelItem{it}}
+	}
+}
+
+// checkSet is the probe checks in force: the config's targets, plus the
+// billed Bedrock runtime targets while this replica leads. A reload and a
+// change of leadership both rebuild it; checks that did not change keep
+// their windows (monitor.Apply).
+type checkSet struct {
+	mu      sync.Mutex
+	mon     *monitor.Monitor
+	th      *liveThresholds
+	cfg     *config.Config
+	clients *awsclient.Clients
+	leading bool
+	elector leader.Elector
+}
+
+// build returns the checks of cfg on clients as this replica's role has
+// them; the caller holds mu.
+func (s *checkSet) build(cfg *config.Config, clients *awsclient.Clients) ([]monitor.Check, error) {
+	return buildChecks(cfg, clients, s.leading, func() bool { _, ok := s.elector.Term(); return ok })
+}
+
+// applyLocked puts checks in force for cfg and clients; the caller holds mu.
+func (s *checkSet) applyLocked(checks []monitor.Check, cfg *config.Config, clients *awsclient.Clients) error {
+	if err := s.mon.Apply(checks); err != nil {
+		return fmt.Errorf("applying checks: %w", err)
+	}
+	s.cfg, s.clients = cfg, clients
+	s.th.set(checks)
+	return nil
+}
+
+// lead adds or removes the leader-only checks. A runtime target removed
+// loses its series, and its alerts resolve (Engine.Reconcile after a
+// reload does the same): nothing on this replica evaluates them any more.
+func (s *checkSet) lead(leading bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leading == leading {
+		return nil
+	}
+	s.leading = leading
+	checks, err := s.build(s.cfg, s.clients)
+	if err != nil {
+		return err
+	}
+	return s.applyLocked(checks, s.cfg, s.clients)
+}
+
+// warnCanaryLeader says what the deprecated canary.leader does now.
+func warnCanaryLeader(cfg *config.Config, log zerolog.Logger) {
+	if cfg.Canary.Leader == nil {
+		return
+	}
+	ev := log.Warn().Bool("canary.leader", *cfg.Canary.Leader)
+	if *cfg.Canary.Leader {
+		ev.Msg("canary.leader is deprecated and has no effect: the elected leader runs the canary (--leader-election.backend, docs/operations.md); remove it")
+		return
+	}
+	ev.Msg("canary.leader is deprecated: false still keeps this replica from running the canary even when it is elected; elect with --leader-election.backend instead and remove it")
+}
