@@ -72,15 +72,11 @@ func startStack(t *testing.T, direct bool) *stack {
 
 	amAddr := testenv.Addr(testenv.FreePort(t))
 	promAddr := testenv.Addr(testenv.FreePort(t))
-	// Two replicas on the direct path (both page, both are scraped). The
-	// Prometheus-only run keeps one: with two, its compliance group got a
-	// second "firing" notification carrying the previous phase's resolved
-	// alert (Prometheus resends resolved alerts for 15 minutes),
-	// which is not yet understood.
-	socAddrs := []string{testenv.Addr(testenv.FreePort(t))}
-	if direct {
-		socAddrs = append(socAddrs, testenv.Addr(testenv.FreePort(t)))
-	}
+	// Two replicas on both paths, as the shipped Kubernetes Deployment
+	// runs: both probe, both are scraped, both page on the direct path, and
+	// one incident must still be one page (the rules merge replicas, and
+	// Alertmanager deduplicates socmond's identical alerts).
+	socAddrs := []string{testenv.Addr(testenv.FreePort(t)), testenv.Addr(testenv.FreePort(t))}
 	for _, a := range socAddrs {
 		s.socURLs = append(s.socURLs, "http://"+a)
 	}
