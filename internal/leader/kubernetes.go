@@ -86,15 +86,23 @@ func NewKubernetes(o KubernetesOptions) (*Kubernetes, error) {
 }
 
 // Run campaigns until ctx ends. client-go's elector returns when it loses
-// the lease; it is started again, as a contender, until ctx ends.
+// the lease; it is started again, as a contender, until ctx ends. Then the
+// Lease is given up, if this replica still holds it (releaseIfHeld).
 func (k *Kubernetes) Run(ctx context.Context) {
+	defer k.releaseIfHeld()
 	for ctx.Err() == nil {
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            k.lock,
-			LeaseDuration:   k.o.Timing.LeaseDuration,
-			RenewDeadline:   k.o.Timing.RenewDeadline,
-			RetryPeriod:     k.o.Timing.RetryPeriod,
-			ReleaseOnCancel: true,
+			Lock:          k.lock,
+			LeaseDuration: k.o.Timing.LeaseDuration,
+			RenewDeadline: k.o.Timing.RenewDeadline,
+			RetryPeriod:   k.o.Timing.RetryPeriod,
+			// Not client-go's release: after a renewal failed (a partition)
+			// it reads the Lease, which refreshes the resourceVersion its
+			// write carries, but decides from the holder it last saw —
+			// itself — so it clears the Lease the new leader just took,
+			// and a third replica can take it while the new leader still
+			// leads. releaseIfHeld decides from what it reads.
+			ReleaseOnCancel: false,
 			Name:            k.o.Name,
 			Callbacks: leaderelection.LeaderCallbacks{
 				// The term starts with the successful write (timedLock),
@@ -113,6 +121,25 @@ func (k *Kubernetes) Run(ctx context.Context) {
 			return
 		}
 		le.Run(ctx)
+	}
+}
+
+// releaseIfHeld gives the Lease up when socmond stops, so another replica
+// takes over at once rather than after the lease duration; only if the
+// Lease, as read now, still names this replica, and with the
+// resourceVersion of that read, so a takeover in between makes the write a
+// Conflict rather than a theft.
+func (k *Kubernetes) releaseIfHeld() {
+	ctx, cancel := context.WithTimeout(context.Background(), k.o.Timing.RenewDeadline)
+	defer cancel()
+	rec, _, err := k.lock.Get(ctx)
+	if err != nil || rec.HolderIdentity != k.identity {
+		return
+	}
+	now := metav1.NewTime(k.now())
+	if err := k.lock.Update(ctx, resourcelock.LeaderElectionRecord{LeaderTransitions: rec.LeaderTransitions,
+		LeaseDurationSeconds: 1, RenewTime: now, AcquireTime: now}); err != nil {
+		k.o.Logger.Warn().Err(err).Msg("leader election: the Lease was not released; another replica takes over when it expires")
 	}
 }
 

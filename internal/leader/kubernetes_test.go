@@ -3,11 +3,14 @@ package leader_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,11 +39,14 @@ func startKube(t *testing.T, n int) (*fake.Clientset, map[string]*kubeReplica, m
 	server := fake.NewClientset()
 	var cut atomic.Value
 	cut.Store("")
+	occ := &optimisticLeases{tracker: server.Tracker()}
 	rs, es := map[string]*kubeReplica{}, map[string]leader.Elector{}
 	for i := range n {
 		id := fmt.Sprintf("pod-%d", i)
 		client := fake.NewClientset()
 		client.PrependReactor("*", "*", k8stesting.ObjectReaction(server.Tracker()))
+		client.PrependReactor("create", "leases", occ.react)
+		client.PrependReactor("update", "leases", occ.react)
 		client.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			if cut.Load().(string) == id {
 				// A partition: the request hangs, then times out.
@@ -60,6 +66,50 @@ func startKube(t *testing.T, n int) (*fake.Clientset, map[string]*kubeReplica, m
 		rs[id], es[id] = r, e
 	}
 	return server, rs, es, &cut
+}
+
+// optimisticLeases gives the fake API server what the real one enforces
+// and client-go's fake object tracker does not: optimistic concurrency. A
+// Lease write must carry the resourceVersion of the Lease as stored, or it
+// is refused with a Conflict; every accepted write gets a new one. Without
+// it, a stale replica's write silently overwrote the new holder's, and two
+// replicas led at once — something only a fake API server allows.
+type optimisticLeases struct {
+	tracker k8stesting.ObjectTracker
+	mu      sync.Mutex
+	rv      int
+}
+
+var leasesGVR = coordinationv1.SchemeGroupVersion.WithResource("leases")
+
+func (o *optimisticLeases) react(a k8stesting.Action) (bool, runtime.Object, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	// Create and update actions have the same method set: tell them apart
+	// by their verb.
+	act, ok := a.(interface{ GetObject() runtime.Object })
+	if !ok {
+		return false, nil, nil
+	}
+	obj := act.GetObject().(*coordinationv1.Lease).DeepCopy()
+	switch a.GetVerb() {
+	case "create":
+		o.rv++
+		obj.ResourceVersion = strconv.Itoa(o.rv)
+		return true, obj, o.tracker.Create(leasesGVR, obj, a.GetNamespace())
+	case "update":
+		cur, err := o.tracker.Get(leasesGVR, a.GetNamespace(), obj.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if cur.(*coordinationv1.Lease).ResourceVersion != obj.ResourceVersion {
+			return true, nil, apierrors.NewConflict(leasesGVR.GroupResource(), obj.Name, fmt.Errorf("the object has been modified"))
+		}
+		o.rv++
+		obj.ResourceVersion = strconv.Itoa(o.rv)
+		return true, obj, o.tracker.Update(leasesGVR, obj, a.GetNamespace())
+	}
+	return false, nil, nil
 }
 
 // TestKubernetesCutOffLeaderStopsFirst: client-go's elector on a
