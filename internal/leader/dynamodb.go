@@ -154,7 +154,7 @@ func (d *DynamoDB) tick(ctx context.Context) {
 		d.observed, d.observedAt = rec.rvn, start
 		d.observe(rec.holder)
 	case start.Sub(d.observedAt) >= rec.duration:
-		d.o.Logger.Info().Str("holder", rec.holder).Dur("unchanged_for", start.Sub(d.observedAt)).
+		d.o.Logger.Info().Str("holder", rec.holder).Stringer("unchanged_for", start.Sub(d.observedAt).Round(time.Millisecond)).
 			Msg("leader election: the lease was not renewed within its duration; taking it over")
 		d.write(ctx, start, rec.token+1, condVersion(rec.rvn))
 	}
