@@ -320,7 +320,8 @@ func (r *Runner) record(findings []Finding, gen uint64) (changed bool, removed [
 			removed = append(removed, f)
 		}
 	}
-	r.latest, r.known, r.last = findings, known, last
+	// r.latest is set in publish, once the metrics agree with it.
+	r.known, r.last = known, last
 	return changed, removed, true
 }
 
@@ -343,7 +344,10 @@ func (r *Runner) publish(s Settings, findings, removed []Finding) {
 				Str("code", f.Code).Str("request_id", f.RequestID).Msg(f.Reason)
 		}
 	}
+	// Findings, the metrics and subscribers then agree in that order: a
+	// reader that sees this round's findings sees its series too.
 	r.mu.Lock()
+	r.latest = findings
 	subs := append([](func(Finding)){}, r.subs...)
 	r.mu.Unlock()
 	for _, f := range append(gone, findings...) {
