@@ -186,8 +186,11 @@ func buildChecks(cfg *config.Config, c *awsclient.Clients, leading bool, gate fu
 		return checks, nil
 	}
 	for _, t := range cfg.RuntimeTargets() {
-		checks = append(checks, monitor.Check{Target: t, Probe: probes.NewBedrockRuntime(c.BedrockRuntime, t.Resource, int32(cfg.RuntimeMaxTokens())),
-			Region: c.Config.Region, Gate: gate})
+		p, err := probes.NewRuntime(t.Service, t.Resource, c, cfg.RuntimeMaxTokens(t.Service))
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, monitor.Check{Target: t, Probe: p, Region: c.Config.Region, Gate: gate})
 	}
 	return checks, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/simseed"
 )
 
@@ -32,15 +33,15 @@ func demoTimeline(cfg *config.Config) []demoStep {
 		return ""
 	}
 	steps := []demoStep{{after: 0, say: "all services healthy"}}
-	if m := first(config.ServiceBedrock); m != "" {
+	if m := first(probes.ServiceBedrock); m != "" {
 		steps = append(steps, demoStep{after: 20 * time.Second, say: "Bedrock slows to 6s per call (over the 5s threshold): DEGRADED, class slow",
 			faults: []awssim.Fault{{Service: "bedrock", Resource: m, Latency: "6s"}}})
 	}
-	if tb := first(config.ServiceDynamoDB); tb != "" {
+	if tb := first(probes.ServiceDynamoDB); tb != "" {
 		steps = append(steps, demoStep{after: 50 * time.Second, say: "DynamoDB throttles " + tb + ": DEGRADED, class throttled, error ratio climbs",
 			faults: []awssim.Fault{{Service: "dynamodb", Resource: tb, Error: "ThrottlingException"}}})
 	}
-	if fn := first(config.ServiceLambda); fn != "" {
+	if fn := first(probes.ServiceLambda); fn != "" {
 		steps = append(steps, demoStep{after: 80 * time.Second, say: "Lambda function " + fn + " enters state Failed: UNAVAILABLE, class invalid_state",
 			faults: []awssim.Fault{{Service: "lambda", Resource: fn, State: "Failed"}}})
 	}
@@ -107,7 +108,7 @@ func compress(cfg *config.Config, schedule string) {
 	}
 	cfg.Defaults.Schedule = schedule
 	shrink(&cfg.Defaults.Windows)
-	for _, svc := range cfg.Services.All() {
+	for _, svc := range cfg.Services {
 		svc.Schedule = ""
 		shrink(&svc.Windows)
 		for i := range svc.Resources {

@@ -77,7 +77,9 @@ func attachWorkflow(d *daemon) error {
 	return nil
 }
 
-func lambdaTarget(cfg *config.Config, fn string) config.Target { return cfg.DiscoveredTarget(fn) }
+func lambdaTarget(cfg *config.Config, fn string) config.Target {
+	return cfg.DiscoveredTarget(probes.ServiceLambda, fn)
+}
 
 // workflowRaiser raises the workflow's alerts under the tenant in force.
 // The workflow checks keep the config of the start, but a reload may change

@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/socmond/socmond/internal/probes"
+)
 
 // Compliance defaults.
 const (
@@ -73,8 +77,8 @@ func (c *Config) ComplianceTables() []string {
 			out = append(out, t)
 		}
 	}
-	if len(out) == 0 && c.Services.DynamoDB.IsEnabled() {
-		for _, r := range c.Services.DynamoDB.Resources {
+	if tables := c.Services.Get(probes.ServiceDynamoDB); len(out) == 0 && tables.IsEnabled() {
+		for _, r := range tables.Resources {
 			out = append(out, r.Name)
 		}
 	}

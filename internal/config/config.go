@@ -10,6 +10,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"github.com/socmond/socmond/internal/probes"
 	"strings"
 	"time"
 
@@ -35,17 +36,6 @@ const (
 	// is telling us something is wrong, and a long deadline would hold a
 	// scheduler slot.
 	MaxTimeout = 5 * time.Minute
-)
-
-// Service names as they appear in the YAML file, in Targets order.
-const (
-	ServiceBedrock       = "bedrock"
-	ServiceDynamoDB      = "dynamodb"
-	ServiceS3            = "s3"
-	ServiceKMS           = "kms"
-	ServiceEventBridge   = "eventbridge"
-	ServiceStepFunctions = "stepfunctions"
-	ServiceLambda        = "lambda"
 )
 
 // Config is the whole configuration. New top-level sections are added as new
@@ -86,23 +76,37 @@ type Windows struct {
 	Availability Duration `yaml:"availability,omitempty"` // default 1h
 }
 
-// Services lists every probed AWS service. The field order is the Targets
-// order.
-type Services struct {
-	Bedrock       Bedrock `yaml:"bedrock"`
-	DynamoDB      Service `yaml:"dynamodb"`
-	S3            Service `yaml:"s3"`
-	KMS           Service `yaml:"kms"`
-	EventBridge   Service `yaml:"eventbridge"`
-	StepFunctions Service `yaml:"stepfunctions"`
-	Lambda        Service `yaml:"lambda"`
+// Services are the probed AWS services by name, the keys under services:
+// in the file. Which names exist, in what order Targets lists them, and what
+// each accepts come from the services' descriptors (probes.All).
+type Services map[string]*Service
+
+// Get returns a service's settings; a service the file does not mention
+// has none (a zero Service, not nil).
+func (s Services) Get(name string) *Service {
+	if svc := s[name]; svc != nil {
+		return svc
+	}
+	return &Service{}
+}
+
+// Ensure returns a service's settings, adding them if the file has none.
+func (s *Services) Ensure(name string) *Service {
+	if *s == nil {
+		*s = Services{}
+	}
+	if (*s)[name] == nil {
+		(*s)[name] = &Service{}
+	}
+	return (*s)[name]
 }
 
 // Service is one AWS service and the resources of it to probe.
 type Service struct {
 	Enabled   *bool            `yaml:"enabled,omitempty"` // default true when it has resources
 	Settings  `yaml:",inline"` // service-level overrides of defaults
-	Resources []Resource       `yaml:"resources,omitempty"` // table names, bucket names, key id/alias/ARN, bus names, state machine ARNs, function names, model ids
+	Resources []Resource       `yaml:"resources,omitempty"` // what names a resource is the service's own: table names, bucket names, ...
+	Runtime   *Runtime         `yaml:"runtime,omitempty"`   // only services with a runtime probe (Bedrock's)
 }
 
 // Resource is one thing to probe, with optional per-resource overrides.
@@ -112,16 +116,11 @@ type Resource struct {
 	Timeout  Duration `yaml:"timeout,omitempty"`
 }
 
-// Bedrock is the Bedrock service plus its optional runtime probe.
-type Bedrock struct {
-	Service `yaml:",inline"`
-	Runtime BedrockRuntime `yaml:"runtime,omitempty"` // the runtime probe (Converse maxTokens=1, InvokeModel for embedding models); costs money, so off by default
-}
-
-// BedrockRuntime configures the runtime probe, which invokes each configured
-// model with a one-token budget (embedding models with a one-word request).
-// It is billed per call, hence its own, slower schedule and off by default.
-type BedrockRuntime struct {
+// Runtime configures a service's runtime probe — Bedrock's invokes each
+// configured model with a one-token budget (embedding models with a one-word
+// request). It is billed per call, hence its own, slower schedule and off by
+// default.
+type Runtime struct {
 	Enabled   bool   `yaml:"enabled"`
 	Schedule  string `yaml:"schedule,omitempty"`   // default "@every 15m"
 	MaxTokens int    `yaml:"max_tokens,omitempty"` // default 1
@@ -173,7 +172,7 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // Target is one (service, resource) with every setting resolved
 // (resource > service > defaults > built-in defaults).
 type Target struct {
-	Service, Resource                         string // Service is one of: bedrock dynamodb s3 kms eventbridge stepfunctions lambda
+	Service, Resource                         string // Service is a descriptor's Name (probes.All)
 	Schedule                                  string
 	Timeout                                   time.Duration
 	ResponseTimeThreshold                     time.Duration
@@ -193,38 +192,20 @@ type namedService struct {
 	svc  *Service
 }
 
-// list returns the services in Targets order.
-func (s *Services) list() []namedService {
-	return []namedService{
-		{ServiceBedrock, &s.Bedrock.Service},
-		{ServiceDynamoDB, &s.DynamoDB},
-		{ServiceS3, &s.S3},
-		{ServiceKMS, &s.KMS},
-		{ServiceEventBridge, &s.EventBridge},
-		{ServiceStepFunctions, &s.StepFunctions},
-		{ServiceLambda, &s.Lambda},
-	}
-}
-
-// All returns every service's settings, in Targets order (the demo
-// rewrites their schedules).
-func (s *Services) All() []*Service {
-	var out []*Service
-	for _, ns := range s.list() {
-		out = append(out, ns.svc)
+// list returns the services the file configures, in Targets order (the
+// registry's).
+func (s Services) list() []namedService {
+	var out []namedService
+	for _, d := range probes.All() {
+		if svc := s[d.Name]; svc != nil {
+			out = append(out, namedService{d.Name, svc})
+		}
 	}
 	return out
 }
 
 // ServiceNames lists the service names in Targets order.
-func ServiceNames() []string {
-	var s Services
-	var names []string
-	for _, ns := range s.list() {
-		names = append(names, ns.name)
-	}
-	return names
-}
+func ServiceNames() []string { return probes.Services() }
 
 // IsEnabled reports whether the service is probed: explicitly enabled, or
 // left unset and given at least one resource.
@@ -257,23 +238,25 @@ func (c *Config) Targets() []Target {
 // runtime probe are enabled. They are kept out of Targets because each run
 // costs money and has its own schedule.
 func (c *Config) RuntimeTargets() []Target {
-	b := &c.Services.Bedrock
-	if !b.IsEnabled() || !b.Runtime.Enabled {
-		return nil
-	}
-	schedule := firstString(b.Runtime.Schedule, DefaultRuntimeSchedule)
 	var out []Target
-	for _, r := range b.Resources {
-		r.Schedule = schedule
-		t := c.resolve(ServiceBedrock, &b.Service, r)
-		// A rare, billed probe: its windows hold at least four of its runs,
-		// or they could never hold the two failures that confirm a failure
-		// (docs/alerting.md).
-		iv := Interval(schedule)
-		t.ErrorRateWindow = max(t.ErrorRateWindow, RuntimeWindowIntervals*iv)
-		t.AvailabilityWindow = max(t.AvailabilityWindow, RuntimeWindowIntervals*iv)
-		c.resolveConditions(&t)
-		out = append(out, t)
+	for _, ns := range c.Services.list() {
+		rt := ns.svc.Runtime
+		if !ns.svc.IsEnabled() || rt == nil || !rt.Enabled {
+			continue
+		}
+		schedule := firstString(rt.Schedule, DefaultRuntimeSchedule)
+		for _, r := range ns.svc.Resources {
+			r.Schedule = schedule
+			t := c.resolve(ns.name, ns.svc, r)
+			// A rare, billed probe: its windows hold at least four of its
+			// runs, or they could never hold the two failures that confirm a
+			// failure (docs/alerting.md).
+			iv := Interval(schedule)
+			t.ErrorRateWindow = max(t.ErrorRateWindow, RuntimeWindowIntervals*iv)
+			t.AvailabilityWindow = max(t.AvailabilityWindow, RuntimeWindowIntervals*iv)
+			c.resolveConditions(&t)
+			out = append(out, t)
+		}
 	}
 	return out
 }
@@ -282,17 +265,17 @@ func (c *Config) RuntimeTargets() []Target {
 // its windows hold.
 const RuntimeWindowIntervals = 4
 
-// DiscoveredTarget is a Lambda function the workflow check found in the
-// state machine's definition: probed on the workflow's schedule, with the
-// lambda service's settings, like a configured function.
-func (c *Config) DiscoveredTarget(function string) Target {
-	return c.resolve(ServiceLambda, &c.Services.Lambda, Resource{Name: function, Schedule: c.Workflow.Schedule})
+// DiscoveredTarget is a resource the workflow check found in the pipeline
+// (a Lambda function in the state machine's definition): probed on the
+// workflow's schedule, with its service's settings, like a configured one.
+func (c *Config) DiscoveredTarget(service, resource string) Target {
+	return c.resolve(service, c.Services.Get(service), Resource{Name: resource, Schedule: c.Workflow.Schedule})
 }
 
-// RuntimeMaxTokens is the resolved max_tokens for the Converse probe.
-func (c *Config) RuntimeMaxTokens() int {
-	if c.Services.Bedrock.Runtime.MaxTokens > 0 {
-		return c.Services.Bedrock.Runtime.MaxTokens
+// RuntimeMaxTokens is the resolved max_tokens of a service's runtime probe.
+func (c *Config) RuntimeMaxTokens(service string) int {
+	if rt := c.Services.Get(service).Runtime; rt != nil && rt.MaxTokens > 0 {
+		return rt.MaxTokens
 	}
 	return DefaultRuntimeMaxTokens
 }
@@ -391,22 +374,29 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	if d.Windows.Availability == 0 {
 		d.Windows.Availability = Duration(DefaultAvailabilityWindow)
 	}
-	for _, ns := range c.Services.list() {
-		if ns.svc.Enabled == nil {
-			v := ns.svc.IsEnabled()
-			ns.svc.Enabled = &v
+	// Every known service appears, so YAML() shows all of them and what
+	// each could be set to.
+	for _, d := range probes.All() {
+		svc := c.Services.Ensure(d.Name)
+		if svc.Enabled == nil {
+			v := svc.IsEnabled()
+			svc.Enabled = &v
+		}
+		if d.Runtime != nil {
+			if svc.Runtime == nil {
+				svc.Runtime = &Runtime{}
+			}
+			if svc.Runtime.Schedule == "" {
+				svc.Runtime.Schedule = DefaultRuntimeSchedule
+			}
+			if svc.Runtime.MaxTokens == 0 {
+				svc.Runtime.MaxTokens = DefaultRuntimeMaxTokens
+			}
 		}
 	}
 	c.applyComplianceDefaults() // first: the canary's retention defaults to compliance's
 	c.applyWorkflowDefaults()
 	c.Alerting.applyDefaults()
-	rt := &c.Services.Bedrock.Runtime
-	if rt.Schedule == "" {
-		rt.Schedule = DefaultRuntimeSchedule
-	}
-	if rt.MaxTokens == 0 {
-		rt.MaxTokens = DefaultRuntimeMaxTokens
-	}
 }
 
 // YAML renders the effective configuration (defaults filled in) for

@@ -3,30 +3,38 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/socmond/socmond/internal/probes"
+	"reflect"
 	"strings"
 )
 
-// envResource maps one environment variable of the pipeline's ECS task
-// definition to the service it names a resource of, and the pipeline role
-// it records (if any).
+// envResource is one environment variable of the pipeline's ECS task
+// definition naming resources of a service (the services' descriptors list
+// them, in Targets order).
 type envResource struct {
-	name    string
+	probes.EnvVar
 	service string
-	role    func(p *Pipeline) *string
 }
 
-// envResources is in Targets order within each service.
-var envResources = []envResource{
-	{"BEDROCK_TEXT_MODEL", ServiceBedrock, nil},
-	{"BEDROCK_EMBED_MODEL", ServiceBedrock, nil},
-	{"DDB_INVESTIGATIONS_TABLE", ServiceDynamoDB, func(p *Pipeline) *string { return &p.InvestigationsTable }},
-	{"DDB_METRICS_TABLE", ServiceDynamoDB, func(p *Pipeline) *string { return &p.MetricsTable }},
-	{"ARTIFACTS_BUCKET", ServiceS3, func(p *Pipeline) *string { return &p.ArtifactsBucket }},
-	{"AUDIT_BUCKET", ServiceS3, func(p *Pipeline) *string { return &p.AuditBucket }},
-	{"KMS_KEY_ID", ServiceKMS, func(p *Pipeline) *string { return &p.KMSKey }},
-	{"EVENT_BUS_NAME", ServiceEventBridge, func(p *Pipeline) *string { return &p.EventBus }},
-	{"STATE_MACHINE_ARN", ServiceStepFunctions, func(p *Pipeline) *string { return &p.StateMachine }},
-	{"LAMBDA_FUNCTIONS", ServiceLambda, nil}, // comma-separated function names
+func envResources() []envResource {
+	var out []envResource
+	for _, d := range probes.All() {
+		for _, v := range d.Env {
+			out = append(out, envResource{v, d.Name})
+		}
+	}
+	return out
+}
+
+// pipelineRole is the Pipeline field whose key under pipeline: is key.
+func pipelineRole(p *Pipeline, key string) *string {
+	v := reflect.ValueOf(p).Elem()
+	for i := range v.NumField() {
+		if strings.Split(v.Type().Field(i).Tag.Get("yaml"), ",")[0] == key {
+			return v.Field(i).Addr().Interface().(*string)
+		}
+	}
+	panic("config: no pipeline role " + key) // a descriptor's mistake, caught by the tests
 }
 
 // The variables that make an env-only socmond page: the Alertmanagers to
@@ -43,8 +51,8 @@ const (
 // EnvVars lists the variables env-only mode reads resources from.
 func EnvVars() []string {
 	var out []string
-	for _, r := range envResources {
-		out = append(out, r.name)
+	for _, r := range envResources() {
+		out = append(out, r.Name)
 	}
 	return out
 }
@@ -78,26 +86,22 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		l.vars["tenant"] = "DEFAULT_TENANT_ID"
 	}
 
-	byName := map[string]*Service{}
-	for _, ns := range c.Services.list() {
-		byName[ns.name] = ns.svc
-	}
-	for _, er := range envResources {
-		v := strings.TrimSpace(getenv(er.name))
+	for _, er := range envResources() {
+		v := strings.TrimSpace(getenv(er.Name))
 		if v == "" {
 			continue
 		}
 		names := []string{v}
-		if er.service == ServiceLambda {
+		if er.List {
 			names = splitList(v)
 		}
-		svc := byName[er.service]
+		svc := c.Services.Ensure(er.service)
 		for _, n := range names {
-			l.vars[fmt.Sprintf("services.%s.resources[%d]", er.service, len(svc.Resources))] = er.name
+			l.vars[fmt.Sprintf("services.%s.resources[%d]", er.service, len(svc.Resources))] = er.Name
 			svc.Resources = append(svc.Resources, Resource{Name: n})
 		}
-		if er.role != nil {
-			*er.role(&c.Pipeline) = v
+		if er.Role != "" {
+			*pipelineRole(&c.Pipeline, er.Role) = v
 		}
 	}
 	if len(c.Targets()) == 0 {

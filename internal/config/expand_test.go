@@ -90,7 +90,7 @@ func TestExpandInFile(t *testing.T) {
 		"expanded plain scalar is typed again": {
 			yaml: "services:\n  kms:\n    enabled: ${KMS_ON:-false}\n    resources:\n      - name: alias/k\n  s3:\n    resources:\n      - name: b\n",
 			check: func(t *testing.T, c *Config) {
-				wantEqual(t, "kms enabled", c.Services.KMS.IsEnabled(), false)
+				wantEqual(t, "kms enabled", c.Services.Get("kms").IsEnabled(), false)
 			},
 		},
 		"expanded duration": {

@@ -2,7 +2,10 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // TestParseErrors asserts the exact text of every kind of error: the user
@@ -46,8 +49,8 @@ func TestParseErrors(t *testing.T) {
 			want: `config.yaml:5: unknown key "tiemout" in services.kms`,
 		},
 		"unknown service": {
-			yaml: "services:\n  sqs:\n    resources: [{name: q}]\n",
-			want: `config.yaml:2: unknown key "sqs" in services`,
+			yaml: "services:\n  cloudfront:\n    resources: [{name: d}]\n",
+			want: `config.yaml:2: services.cloudfront: unknown service "cloudfront" (one of ` + strings.Join(probes.Services(), ", ") + ")",
 		},
 		"unknown key in a resource": {
 			yaml: "services:\n  s3:\n    resources:\n      - name: b\n        bucket: b\n",
@@ -163,7 +166,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		"runtime without models": {
 			yaml: "services:\n  bedrock:\n    runtime:\n      enabled: true\n  s3:\n    resources: [{name: b}]\n",
-			want: "config.yaml:4: services.bedrock.runtime.enabled: the runtime probe needs at least one model id in services.bedrock.resources",
+			want: "config.yaml:4: services.bedrock.runtime.enabled: the runtime probe needs at least one resource in services.bedrock.resources",
 		},
 		"runtime negative max tokens": {
 			yaml: "services:\n  bedrock:\n    runtime:\n      max_tokens: -1\n    resources: [{name: m}]\n",

@@ -178,7 +178,7 @@ services:
 // built-in defaults without Load having run.
 func TestTargetsOnHandBuiltConfig(t *testing.T) {
 	var c Config
-	c.Services.S3.Resources = []Resource{{Name: "b"}}
+	c.Services.Ensure("s3").Resources = []Resource{{Name: "b"}}
 	want := []Target{builtin("s3", "b")}
 	if got := c.Targets(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Targets() = %+v, want %+v", got, want)
@@ -217,14 +217,14 @@ func TestRuntimeTargets(t *testing.T) {
 			var models []string
 			for _, tg := range got {
 				models = append(models, tg.Resource)
-				wantEqual(t, "service", tg.Service, ServiceBedrock)
+				wantEqual(t, "service", tg.Service, "bedrock")
 				wantEqual(t, "schedule", tg.Schedule, tc.wantSched)
 			}
 			if !reflect.DeepEqual(models, tc.wantModels) {
 				t.Errorf("runtime models = %v, want %v", models, tc.wantModels)
 			}
 			if tc.wantTokens != 0 {
-				wantEqual(t, "max tokens", c.RuntimeMaxTokens(), tc.wantTokens)
+				wantEqual(t, "max tokens", c.RuntimeMaxTokens("bedrock"), tc.wantTokens)
 			}
 		})
 	}

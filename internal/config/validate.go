@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"github.com/socmond/socmond/internal/probes"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,7 +81,13 @@ func validate(c *Config, l *locator) []error {
 	for _, e := range validateSettings(&c.Defaults, "defaults", l) {
 		add(e)
 	}
+	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
+		if _, ok := probes.Lookup(name); !ok {
+			add(l.errorf("services."+name, "unknown service %q (one of %s)", name, strings.Join(ServiceNames(), ", ")))
+		}
+	}
 	for _, ns := range c.Services.list() {
+		d, _ := probes.Lookup(ns.name)
 		base := "services." + ns.name
 		for _, e := range validateSettings(&ns.svc.Settings, base, l) {
 			add(e)
@@ -95,10 +103,8 @@ func validate(c *Config, l *locator) []error {
 				add(l.errorf(rp+".name", "required"))
 			case strings.IndexFunc(r.Name, unicode.IsSpace) >= 0:
 				add(l.errorf(rp+".name", "invalid name %q: must not contain spaces", r.Name))
-			case ns.name == ServiceStepFunctions && !isStateMachineARN(r.Name):
-				// DescribeStateMachine takes only an ARN; a bare name would
-				// fail on every probe with a validation error.
-				add(l.errorf(rp+".name", "invalid state machine %q: must be an ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)", r.Name))
+			case d.Validate != nil && d.Validate(r.Name) != nil:
+				add(l.errorf(rp+".name", "%v", d.Validate(r.Name)))
 			}
 			if j, dup := seen[r.Name]; dup && r.Name != "" {
 				add(l.errorf(rp+".name", "duplicate resource %q (also %s.resources[%d])", r.Name, base, j))
@@ -116,17 +122,25 @@ func validate(c *Config, l *locator) []error {
 		}
 	}
 
-	rt := &c.Services.Bedrock.Runtime
-	if err := ValidateSchedule(rt.Schedule); err != nil {
-		add(l.errorf("services.bedrock.runtime.schedule", "invalid schedule %q: %v", rt.Schedule, err))
+	for _, ns := range c.Services.list() {
+		rt, base := ns.svc.Runtime, "services."+ns.name+".runtime"
+		if rt == nil {
+			continue
+		}
+		if d, _ := probes.Lookup(ns.name); d.Runtime == nil {
+			add(l.errorf(base, "%s has no runtime probe", d.DisplayName))
+			continue
+		}
+		if err := ValidateSchedule(rt.Schedule); err != nil {
+			add(l.errorf(base+".schedule", "invalid schedule %q: %v", rt.Schedule, err))
+		}
+		if rt.MaxTokens < 1 {
+			add(l.errorf(base+".max_tokens", "must be at least 1, got %d", rt.MaxTokens))
+		}
+		if rt.Enabled && len(ns.svc.Resources) == 0 {
+			add(l.errorf(base+".enabled", "the runtime probe needs at least one resource in services.%s.resources", ns.name))
+		}
 	}
-	if rt.MaxTokens < 1 {
-		add(l.errorf("services.bedrock.runtime.max_tokens", "must be at least 1, got %d", rt.MaxTokens))
-	}
-	if rt.Enabled && len(c.Services.Bedrock.Resources) == 0 {
-		add(l.errorf("services.bedrock.runtime.enabled", "the runtime probe needs at least one model id in services.bedrock.resources"))
-	}
-
 	errs = append(errs, validateWindows(c, l)...)
 	for _, e := range validateWorkflow(c, l) {
 		add(e)
@@ -223,10 +237,4 @@ func (c *Config) windowPath(service, field string) string {
 		}
 	}
 	return "defaults.windows." + field
-}
-
-func isStateMachineARN(s string) bool {
-	parts := strings.SplitN(s, ":", 7)
-	return len(parts) == 7 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") &&
-		parts[2] == "states" && parts[5] == "stateMachine" && parts[6] != ""
 }

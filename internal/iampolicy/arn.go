@@ -1,12 +1,19 @@
 package iampolicy
 
 import (
+	"github.com/socmond/socmond/internal/probes"
 	"strings"
 )
 
 // scope is where the policy's ARNs live: partition, region and account.
+// The services' own resources' ARN forms are their descriptors' (probes);
+// these are the forms the features need beyond them.
 type scope struct {
 	partition, region, account string
+}
+
+func (s scope) probes() probes.Scope {
+	return probes.Scope{Partition: s.partition, Region: s.region, Account: s.account}
 }
 
 // accountFrom finds the account id in the first ARN that carries one, so a
@@ -22,38 +29,18 @@ func accountFrom(arns ...string) (partition, account string) {
 	return "", ""
 }
 
-func (s scope) arn(service, resource string) string {
-	return "arn:" + s.partition + ":" + service + ":" + s.region + ":" + s.account + ":" + resource
-}
+func (s scope) arn(service, resource string) string { return s.probes().ARN(service, resource) }
 
-// model is a Bedrock foundation model: AWS owns it, so the ARN has no account.
-func (s scope) model(id string) string {
-	if strings.HasPrefix(id, "arn:") {
-		return id
-	}
-	return "arn:" + s.partition + ":bedrock:" + s.region + "::foundation-model/" + id
-}
+func (s scope) table(name string) string { return probes.TableARN(s.probes(), name).Resource }
 
-func (s scope) table(name string) string {
-	if strings.HasPrefix(name, "arn:") {
-		return name
-	}
-	return s.arn("dynamodb", "table/"+name)
-}
-
-func (s scope) bucket(name string) string { return "arn:" + s.partition + ":s3:::" + name }
+func (s scope) bucket(name string) string { return probes.BucketARN(s.probes(), name).Resource }
 
 // objects is every object under prefix in bucket.
 func (s scope) objects(bucket, prefix string) string {
 	return s.bucket(bucket) + "/" + prefix + "*"
 }
 
-func (s scope) bus(name string) string {
-	if strings.HasPrefix(name, "arn:") {
-		return name
-	}
-	return s.arn("events", "event-bus/"+name)
-}
+func (s scope) bus(name string) string { return probes.BusARN(s.probes(), name).Resource }
 
 // rule is an EventBridge rule; on a custom bus its ARN includes the bus.
 func (s scope) rule(bus, name string) string {
@@ -70,40 +57,13 @@ func (s scope) rule(bus, name string) string {
 }
 
 func (s scope) stateMachine(nameOrARN string) string {
-	if strings.HasPrefix(nameOrARN, "arn:") {
-		return nameOrARN
-	}
-	return s.arn("states", "stateMachine:"+nameOrARN)
+	return probes.StateMachineARN(s.probes(), nameOrARN).Resource
 }
 
 // executions are every execution of a state machine.
 func (s scope) executions(machineARN string) string {
 	name := machineARN[strings.LastIndex(machineARN, ":")+1:]
 	return s.arn("states", "execution:"+name+":*")
-}
-
-func (s scope) function(name string) string {
-	if strings.HasPrefix(name, "arn:") {
-		return name
-	}
-	return s.arn("lambda", "function:"+name)
-}
-
-// key scopes a KMS key named by id, key ARN, alias or alias ARN. An alias
-// cannot be an IAM resource for key operations, so it becomes "any key of
-// this account" narrowed by the kms:ResourceAliases condition — AWS's own
-// way of granting access to a key by its alias.
-func (s scope) key(name string) (resource, alias string) {
-	switch {
-	case strings.HasPrefix(name, "arn:") && strings.Contains(name, ":alias/"):
-		return s.arn("kms", "key/*"), name[strings.Index(name, ":alias/")+1:]
-	case strings.HasPrefix(name, "arn:"):
-		return name, ""
-	case strings.HasPrefix(name, "alias/"):
-		return s.arn("kms", "key/*"), name
-	default:
-		return s.arn("kms", "key/"+name), ""
-	}
 }
 
 // keyPrefix is the part of an object key template before its first

@@ -2,34 +2,21 @@ package iampolicy
 
 import (
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // addProbes grants the one read-only call each probe makes (README, "What a
-// probe does").
+// probe does"), and the billed call of each opt-in runtime probe.
 func addProbes(b *builder, s scope, cfg *config.Config) {
 	for _, t := range cfg.Targets() {
-		switch t.Service {
-		case config.ServiceBedrock:
-			b.add("ReadBedrockModels", []string{"bedrock:GetFoundationModel"}, s.model(t.Resource))
-		case config.ServiceDynamoDB:
-			b.add("ReadDynamoDBTables", []string{"dynamodb:DescribeTable"}, s.table(t.Resource))
-		case config.ServiceS3:
-			b.add("ReadS3Buckets", []string{"s3:ListBucket"}, s.bucket(t.Resource)) // HeadBucket
-		case config.ServiceKMS:
-			keyStatement(b, s, "ReadKMSKey", []string{"kms:DescribeKey"}, t.Resource)
-		case config.ServiceEventBridge:
-			b.add("ReadEventBridgeBuses", []string{"events:DescribeEventBus"}, s.bus(t.Resource))
-		case config.ServiceStepFunctions:
-			b.add("ReadStepFunctionsStateMachines", []string{"states:DescribeStateMachine"}, s.stateMachine(t.Resource))
-		case config.ServiceLambda:
-			b.add("ReadLambdaFunctions", []string{"lambda:GetFunctionConfiguration"}, s.function(t.Resource))
+		if d, ok := probes.Lookup(t.Service); ok {
+			grant(b, s, d.Read, t.Resource)
 		}
 	}
-	// The runtime probe invokes each model with a one-token budget: billed,
-	// hence opt-in. bedrock:InvokeModel covers both its calls, Converse
-	// (text models) and InvokeModel (embedding models).
 	for _, t := range cfg.RuntimeTargets() {
-		b.add("OptInBedrockInvokeModels", []string{"bedrock:InvokeModel"}, s.model(t.Resource))
+		if d, ok := probes.Lookup(t.Service); ok && d.Runtime != nil {
+			grant(b, s, d.Runtime.Use, t.Resource)
+		}
 	}
 }
 
@@ -84,8 +71,8 @@ func addWorkflow(b *builder, s scope, cfg *config.Config) {
 	b.add("ReadStepFunctionsExecutions", []string{"states:DescribeExecution", "states:GetExecutionHistory"}, s.executions(sm))
 	// The check reads the configuration of the functions the definition
 	// invokes; they are the pipeline's, which the lambda section lists.
-	for _, f := range cfg.Services.Lambda.Resources {
-		b.add("ReadLambdaFunctions", []string{"lambda:GetFunctionConfiguration"}, s.function(f.Name))
+	for _, f := range cfg.Services.Get(probes.ServiceLambda).Resources {
+		grant(b, s, probes.Lambda.Read, f.Name)
 	}
 }
 

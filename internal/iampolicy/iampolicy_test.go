@@ -132,27 +132,19 @@ func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 
 // resourceARNs are the ARNs a recorded call may be authorised by.
 func resourceARNs(s scope, cfg *config.Config, c awssim.Call) []string {
-	switch c.Service {
-	case "bedrock":
-		return []string{s.model(c.Resource)}
-	case "dynamodb":
-		return []string{s.table(c.Resource)}
-	case "s3":
-		if strings.Contains(c.Operation, "Object") && c.Operation != "GetObjectLockConfiguration" && c.Operation != "ListObjectsV2" {
-			return []string{s.bucket(c.Resource) + "/"} // prefix: the call names only the bucket
-		}
-		return []string{s.bucket(c.Resource)}
-	case "kms":
+	// The features' calls name resources beyond the probed ones: objects,
+	// rules, executions. Every other call is a probe's, on its service's
+	// own resource form.
+	switch {
+	case c.Service == "s3" && strings.Contains(c.Operation, "Object") && c.Operation != "GetObjectLockConfiguration" && c.Operation != "ListObjectsV2":
+		return []string{s.bucket(c.Resource) + "/"} // prefix: the call names only the bucket
+	case c.Service == "kms":
 		return []string{c.Resource}
-	case "eventbridge":
-		if c.Operation == "DescribeRule" || c.Operation == "ListTargetsByRule" {
-			return []string{s.rule(cfg.Pipeline.EventBus, c.Resource)}
-		}
-		return []string{s.bus(c.Resource)}
-	case "stepfunctions":
-		return []string{c.Resource}
-	case "lambda":
-		return []string{s.function(c.Resource)}
+	case c.Service == "eventbridge" && (c.Operation == "DescribeRule" || c.Operation == "ListTargetsByRule"):
+		return []string{s.rule(cfg.Pipeline.EventBus, c.Resource)}
+	}
+	if d, ok := probes.Lookup(c.Service); ok {
+		return []string{d.Read.ARN(s.probes(), c.Resource).Resource}
 	}
 	return nil
 }
@@ -278,7 +270,7 @@ func TestPolicyShape(t *testing.T) {
 		}
 	}
 	// Turning the opt-in features off removes every opt-in statement.
-	cfg.Services.Bedrock.Runtime.Enabled = false
+	cfg.Services.Get(probes.ServiceBedrock).Runtime.Enabled = false
 	cfg.Compliance.Evidence.Enabled = false
 	cfg.Canary.Enabled = false
 	pol, err = Generate(cfg, Options{})
@@ -300,8 +292,12 @@ func TestKeyScoping(t *testing.T) {
 		"arn:aws:kms:x:1:key/k":      {"arn:aws:kms:x:1:key/k", ""},
 		"arn:aws:kms:x:1:alias/soc2": {"arn:aws:kms:ap-east-1:111122223333:key/*", "alias/soc2"},
 	} {
-		r, a := s.key(name)
-		if r != want[0] || a != want[1] {
+		g := probes.KeyARN(s.probes(), name)
+		var a string
+		if g.Condition != nil {
+			a = g.Condition["ForAnyValue:StringEquals"]["kms:ResourceAliases"][0]
+		}
+		if r := g.Resource; r != want[0] || a != want[1] {
 			t.Errorf("key(%q) = %q, %q; want %q, %q", name, r, a, want[0], want[1])
 		}
 	}

@@ -9,6 +9,7 @@ package iampolicy
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/socmond/socmond/internal/probes"
 	"slices"
 	"sort"
 
@@ -150,12 +151,15 @@ func isOptIn(sid string) bool { return len(sid) >= 5 && sid[:5] == "OptIn" }
 // keyStatement grants KMS actions on a key named in any of the ways the
 // config allows.
 func keyStatement(b *builder, s scope, sid string, actions []string, key string) {
-	res, alias := s.key(key)
-	if alias == "" {
-		b.add(sid, actions, res)
+	grant(b, s, probes.Access{Sid: sid, Actions: actions, ARN: probes.KeyARN}, key)
+}
+
+// grant adds an Access on one resource.
+func grant(b *builder, s scope, a probes.Access, resource string) {
+	g := a.ARN(s.probes(), resource)
+	if g.Condition == nil {
+		b.add(a.Sid, a.Actions, g.Resource)
 		return
 	}
-	b.addCond(sid+"ByAlias", map[string]map[string][]string{
-		"ForAnyValue:StringEquals": {"kms:ResourceAliases": {alias}},
-	}, actions, res)
+	b.addCond(a.Sid+g.SidSuffix, g.Condition, a.Actions, g.Resource)
 }

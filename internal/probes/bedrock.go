@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 	"strings"
 	"time"
 
@@ -16,6 +17,34 @@ import (
 	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
 )
+
+// ServiceBedrock is Amazon Bedrock's label value.
+const ServiceBedrock = "bedrock"
+
+// Bedrock is Amazon Bedrock: its foundation models, and the opt-in runtime
+// probe that invokes each with a one-token budget.
+var Bedrock = Service{
+	Name: ServiceBedrock, DisplayName: "Amazon Bedrock", Resources: "model ids",
+	New:  func(c *awsclient.Clients, r string) Probe { return NewBedrockModel(c.Bedrock, r) },
+	Read: Access{Sid: "ReadBedrockModels", Actions: []string{"bedrock:GetFoundationModel"}, ARN: modelARN},
+	Runtime: &Runtime{
+		New: func(c *awsclient.Clients, r string, maxTokens int) Probe {
+			return NewBedrockRuntime(c.BedrockRuntime, r, int32(maxTokens))
+		},
+		// bedrock:InvokeModel covers both calls, Converse (text models)
+		// and InvokeModel (embedding models).
+		Use: Access{Sid: "OptInBedrockInvokeModels", Actions: []string{"bedrock:InvokeModel"}, ARN: modelARN},
+	},
+	Env: []EnvVar{{Name: "BEDROCK_TEXT_MODEL"}, {Name: "BEDROCK_EMBED_MODEL"}},
+}
+
+// modelARN is a foundation model's: AWS owns it, so the ARN has no account.
+func modelARN(s Scope, id string) Grant {
+	if strings.HasPrefix(id, "arn:") {
+		return Grant{Resource: id}
+	}
+	return Grant{Resource: "arn:" + s.Partition + ":bedrock:" + s.Region + "::foundation-model/" + id}
+}
 
 // BedrockAPI is the part of the Bedrock control-plane client the model probe uses.
 type BedrockAPI interface {

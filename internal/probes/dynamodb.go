@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,6 +11,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
+
+// ServiceDynamoDB is DynamoDB's label value.
+const ServiceDynamoDB = "dynamodb"
+
+// DynamoDB is Amazon DynamoDB: the pipeline's tables.
+var DynamoDB = Service{
+	Name: ServiceDynamoDB, DisplayName: "DynamoDB", Resources: "table names or ARNs",
+	New:  func(c *awsclient.Clients, r string) Probe { return NewDynamoDBTable(c.DynamoDB, r) },
+	Read: Access{Sid: "ReadDynamoDBTables", Actions: []string{"dynamodb:DescribeTable"}, ARN: TableARN},
+	Env: []EnvVar{{Name: "DDB_INVESTIGATIONS_TABLE", Role: "investigations_table"},
+		{Name: "DDB_METRICS_TABLE", Role: "metrics_table"}},
+}
+
+// TableARN is a DynamoDB table's ARN.
+func TableARN(s Scope, name string) Grant {
+	return Grant{Resource: s.named("dynamodb", "table/", name)}
+}
 
 // DynamoDBAPI is the part of the DynamoDB client the table probe uses.
 type DynamoDBAPI interface {

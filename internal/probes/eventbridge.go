@@ -3,11 +3,28 @@ package probes
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 )
+
+// ServiceEventBridge is EventBridge's label value.
+const ServiceEventBridge = "eventbridge"
+
+// EventBridge is Amazon EventBridge: the bus the SOC's alerts arrive on.
+var EventBridge = Service{
+	Name: ServiceEventBridge, DisplayName: "EventBridge", Resources: "event bus names or ARNs",
+	New:  func(c *awsclient.Clients, r string) Probe { return NewEventBus(c.EventBridge, r) },
+	Read: Access{Sid: "ReadEventBridgeBuses", Actions: []string{"events:DescribeEventBus"}, ARN: BusARN},
+	Env:  []EnvVar{{Name: "EVENT_BUS_NAME", Role: "event_bus"}},
+}
+
+// BusARN is an event bus's ARN.
+func BusARN(s Scope, name string) Grant {
+	return Grant{Resource: s.named("events", "event-bus/", name)}
+}
 
 // EventBridgeAPI is the part of the EventBridge client the bus probe uses.
 type EventBridgeAPI interface {

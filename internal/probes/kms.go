@@ -3,6 +3,8 @@ package probes
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,6 +12,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
+
+// ServiceKMS is AWS KMS's label value.
+const ServiceKMS = "kms"
+
+// KMS is AWS KMS: the pipeline's customer-managed key.
+var KMS = Service{
+	Name: ServiceKMS, DisplayName: "AWS KMS", Resources: "key ids, key ARNs, aliases or alias ARNs",
+	New:  func(c *awsclient.Clients, r string) Probe { return NewKMSKey(c.KMS, r) },
+	Read: Access{Sid: "ReadKMSKey", Actions: []string{"kms:DescribeKey"}, ARN: KeyARN},
+	Env:  []EnvVar{{Name: "KMS_KEY_ID", Role: "kms_key"}},
+}
+
+// KeyARN scopes a KMS key named by id, key ARN, alias or alias ARN. An alias
+// cannot be an IAM resource for key operations, so it becomes "any key of
+// this account" narrowed by the kms:ResourceAliases condition — AWS's own
+// way of granting access to a key by its alias.
+func KeyARN(s Scope, name string) Grant {
+	alias := ""
+	switch {
+	case strings.HasPrefix(name, "arn:") && strings.Contains(name, ":alias/"):
+		alias = name[strings.Index(name, ":alias/")+1:]
+	case strings.HasPrefix(name, "arn:"):
+		return Grant{Resource: name}
+	case strings.HasPrefix(name, "alias/"):
+		alias = name
+	default:
+		return Grant{Resource: s.ARN("kms", "key/"+name)}
+	}
+	return Grant{Resource: s.ARN("kms", "key/*"), SidSuffix: "ByAlias",
+		Condition: map[string]map[string][]string{"ForAnyValue:StringEquals": {"kms:ResourceAliases": {alias}}}}
+}
 
 // KMSAPI is the part of the KMS client the key probe uses.
 type KMSAPI interface {

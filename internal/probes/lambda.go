@@ -3,12 +3,29 @@ package probes
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
+
+// ServiceLambda is AWS Lambda's label value.
+const ServiceLambda = "lambda"
+
+// Lambda is AWS Lambda: the pipeline's stages.
+var Lambda = Service{
+	Name: ServiceLambda, DisplayName: "AWS Lambda", Resources: "function names or ARNs",
+	New:  func(c *awsclient.Clients, r string) Probe { return NewLambdaFunction(c.Lambda, r) },
+	Read: Access{Sid: "ReadLambdaFunctions", Actions: []string{"lambda:GetFunctionConfiguration"}, ARN: FunctionARN},
+	Env:  []EnvVar{{Name: "LAMBDA_FUNCTIONS", List: true}},
+}
+
+// FunctionARN is a Lambda function's ARN.
+func FunctionARN(s Scope, name string) Grant {
+	return Grant{Resource: s.named("lambda", "function:", name)}
+}
 
 // LambdaAPI is the part of the Lambda client the function probe uses.
 type LambdaAPI interface {

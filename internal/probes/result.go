@@ -43,39 +43,6 @@ const (
 // Classes lists every failure class (ClassSlow included).
 var Classes = []Class{ClassTimeout, ClassThrottled, ClassAuth, ClassNotFound, ClassInvalidState, ClassServer, ClassNetwork, ClassOther, ClassSlow}
 
-// Service label values. They are part of the metrics contract.
-const (
-	ServiceBedrock       = "bedrock"
-	ServiceDynamoDB      = "dynamodb"
-	ServiceS3            = "s3"
-	ServiceKMS           = "kms"
-	ServiceEventBridge   = "eventbridge"
-	ServiceStepFunctions = "stepfunctions"
-	ServiceLambda        = "lambda"
-)
-
-// displayNames are the services as people name them. The label values above
-// stay what they are (metrics, alerts and configuration use them); what a
-// person reads on the status page and in validate's table is this.
-var displayNames = map[string]string{
-	ServiceBedrock:       "Amazon Bedrock",
-	ServiceDynamoDB:      "DynamoDB",
-	ServiceS3:            "Amazon S3",
-	ServiceKMS:           "AWS KMS",
-	ServiceEventBridge:   "EventBridge",
-	ServiceStepFunctions: "Step Functions",
-	ServiceLambda:        "AWS Lambda",
-}
-
-// DisplayName is the name a person reads for a service label value:
-// "Step Functions" for stepfunctions. Any other value is returned as it is.
-func DisplayName(service string) string {
-	if n, ok := displayNames[service]; ok {
-		return n
-	}
-	return service
-}
-
 // Target names what a probe checks.
 type Target struct {
 	Service  string `json:"service"`

@@ -3,11 +3,29 @@ package probes
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
+
+// ServiceS3 is Amazon S3's label value.
+const ServiceS3 = "s3"
+
+// S3 is Amazon S3: the artifacts and audit buckets.
+var S3 = Service{
+	Name: ServiceS3, DisplayName: "Amazon S3", Resources: "bucket names",
+	New: func(c *awsclient.Clients, r string) Probe { return NewS3Bucket(c.S3, r) },
+	// HeadBucket is authorised by s3:ListBucket.
+	Read: Access{Sid: "ReadS3Buckets", Actions: []string{"s3:ListBucket"}, ARN: BucketARN},
+	Env:  []EnvVar{{Name: "ARTIFACTS_BUCKET", Role: "artifacts_bucket"}, {Name: "AUDIT_BUCKET", Role: "audit_bucket"}},
+}
+
+// BucketARN is an S3 bucket's ARN: buckets have no region or account in it.
+func BucketARN(s Scope, name string) Grant {
+	return Grant{Resource: "arn:" + s.Partition + ":s3:::" + name}
+}
 
 // S3API is the part of the S3 client the bucket probe uses.
 type S3API interface {

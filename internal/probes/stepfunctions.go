@@ -3,12 +3,40 @@ package probes
 import (
 	"context"
 	"fmt"
+	"github.com/socmond/socmond/internal/awsclient"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
+
+// ServiceStepFunctions is Step Functions' label value.
+const ServiceStepFunctions = "stepfunctions"
+
+// StepFunctions is AWS Step Functions: the pipeline's state machine.
+var StepFunctions = Service{
+	Name: ServiceStepFunctions, DisplayName: "Step Functions", Resources: "state machine ARNs",
+	New:  func(c *awsclient.Clients, r string) Probe { return NewStateMachine(c.SFN, r) },
+	Read: Access{Sid: "ReadStepFunctionsStateMachines", Actions: []string{"states:DescribeStateMachine"}, ARN: StateMachineARN},
+	// DescribeStateMachine takes only an ARN; a bare name would fail on
+	// every probe with a validation error.
+	Validate: func(r string) error {
+		parts := strings.SplitN(r, ":", 7)
+		if len(parts) == 7 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") &&
+			parts[2] == "states" && parts[5] == "stateMachine" && parts[6] != "" {
+			return nil
+		}
+		return fmt.Errorf("invalid state machine %q: must be an ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)", r)
+	},
+	Env: []EnvVar{{Name: "STATE_MACHINE_ARN", Role: "state_machine"}},
+}
+
+// StateMachineARN is a state machine's ARN.
+func StateMachineARN(s Scope, name string) Grant {
+	return Grant{Resource: s.named("states", "stateMachine:", name)}
+}
 
 // SFNAPI is the part of the Step Functions client the state machine probe uses.
 type SFNAPI interface {

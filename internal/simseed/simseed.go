@@ -18,19 +18,19 @@ func FromConfig(cfg *config.Config) awssim.Seed {
 	seed := awssim.Seed{Region: cfg.Region}
 	for _, t := range cfg.Targets() {
 		switch t.Service {
-		case config.ServiceDynamoDB:
+		case "dynamodb":
 			seed.Tables = append(seed.Tables, t.Resource)
-		case config.ServiceS3:
+		case "s3":
 			seed.Buckets = append(seed.Buckets, t.Resource)
-		case config.ServiceKMS:
+		case "kms":
 			seed.Keys = append(seed.Keys, t.Resource)
-		case config.ServiceEventBridge:
+		case "eventbridge":
 			seed.EventBuses = append(seed.EventBuses, t.Resource)
-		case config.ServiceStepFunctions:
+		case "stepfunctions":
 			seed.StateMachines = append(seed.StateMachines, t.Resource)
-		case config.ServiceLambda:
+		case "lambda":
 			seed.Functions = append(seed.Functions, t.Resource)
-		case config.ServiceBedrock:
+		case "bedrock":
 			seed.Models = append(seed.Models, t.Resource)
 		}
 	}

@@ -3,13 +3,14 @@ package workflow
 import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // PassiveFromConfig builds the passive workflow check from the configuration.
 func PassiveFromConfig(cfg *config.Config, c *awsclient.Clients) *Passive {
 	var configured []string
-	if cfg.Services.Lambda.IsEnabled() {
-		for _, r := range cfg.Services.Lambda.Resources {
+	if fns := cfg.Services.Get(probes.ServiceLambda); fns.IsEnabled() {
+		for _, r := range fns.Resources {
 			configured = append(configured, r.Name)
 		}
 	}

@@ -62,7 +62,7 @@ func TestSocmondConfigLoads(t *testing.T) {
 		t.Fatalf("%d targets, want 3", len(targets))
 	}
 	for i, tg := range targets {
-		if tg.Service != config.ServiceDynamoDB || tg.Resource != tableName(i) || tg.Schedule != "@every 15s" {
+		if tg.Service != "dynamodb" || tg.Resource != tableName(i) || tg.Schedule != "@every 15s" {
 			t.Errorf("target %d = %s/%s %q", i, tg.Service, tg.Resource, tg.Schedule)
 		}
 	}
