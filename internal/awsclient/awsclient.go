@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,6 +74,59 @@ type Clients struct {
 	SFN            *sfn.Client
 	Lambda         *lambda.Client
 	STS            *sts.Client
+
+	// tune applies the factory's HTTP client and retry policy to a client
+	// built outside New (Client); its zero value leaves the SDK's.
+	tune  Tune
+	mu    sync.Mutex
+	other map[string]any
+}
+
+// Client returns the SDK client of a service New does not build itself —
+// one a probe's descriptor builds — made once per Clients by build, which
+// gets the configuration and must call tune in its client options so the
+// client shares the factory's connections and retry policy:
+//
+//	awsclient.Client(c, "example", func(cfg aws.Config, tune awsclient.Tune) *example.Client {
+//		return example.NewFromConfig(cfg, func(o *example.Options) {
+//			o.HTTPClient, o.Retryer = tune.HTTPClient(o.HTTPClient), tune.Retryer(o.Retryer)
+//		})
+//	})
+func Client[T any](c *Clients, name string, build func(cfg aws.Config, tune Tune) T) T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.other[name].(T); ok {
+		return v
+	}
+	v := build(c.Config, c.tune)
+	if c.other == nil {
+		c.other = map[string]any{}
+	}
+	c.other[name] = v
+	return v
+}
+
+// Tune is the factory's HTTP client and retry policy, for a client's
+// options.
+type Tune struct {
+	hc func(aws.HTTPClient) aws.HTTPClient
+}
+
+// HTTPClient is what the factory makes of the HTTP client the SDK resolved
+// for the service.
+func (t Tune) HTTPClient(h aws.HTTPClient) aws.HTTPClient {
+	if t.hc == nil {
+		return h
+	}
+	return t.hc(h)
+}
+
+// Retryer is the factory's retry policy around the SDK's retryer.
+func (t Tune) Retryer(r aws.Retryer) aws.Retryer {
+	if t.hc == nil {
+		return r
+	}
+	return capped(r)
 }
 
 // New builds the clients. It does not call AWS.
@@ -108,6 +162,7 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
 	hc := serviceHTTPClient(cfg.HTTPClient)
 	return &Clients{
+		tune:           Tune{hc: hc},
 		Config:         cfg,
 		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),

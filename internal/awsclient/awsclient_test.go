@@ -121,3 +121,33 @@ func TestSDKWarningsGoThroughZerolog(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestClientOfAnotherService: a client a descriptor builds through Client
+// is built once per Clients and gets the factory's HTTP client (bodies from
+// memory) and its capped retryer, as New's own clients do.
+func TestClientOfAnotherService(t *testing.T) {
+	c, err := New(context.Background(), Options{Region: "ap-east-1", Endpoint: "http://127.0.0.1:1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts dynamodb.Options
+	builds := 0
+	build := func(cfg aws.Config, tune Tune) *dynamodb.Client {
+		builds++
+		return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+			o.HTTPClient, o.Retryer = tune.HTTPClient(o.HTTPClient), tune.Retryer(o.Retryer)
+			opts = *o
+		})
+	}
+	a, b := Client(c, "other", build), Client(c, "other", build)
+	if a != b || builds != 1 {
+		t.Errorf("built %d times, same client %v: want once", builds, a == b)
+	}
+	if _, ok := opts.HTTPClient.(memoryBodies); !ok {
+		t.Errorf("HTTP client %T, want the factory's memoryBodies", opts.HTTPClient)
+	}
+	if _, ok := opts.Retryer.(withinDeadline); !ok {
+		t.Errorf("retryer %T, want the factory's capped one", opts.Retryer)
+	}
+}

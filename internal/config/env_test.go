@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/socmond/socmond/internal/probes"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -195,5 +197,34 @@ func TestFromEnvAlertmanagers(t *testing.T) {
 				t.Errorf("alertmanagers = %+v\nwant            %+v", c.Alerting.Alertmanagers, tc.want)
 			}
 		})
+	}
+}
+
+// TestFromEnvEveryDescriptorVariable: every variable a service's descriptor
+// names becomes a resource of that service, and the pipeline role it names
+// exists (a descriptor's mistake would otherwise panic at start-up).
+func TestFromEnvEveryDescriptorVariable(t *testing.T) {
+	for _, d := range probes.All() {
+		for _, v := range d.Env {
+			name := "resource-1"
+			if d.Validate != nil && d.Validate(name) != nil {
+				name = "arn:aws:states:ap-east-1:111122223333:stateMachine:resource-1"
+			}
+			env := map[string]string{v.Name: name}
+			if d.Validate != nil && d.Validate(name) != nil {
+				t.Fatalf("%s: no sample name passes its validation", d.Name)
+			}
+			c, err := FromEnv(func(k string) string { return env[k] })
+			if err != nil {
+				t.Errorf("%s=%s: %v", v.Name, name, err)
+				continue
+			}
+			if got := c.Targets(); len(got) != 1 || got[0].Service != d.Name || got[0].Resource != name {
+				t.Errorf("%s: targets %+v, want one %s %s", v.Name, got, d.Name, name)
+			}
+			if v.Role != "" && *pipelineRole(&c.Pipeline, v.Role) != name {
+				t.Errorf("%s: pipeline.%s not set", v.Name, v.Role)
+			}
+		}
 	}
 }
