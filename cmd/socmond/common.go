@@ -176,7 +176,7 @@ func clientOptions(cfg *config.Config, endpoint string, creds aws.CredentialsPro
 func buildChecks(cfg *config.Config, c *awsclient.Clients, leading bool, gate func() bool) ([]monitor.Check, error) {
 	var checks []monitor.Check
 	for _, t := range cfg.Targets() {
-		p, err := probes.New(t.Service, t.Resource, c)
+		p, err := probes.New(t.Service, t.Probe(), c)
 		if err != nil {
 			return nil, err
 		}

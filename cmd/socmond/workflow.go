@@ -78,7 +78,7 @@ func attachWorkflow(d *daemon) error {
 }
 
 func lambdaTarget(cfg *config.Config, fn string) config.Target {
-	return cfg.DiscoveredTarget(probes.ServiceLambda, fn)
+	return cfg.DiscoveredTarget(probes.ServiceLambda, fn, "")
 }
 
 // workflowRaiser raises the workflow's alerts under the tenant in force.

@@ -11,6 +11,8 @@ import (
 	"bytes"
 	"fmt"
 	"github.com/socmond/socmond/internal/probes"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,10 +105,11 @@ func (s *Services) Ensure(name string) *Service {
 
 // Service is one AWS service and the resources of it to probe.
 type Service struct {
-	Enabled   *bool            `yaml:"enabled,omitempty"` // default true when it has resources
-	Settings  `yaml:",inline"` // service-level overrides of defaults
-	Resources []Resource       `yaml:"resources,omitempty"` // what names a resource is the service's own: table names, bucket names, ...
-	Runtime   *Runtime         `yaml:"runtime,omitempty"`   // only services with a runtime probe (Bedrock's)
+	Enabled   *bool             `yaml:"enabled,omitempty"` // default true when it has resources
+	Settings  `yaml:",inline"`  // service-level overrides of defaults
+	Resources []Resource        `yaml:"resources,omitempty"` // what names a resource is the service's own: table names, bucket names, ...
+	Runtime   *Runtime          `yaml:"runtime,omitempty"`   // only services with a runtime probe (Bedrock's)
+	Params    map[string]string `yaml:"params,omitempty"`    // the service's own settings, as its descriptor lists them
 }
 
 // Resource is one thing to probe, with optional per-resource overrides.
@@ -178,6 +181,9 @@ type Target struct {
 	ResponseTimeThreshold                     time.Duration
 	ErrorRateThreshold, AvailabilityThreshold float64
 	ErrorRateWindow, AvailabilityWindow       time.Duration
+
+	Params ParamSet // the service's params as written (the probe fills in defaults)
+	Owner  string   // what a discovered resource serves (DiscoveredTarget); empty when configured
 
 	// The alert conditions' settings (docs/alerting.md, "Conditions"): the
 	// low-traffic guard of each window on this schedule, and how long each
@@ -268,8 +274,40 @@ const RuntimeWindowIntervals = 4
 // DiscoveredTarget is a resource the workflow check found in the pipeline
 // (a Lambda function in the state machine's definition): probed on the
 // workflow's schedule, with its service's settings, like a configured one.
-func (c *Config) DiscoveredTarget(service, resource string) Target {
-	return c.resolve(service, c.Services.Get(service), Resource{Name: resource, Schedule: c.Workflow.Schedule})
+func (c *Config) DiscoveredTarget(service, resource, owner string) Target {
+	t := c.resolve(service, c.Services.Get(service), Resource{Name: resource, Schedule: c.Workflow.Schedule})
+	t.Owner = owner
+	return t
+}
+
+// Probe is what the target's probe is built for.
+func (t Target) Probe() probes.Resource {
+	return probes.Resource{Name: t.Resource, Params: t.Params.Map(), Owner: t.Owner}
+}
+
+// ParamSet is a service's params in a comparable form, so Targets compare
+// with == (a reload keeps an equal one's windows).
+type ParamSet struct{ enc string }
+
+func paramSet(m map[string]string) ParamSet {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b.WriteString(k + "\x00" + m[k] + "\x00")
+	}
+	return ParamSet{b.String()}
+}
+
+// Map returns the params by key (nil when none are set).
+func (p ParamSet) Map() probes.Params {
+	if p.enc == "" {
+		return nil
+	}
+	f := strings.Split(strings.TrimSuffix(p.enc, "\x00"), "\x00")
+	out := probes.Params{}
+	for i := 0; i+1 < len(f); i += 2 {
+		out[f[i]] = f[i+1]
+	}
+	return out
 }
 
 // RuntimeMaxTokens is the resolved max_tokens of a service's runtime probe.
@@ -292,6 +330,7 @@ func (c *Config) resolve(service string, svc *Service, r Resource) Target {
 		AvailabilityThreshold: firstRatio(DefaultAvailabilityThreshold, s.Thresholds.Availability, d.Thresholds.Availability),
 		ErrorRateWindow:       firstDuration(s.Windows.ErrorRate, d.Windows.ErrorRate, Duration(DefaultErrorRateWindow)),
 		AvailabilityWindow:    firstDuration(s.Windows.Availability, d.Windows.Availability, Duration(DefaultAvailabilityWindow)),
+		Params:                paramSet(svc.Params),
 	}
 	c.resolveConditions(&t)
 	return t

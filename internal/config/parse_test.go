@@ -52,6 +52,14 @@ func TestParseErrors(t *testing.T) {
 			yaml: "services:\n  cloudfront:\n    resources: [{name: d}]\n",
 			want: `config.yaml:2: services.cloudfront: unknown service "cloudfront" (one of ` + strings.Join(probes.Services(), ", ") + ")",
 		},
+		"params for a service that takes none": {
+			yaml: "services:\n  dynamodb:\n    params: {depth: \"3\"}\n    resources: [{name: t}]\n",
+			want: "config.yaml:3: services.dynamodb.params.depth: DynamoDB takes no params",
+		},
+		"runtime for a service without one": {
+			yaml: "services:\n  kms:\n    runtime: {enabled: true}\n    resources: [{name: alias/k}]\n",
+			want: "config.yaml:3: services.kms.runtime: AWS KMS has no runtime probe",
+		},
 		"unknown key in a resource": {
 			yaml: "services:\n  s3:\n    resources:\n      - name: b\n        bucket: b\n",
 			want: `config.yaml:5: unknown key "bucket" in services.s3.resources[0]`,

@@ -92,6 +92,23 @@ func validate(c *Config, l *locator) []error {
 		for _, e := range validateSettings(&ns.svc.Settings, base, l) {
 			add(e)
 		}
+		for _, k := range slices.Sorted(maps.Keys(ns.svc.Params)) {
+			i := slices.IndexFunc(d.Params, func(p probes.Param) bool { return p.Key == k })
+			switch {
+			case i < 0 && len(d.Params) == 0:
+				add(l.errorf(base+".params."+k, "%s takes no params", d.DisplayName))
+			case i < 0:
+				var keys []string
+				for _, p := range d.Params {
+					keys = append(keys, p.Key)
+				}
+				add(l.errorf(base+".params."+k, "unknown param (one of %s)", strings.Join(keys, ", ")))
+			case d.Params[i].Check != nil:
+				if err := d.Params[i].Check(ns.svc.Params[k]); err != nil {
+					add(l.errorf(base+".params."+k, "%v", err))
+				}
+			}
+		}
 		if ns.svc.Enabled != nil && *ns.svc.Enabled && len(ns.svc.Resources) == 0 {
 			add(l.errorf(base+".enabled", "service is enabled but has no resources; list them under %s.resources", base))
 		}

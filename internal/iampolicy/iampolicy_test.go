@@ -81,7 +81,7 @@ func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 	}
 
 	for _, tg := range cfg.Targets() {
-		p, err := probes.New(tg.Service, tg.Resource, clients)
+		p, err := probes.New(tg.Service, tg.Probe(), clients)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ func simMonitorWith(tb testing.TB, schedule string, seed awssim.Seed, targets []
 	var checks []monitor.Check
 	for _, t := range targets {
 		t.Schedule = schedule
-		p, err := probes.New(t.Service, t.Resource, clients)
+		p, err := probes.New(t.Service, t.Probe(), clients)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -95,7 +95,7 @@ func probeFor(t *testing.T, c *awsclient.Clients, service, resource string, buil
 	if build != nil {
 		return build(c)
 	}
-	p, err := probes.New(service, resource, c)
+	p, err := probes.New(service, probes.Resource{Name: resource}, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ const ServiceDynamoDB = "dynamodb"
 // DynamoDB is Amazon DynamoDB: the pipeline's tables.
 var DynamoDB = Service{
 	Name: ServiceDynamoDB, DisplayName: "DynamoDB", Resources: "table names or ARNs",
-	New:  func(c *awsclient.Clients, r string) Probe { return NewDynamoDBTable(c.DynamoDB, r) },
+	New:  func(c *awsclient.Clients, r Resource) Probe { return NewDynamoDBTable(c.DynamoDB, r.Name) },
 	Read: Access{Sid: "ReadDynamoDBTables", Actions: []string{"dynamodb:DescribeTable"}, ARN: TableARN},
 	Env: []EnvVar{{Name: "DDB_INVESTIGATIONS_TABLE", Role: "investigations_table"},
 		{Name: "DDB_METRICS_TABLE", Role: "metrics_table"}},

@@ -19,7 +19,7 @@ const ServiceKMS = "kms"
 // KMS is AWS KMS: the pipeline's customer-managed key.
 var KMS = Service{
 	Name: ServiceKMS, DisplayName: "AWS KMS", Resources: "key ids, key ARNs, aliases or alias ARNs",
-	New:  func(c *awsclient.Clients, r string) Probe { return NewKMSKey(c.KMS, r) },
+	New:  func(c *awsclient.Clients, r Resource) Probe { return NewKMSKey(c.KMS, r.Name) },
 	Read: Access{Sid: "ReadKMSKey", Actions: []string{"kms:DescribeKey"}, ARN: KeyARN},
 	Env:  []EnvVar{{Name: "KMS_KEY_ID", Role: "kms_key"}},
 }

@@ -18,7 +18,7 @@ type Service struct {
 	Resources   string // what its resources are, for help and errors: "table names or ARNs"
 
 	// New returns the probe of one resource: one cheap read-only call.
-	New func(c *awsclient.Clients, resource string) Probe
+	New func(c *awsclient.Clients, r Resource) Probe
 	// Read is what IAM must allow that call.
 	Read Access
 
@@ -26,11 +26,35 @@ type Service struct {
 	// path, billed per call (services.<name>.runtime in the config).
 	Runtime *Runtime
 
+	// Params are the service's own settings (services.<name>.params in
+	// the config), with their defaults.
+	Params []Param
+
 	// Validate checks a configured resource name; nil accepts any.
 	Validate func(resource string) error
 	// Env lists the variables of the pipeline's own task that name this
 	// service's resources, for the env-only mode.
 	Env []EnvVar
+}
+
+// Resource is one resource of a service, as its probe is built for it.
+type Resource struct {
+	Name   string
+	Params Params // every Param of the service, defaults filled in
+	// Owner says what the resource serves when socmond found it in the
+	// pipeline rather than in the config ("dead-letter queue of rule X's
+	// target Y"); empty for a configured one.
+	Owner string
+}
+
+// Params are a service's own settings by key.
+type Params map[string]string
+
+// Param is one setting a service's probe takes.
+type Param struct {
+	Key, Default, Help string
+	// Check validates a value; nil accepts any.
+	Check func(string) error
 }
 
 // Runtime is a service's billed probe, run only on the leader.
@@ -95,12 +119,25 @@ func Lookup(name string) (Service, bool) {
 func All() []Service { return append([]Service(nil), services...) }
 
 // New returns the probe for one resource of a service.
-func New(service, resource string, c *awsclient.Clients) (Probe, error) {
+func New(service string, r Resource, c *awsclient.Clients) (Probe, error) {
 	s, ok := Lookup(service)
 	if !ok {
 		return nil, fmt.Errorf("no probe for service %q (known: %s)", service, strings.Join(Services(), ", "))
 	}
-	return s.New(c, resource), nil
+	return s.New(c, r.withDefaults(s.Params)), nil
+}
+
+// withDefaults fills in the defaults of the params r does not set.
+func (r Resource) withDefaults(ps []Param) Resource {
+	out := Params{}
+	for _, p := range ps {
+		out[p.Key] = p.Default
+	}
+	for k, v := range r.Params {
+		out[k] = v
+	}
+	r.Params = out
+	return r
 }
 
 // NewRuntime returns a service's billed runtime probe for one resource.
