@@ -158,15 +158,15 @@ func TestParseErrors(t *testing.T) {
 		},
 		"no resources at all": {
 			yaml: "region: us-east-1\nservices:\n  kms: {}\n",
-			want: "config.yaml:2: services: no resources configured: list at least one under services.<name>.resources (bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda)",
+			want: "config.yaml:2: services: no resources configured: list at least one under services.<name>.resources (" + strings.Join(probes.Services(), ", ") + ")",
 		},
 		"no services section": {
 			yaml: "\ntenant: t\n",
-			want: "config.yaml:2: services: no resources configured: list at least one under services.<name>.resources (bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda)",
+			want: "config.yaml:2: services: no resources configured: list at least one under services.<name>.resources (" + strings.Join(probes.Services(), ", ") + ")",
 		},
 		"only disabled resources": {
 			yaml: "services:\n  kms:\n    enabled: false\n    resources: [{name: k}]\n",
-			want: "config.yaml:1: services: no resources configured: list at least one under services.<name>.resources (bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda)",
+			want: "config.yaml:1: services: no resources configured: list at least one under services.<name>.resources (" + strings.Join(probes.Services(), ", ") + ")",
 		},
 		"enabled without resources": {
 			yaml: "services:\n  kms:\n    enabled: true\n  s3:\n    resources: [{name: b}]\n",
