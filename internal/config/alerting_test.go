@@ -109,7 +109,7 @@ func TestAlertingErrors(t *testing.T) {
 		"bad severity": {"alerting:\n  rules:\n    slow_response: {severity: urgent}\n", `alerting.rules.slow_response.severity: invalid severity "urgent"`},
 		"bad unknown severity": {"alerting:\n  rules:\n    compliance_unknown: {severity: urgent}\n",
 			`alerting.rules.compliance_unknown.severity: invalid severity "urgent"`},
-		"unknown service": {"alerting:\n  services:\n    sqs: {}\n", `alerting.services.sqs: unknown service "sqs"`},
+		"unknown service": {"alerting:\n  services:\n    cloudfront: {}\n", `alerting.services.cloudfront: unknown service "cloudfront"`},
 		"unknown key":     {"alerting:\n  resend: 1m\n", "resend"},
 		"both auths": {"alerting:\n  alertmanagers: [{url: 'http://a', bearer_token: x, basic_auth: {username: u, password: p}}]\n",
 			"set either basic_auth or bearer_token"},
