@@ -22,11 +22,11 @@ func checkAuth(c *call, region string) *apiError {
 	}
 	h := c.r.Header.Get("Authorization")
 	if h == "" {
-		return authError(c, "missing", "")
+		return authError(c, authMissing, "")
 	}
 	alg, rest, _ := strings.Cut(h, " ")
 	if alg != "AWS4-HMAC-SHA256" {
-		return authError(c, "malformed", "Unsupported authorization type: "+alg)
+		return authError(c, authMalformed, "Unsupported authorization type: "+alg)
 	}
 	params := map[string]string{}
 	for _, p := range strings.Split(rest, ",") {
@@ -37,70 +37,55 @@ func checkAuth(c *call, region string) *apiError {
 	}
 	for _, k := range []string{"Credential", "SignedHeaders", "Signature"} {
 		if params[k] == "" {
-			return authError(c, "malformed", "Authorization header requires '"+k+"' parameter.")
+			return authError(c, authMalformed, "Authorization header requires '"+k+"' parameter.")
 		}
 	}
 	if !signatureRe.MatchString(params["Signature"]) {
-		return authError(c, "malformed", "Signature must be 64 lowercase hex characters.")
+		return authError(c, authMalformed, "Signature must be 64 lowercase hex characters.")
 	}
 	if !strings.Contains(";"+params["SignedHeaders"]+";", ";host;") {
-		return authError(c, "malformed", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+		return authError(c, authMalformed, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	if c.r.Header.Get("X-Amz-Date") == "" && c.r.Header.Get("Date") == "" {
-		return authError(c, "malformed", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+		return authError(c, authMalformed, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
 	m := credentialRe.FindStringSubmatch(params["Credential"])
 	if m == nil {
-		return authError(c, "malformed", "Credential should be of the form AccessKey/yyyyMMdd/region/service/aws4_request.")
+		return authError(c, authMalformed, "Credential should be of the form AccessKey/yyyyMMdd/region/service/aws4_request.")
 	}
 	c.accessKey = m[1]
 	if m[3] != region {
-		if c.service == "s3" {
-			e := authError(c, "malformed", "The authorization header is malformed; the region '"+m[3]+"' is wrong; expecting '"+region+"'")
-			c.w.Header().Set("X-Amz-Bucket-Region", region)
-			return e
-		}
-		return authError(c, "scope", "Credential should be scoped to a valid region, not '"+m[3]+"'.")
+		return authError(c, authRegion, m[3])
 	}
 	if m[4] != c.signing {
-		return authError(c, "scope", "Credential should be scoped to correct service: '"+c.signing+"'.")
+		return authError(c, authScope, "Credential should be scoped to correct service: '"+c.signing+"'.")
 	}
-	if c.service == "s3" && c.r.Header.Get("X-Amz-Content-Sha256") == "" {
-		return &apiError{Code: "InvalidRequest", Message: "Missing required header for this request: x-amz-content-sha256", Status: http.StatusBadRequest}
+	if signed := c.svc.protocol.signed; signed != nil {
+		return signed(c)
 	}
 	return nil
 }
 
-// authError returns the error each protocol family answers for a missing,
+// authKind is what is wrong with a request's signature.
+type authKind int
+
+const (
+	authMissing   authKind = iota // no Authorization header
+	authMalformed                 // an Authorization header of the wrong shape
+	authScope                     // scoped to another service
+	authRegion                    // scoped to another region; the message is that region
+)
+
+// authError returns the error the call's protocol answers for a missing,
 // malformed or mis-scoped signature.
-func authError(c *call, kind, msg string) *apiError {
-	restJSON := c.service == "bedrock" || c.service == "lambda"
-	switch c.service {
-	case "s3":
-		if kind == "missing" {
-			return &apiError{Code: "AccessDenied", Message: "Access Denied", Status: http.StatusForbidden}
-		}
-		return &apiError{Code: "AuthorizationHeaderMalformed", Message: msg, Status: http.StatusBadRequest}
-	case "sts":
-		switch kind {
-		case "missing":
-			return &apiError{Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Status: http.StatusForbidden}
-		case "scope":
-			return &apiError{Code: "SignatureDoesNotMatch", Message: msg, Status: http.StatusForbidden}
-		}
-		return &apiError{Code: "IncompleteSignature", Message: msg, Status: http.StatusBadRequest}
-	}
-	status := http.StatusBadRequest
-	if restJSON {
-		status = http.StatusForbidden
-	}
-	switch kind {
-	case "missing":
-		return &apiError{Code: "MissingAuthenticationTokenException", Message: "Missing Authentication Token", Status: status}
-	case "scope":
-		return &apiError{Code: "InvalidSignatureException", Message: msg, Status: status}
-	}
-	return &apiError{Code: "IncompleteSignatureException", Message: msg, Status: status}
+func authError(c *call, kind authKind, msg string) *apiError {
+	return c.svc.protocol.authError(c, kind, msg)
+}
+
+// wrongRegion is the message AWS's JSON and query protocols give a request
+// scoped to region, which is not the endpoint's.
+func wrongRegion(region string) string {
+	return "Credential should be scoped to a valid region, not '" + region + "'."
 }
 
 // scopeService is the service named in the request's credential scope, if any.

@@ -9,6 +9,55 @@ import (
 	"time"
 )
 
+// bedrockService is Bedrock and Bedrock Runtime (restJson1): foundation
+// models.
+var bedrockService = &service{
+	name: "bedrock", aliases: []string{"bedrock-runtime"}, signing: "bedrock",
+	route: (*Sim).routeBedrock,
+	claims: func(r *http.Request) bool {
+		p := r.URL.EscapedPath()
+		return strings.HasPrefix(p, "/foundation-model") || strings.HasPrefix(p, "/model/")
+	},
+	// Bedrock has its own host on AWS: a path it does not know, signed for
+	// it, is its own unknown operation rather than S3's.
+	byScope: true,
+	statuses: map[string]int{
+		"ResourceNotFoundException":     404,
+		"AccessDeniedException":         403,
+		"UnrecognizedClientException":   403,
+		"ThrottlingException":           429,
+		"ModelNotReadyException":        429,
+		"ServiceQuotaExceededException": 400,
+		"ValidationException":           400,
+		"ConflictException":             409,
+		"ModelTimeoutException":         408,
+		"ModelErrorException":           424,
+		"ModelStreamErrorException":     424,
+		"InternalServerException":       500,
+		"ServiceUnavailableException":   503,
+		"UnknownOperationException":     404,
+	},
+	protocol: restJSON(func(c *call, status int, e *apiError) {
+		// Bedrock puts a Coral URL after the code; the SDK cuts it off.
+		c.w.Header().Set("X-Amzn-Errortype", e.Code+":http://internal.amazon.com/coral/com.amazon.bedrock/")
+		c.writeRESTJSON(status, map[string]string{"message": e.Message})
+	}),
+	states: []string{"ACTIVE", "LEGACY"}, // a model's lifecycle status
+	canonical: func(s *Sim, name string) string {
+		if _, rest, ok := strings.Cut(name, "foundation-model/"); ok {
+			return rest
+		}
+		return name
+	},
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		b := &bedrockState{}
+		b.seed(s, slices.Concat(seed.Models, names))
+		return b
+	},
+}
+
+func (s *Sim) models() *bedrockState { return s.state["bedrock"].(*bedrockState) }
+
 // bedrockState holds the Bedrock foundation models. Runtime calls (Converse,
 // InvokeModel) answer from the same models.
 type bedrockState struct {
@@ -46,7 +95,6 @@ func (b *bedrockState) resolve(id string, runtime bool) string {
 }
 
 func (s *Sim) routeBedrock(c *call) *apiError {
-	c.service, c.signing = "bedrock", "bedrock"
 	parts := strings.Split(strings.TrimPrefix(c.r.URL.EscapedPath(), "/"), "/")
 	id := ""
 	if len(parts) > 1 {
@@ -126,7 +174,7 @@ func modelNotFound() *apiError {
 }
 
 func bedrockGetFoundationModel(c *call) {
-	id := c.sim.models.resolve(c.resource, false)
+	id := c.sim.models().resolve(c.resource, false)
 	if id == "" {
 		c.writeError(modelNotFound())
 		return
@@ -137,7 +185,7 @@ func bedrockGetFoundationModel(c *call) {
 func bedrockListFoundationModels(c *call) {
 	byProvider := c.r.URL.Query().Get("byProvider")
 	summaries := []map[string]any{}
-	for _, id := range c.sim.models.order {
+	for _, id := range c.sim.models().order {
 		if byProvider != "" && !strings.EqualFold(byProvider, providerOf(id)) && !strings.HasPrefix(id, strings.ToLower(byProvider)+".") {
 			continue
 		}
@@ -147,7 +195,7 @@ func bedrockListFoundationModels(c *call) {
 }
 
 func bedrockGetAvailability(c *call) {
-	id := c.sim.models.resolve(c.resource, false)
+	id := c.sim.models().resolve(c.resource, false)
 	if id == "" {
 		c.writeError(modelNotFound())
 		return
@@ -168,7 +216,7 @@ var reply = []string{"pong", "from", "awssim"}
 func countWords(s string) int { return max(1, len(strings.Fields(s))) }
 
 func (c *call) runtimeModel() (string, *apiError) {
-	id := c.sim.models.resolve(c.resource, true)
+	id := c.sim.models().resolve(c.resource, true)
 	if id == "" {
 		return "", validation("The provided model identifier is invalid.")
 	}

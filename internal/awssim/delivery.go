@@ -12,7 +12,7 @@ import (
 // DISABLED on the rule's name) delivers nothing. It is called under s.mu.
 func (s *Sim) deliver(ev Event) {
 	var rules []*eventRule
-	for _, r := range s.events.rules {
+	for _, r := range s.events().rules {
 		if r.EventBus == ev.Bus && patternMatches(r.EventPattern, ev) {
 			rules = append(rules, r)
 		}
@@ -52,15 +52,15 @@ func nonNil(v []string) []string {
 func (s *Sim) startExecution(machineARN, input string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.sfn.machines[machineARN]
+	m := s.sfn().machines[machineARN]
 	if m == nil {
 		return // a target pointing at a missing state machine: EventBridge drops the event
 	}
 	name := newUUID()
 	arn := strings.Replace(m.arn, ":stateMachine:", ":execution:", 1) + ":" + name
 	x := &execution{arn: arn, machineARN: m.arn, name: name, status: "RUNNING", input: input, start: time.Now()}
-	s.sfn.executions[arn] = x
-	s.sfn.byMachine[m.arn] = append(s.sfn.byMachine[m.arn], x)
+	s.sfn().executions[arn] = x
+	s.sfn().byMachine[m.arn] = append(s.sfn().byMachine[m.arn], x)
 	s.runExecution(m, x)
 }
 

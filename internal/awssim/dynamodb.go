@@ -3,9 +3,65 @@ package awssim
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
+
+// dynamoService is DynamoDB (awsJson 1.0): tables and their items.
+var dynamoService = &service{
+	name: "dynamodb", signing: "dynamodb",
+	target: "DynamoDB_20120810.", ops: dynamoOps, resource: dynamoResource,
+	statuses: map[string]int{
+		"ResourceNotFoundException":              400,
+		"AccessDeniedException":                  400,
+		"ThrottlingException":                    400,
+		"ProvisionedThroughputExceededException": 400,
+		"LimitExceededException":                 400,
+		"RequestLimitExceeded":                   400,
+		"ValidationException":                    400,
+		"ConditionalCheckFailedException":        400,
+		"InternalServerError":                    500,
+		"ServiceUnavailable":                     503,
+	},
+	protocol: awsJSON("1.0", dynamoErrorType).withCRC32(),
+	states:   []string{"CREATING", "UPDATING", "DELETING", "ACTIVE", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVING", "ARCHIVED", "REPLICATION_NOT_AUTHORIZED"},
+	settings: map[string]func(string) error{ // applied by tableSSE
+		"SSEType":                        oneOf("KMS", "AES256", "NONE"),
+		"SSEStatus":                      oneOf("ENABLING", "ENABLED", "DISABLING", "DISABLED", "UPDATING"),
+		"KMSMasterKeyArn":                nonEmpty,
+		"InaccessibleEncryptionDateTime": timeOrNow,
+	},
+	canonical: func(s *Sim, name string) string {
+		if _, rest, ok := strings.Cut(name, ":table/"); ok {
+			return rest
+		}
+		return name
+	},
+	// Tables are encrypted with the first seeded KMS key.
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		d := &dynamoState{}
+		d.seed(s, slices.Concat(seed.Tables, names), seed.TableKeys, s.kms().firstKeyARN())
+		return d
+	},
+}
+
+func (s *Sim) ddb() *dynamoState { return s.state["dynamodb"].(*dynamoState) }
+
+// dynamoErrorType returns the namespaced __type DynamoDB puts in error bodies:
+// front-door errors (auth, throttling, serialization) come from the Coral
+// framework, the rest from the DynamoDB model.
+func dynamoErrorType(code string) string {
+	switch code {
+	case "AccessDeniedException", "UnrecognizedClientException", "MissingAuthenticationTokenException",
+		"IncompleteSignatureException", "InvalidSignatureException", "SerializationException",
+		"UnknownOperationException", "ValidationException":
+		return "com.amazon.coral.service#" + code
+	case "ThrottlingException":
+		return "com.amazon.coral.availability#" + code
+	}
+	return "com.amazonaws.dynamodb.v20120810#" + code
+}
 
 // dynamoState holds the DynamoDB tables and their items.
 type dynamoState struct {
@@ -60,7 +116,7 @@ func (c *call) findTable(name string) (*table, *apiError) {
 	if !tableNameRe.MatchString(name) {
 		return nil, validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", name)
 	}
-	t := c.sim.ddb.tables[name]
+	t := c.sim.ddb().tables[name]
 	if t == nil {
 		return nil, errorf("ResourceNotFoundException", "Requested resource not found: Table: %s not found", name)
 	}
@@ -291,4 +347,44 @@ func checkCondition(expr string, names map[string]string, values map[string]map[
 		return errorf("ConditionalCheckFailedException", "The conditional request failed")
 	}
 	return nil
+}
+
+// tableSSE is the table's SSEDescription with the call's overrides, or nil
+// when the table uses an AWS-owned key.
+func (c *call) tableSSE(t *table, status string) map[string]any {
+	keyARN := t.sseKeyARN
+	if v, ok := c.set["KMSMasterKeyArn"]; ok {
+		if strings.HasPrefix(v, "alias/aws/") {
+			keyARN = c.sim.kms().awsManagedKey(v).arn
+		} else if k := c.sim.kms().lookup(v); k != nil {
+			keyARN = k.arn
+		} else {
+			keyARN = v
+		}
+	}
+	sseType := "KMS"
+	if keyARN == "" {
+		sseType = "NONE"
+	}
+	if v, ok := c.set["SSEType"]; ok {
+		sseType = v
+	}
+	if sseType == "NONE" {
+		return nil
+	}
+	sse := map[string]any{"Status": "ENABLED", "SSEType": sseType}
+	if keyARN != "" && sseType == "KMS" {
+		sse["KMSMasterKeyArn"] = keyARN
+	}
+	if v, ok := c.set["SSEStatus"]; ok {
+		sse["Status"] = v
+	}
+	switch v := c.set["InaccessibleEncryptionDateTime"]; {
+	case v == "now" || (v == "" && status == "INACCESSIBLE_ENCRYPTION_CREDENTIALS"):
+		sse["InaccessibleEncryptionDateTime"] = epoch(time.Now())
+	case v != "":
+		t, _ := time.Parse(time.RFC3339, v)
+		sse["InaccessibleEncryptionDateTime"] = epoch(t)
+	}
+	return sse
 }

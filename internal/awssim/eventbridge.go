@@ -2,10 +2,44 @@ package awssim
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// eventsService is EventBridge (awsJson 1.1): event buses, their rules and
+// the events put on them.
+var eventsService = &service{
+	name: "eventbridge", aliases: []string{"events"}, signing: "events",
+	target: "AWSEvents.", ops: eventsOps, resource: eventsResource,
+	statuses: map[string]int{
+		"ResourceNotFoundException":       400,
+		"AccessDeniedException":           400,
+		"ThrottlingException":             400,
+		"LimitExceededException":          400,
+		"ValidationException":             400,
+		"ConcurrentModificationException": 400,
+		"InternalException":               500,
+		"OperationDisabledException":      400,
+	},
+	protocol: awsJSON("1.1", nil),
+	// A rule's State; DISABLED also stops delivery (delivery.go).
+	states: []string{"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"},
+	canonical: func(s *Sim, name string) string {
+		if _, rest, ok := strings.Cut(name, ":event-bus/"); ok {
+			return rest
+		}
+		return name
+	},
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		ev := &eventsState{}
+		ev.seed(s, slices.Concat(seed.EventBuses, names), seed.Rules)
+		return ev
+	},
+}
+
+func (s *Sim) events() *eventsState { return s.state["eventbridge"].(*eventsState) }
 
 // eventsState holds EventBridge buses, rules and the events put on them.
 // Matching events are delivered to the rules' state machine targets
@@ -72,7 +106,7 @@ func (ev *eventsState) seed(s *Sim, buses []string, rules []Rule) {
 func (s *Sim) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Event(nil), s.events.events...)
+	return append([]Event(nil), s.events().events...)
 }
 
 var eventsOps = map[string]jsonOp{
@@ -116,7 +150,7 @@ func busName(n string) string {
 }
 
 func (c *call) findBus(name string) (*eventBus, *apiError) {
-	b := c.sim.events.buses[busName(name)]
+	b := c.sim.events().buses[busName(name)]
 	if b == nil {
 		return nil, errorf("ResourceNotFoundException", "Event bus %s does not exist.", busName(name))
 	}
@@ -143,7 +177,7 @@ func (c *call) findRule(name, bus string) (*eventRule, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	r := c.sim.events.rules[b.name+"/"+name]
+	r := c.sim.events().rules[b.name+"/"+name]
 	if r == nil {
 		return nil, errorf("ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", name, b.name)
 	}
@@ -239,7 +273,7 @@ func eventsPutEvents(c *call) (any, *apiError) {
 			t = time.UnixMilli(int64(*en.Time * 1000))
 		}
 		ev := Event{ID: newUUID(), Bus: b.name, Source: en.Source, DetailType: en.DetailType, Detail: en.Detail, Resources: en.Resources, Time: t}
-		c.sim.events.events = append(c.sim.events.events, ev)
+		c.sim.events().events = append(c.sim.events().events, ev)
 		c.sim.deliver(ev)
 		results = append(results, map[string]string{"EventId": ev.ID})
 	}

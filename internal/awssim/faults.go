@@ -16,7 +16,7 @@ import (
 
 // Fault changes how the simulator answers matching requests.
 type Fault struct {
-	Service   string `json:"service"`             // kms, dynamodb, s3, bedrock, eventbridge, stepfunctions, lambda (aliases: sfn, states, bedrock-runtime, events)
+	Service   string `json:"service"`             // a service's name or alias (service.go: kms, dynamodb, s3, ...; sfn, events, ...), or pipeline
 	Resource  string `json:"resource,omitempty"`  // empty = whole service
 	Operation string `json:"operation,omitempty"` // empty = every operation; else only this one (e.g. GetBucketEncryption)
 	Latency   string `json:"latency,omitempty"`   // Go duration to wait before responding ("6s")
@@ -37,37 +37,22 @@ type activeFault struct {
 	latency time.Duration
 }
 
-// serviceAliases maps the names people use to the simulator's service names.
-var serviceAliases = map[string]string{
-	"bedrock": "bedrock", "bedrock-runtime": "bedrock",
-	"dynamodb":    "dynamodb",
-	"s3":          "s3",
-	"kms":         "kms",
-	"eventbridge": "eventbridge", "events": "eventbridge",
-	"stepfunctions": "stepfunctions", "sfn": "stepfunctions", "states": "stepfunctions",
-	"lambda": "lambda",
-	"sts":    "sts",
-
-	"pipeline": "pipeline", // defects of the pipeline's writes (pipeline.go)
-}
-
-// validStates are the complete enum sets in the SDK for each overridable state.
-var validStates = map[string][]string{
-	"dynamodb":      {"CREATING", "UPDATING", "DELETING", "ACTIVE", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVING", "ARCHIVED", "REPLICATION_NOT_AUTHORIZED"},
-	"kms":           {"Creating", "Enabled", "Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable", "Updating"},
-	"lambda":        {"Pending", "Active", "Inactive", "Failed", "Deactivating", "Deactivated", "ActiveNonInvocable", "Deleting"},
-	"stepfunctions": {"ACTIVE", "DELETING"},
-	"bedrock":       {"ACTIVE", "LEGACY"},
-	"eventbridge":   {"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"},
-	"pipeline":      PipelineDefects,
+// faultTarget finds what a fault's Service names: a service, by name or
+// alias, or the pipeline's writes.
+func (s *Sim) faultTarget(name string) *service {
+	if svc := s.service(name); svc != nil {
+		return svc
+	}
+	return lookupService([]*service{pipelineFaults}, name)
 }
 
 // normaliseFault checks f and returns it with its service name normalised.
-func normaliseFault(f Fault) (activeFault, error) {
-	svc, ok := serviceAliases[strings.ToLower(strings.TrimSpace(f.Service))]
-	if !ok {
-		return activeFault{}, fmt.Errorf("unknown service %q (want bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda or sts)", f.Service)
+func (s *Sim) normaliseFault(f Fault) (activeFault, error) {
+	target := s.faultTarget(f.Service)
+	if target == nil {
+		return activeFault{}, fmt.Errorf("unknown service %q (want %s)", f.Service, serviceNames(s.services, nil, "or"))
 	}
+	svc := target.name
 	f.Service = svc
 	a := activeFault{Fault: f}
 	if f.Latency != "" {
@@ -78,8 +63,8 @@ func normaliseFault(f Fault) (activeFault, error) {
 		a.latency = d
 	}
 	if f.State != "" {
-		states, ok := validStates[svc]
-		if !ok {
+		states := target.states
+		if len(states) == 0 {
 			return activeFault{}, fmt.Errorf("service %s has no state to override", svc)
 		}
 		if !slices.Contains(states, f.State) {
@@ -87,7 +72,7 @@ func normaliseFault(f Fault) (activeFault, error) {
 		}
 	}
 	if len(f.Set) > 0 {
-		if err := validateSet(svc, f.Set); err != nil {
+		if err := s.validateSet(target, f.Set); err != nil {
 			return activeFault{}, err
 		}
 		if f.Error != "" || f.Malformed {
@@ -124,7 +109,7 @@ func (s *Sim) AddFault(f Fault) {
 	// that changes its map afterwards (a test building up settings step by
 	// step) must not change them under those reads.
 	f.Set = maps.Clone(f.Set)
-	a, err := normaliseFault(f)
+	a, err := s.normaliseFault(f)
 	if err != nil {
 		panic("awssim: " + err.Error())
 	}
@@ -224,71 +209,16 @@ func (s *Sim) takeFaults(service, op, resource string) effect {
 // canonical reduces the different names of one resource (alias, key id, ARN)
 // to one string so a fault matches however the request names the resource.
 func (s *Sim) canonical(service, name string) string {
-	switch service {
-	case "kms":
-		if k := s.kms.lookup(name); k != nil {
-			return k.id
-		}
-	case "stepfunctions":
-		if _, rest, ok := strings.Cut(name, ":stateMachine:"); ok {
-			return rest
-		}
-		if _, rest, ok := strings.Cut(name, ":execution:"); ok {
-			sm, _, _ := strings.Cut(rest, ":")
-			return sm
-		}
-	case "lambda":
-		if _, rest, ok := strings.Cut(name, ":function:"); ok {
-			fn, _, _ := strings.Cut(rest, ":")
-			return fn
-		}
-	case "dynamodb":
-		if _, rest, ok := strings.Cut(name, ":table/"); ok {
-			return rest
-		}
-	case "eventbridge":
-		if _, rest, ok := strings.Cut(name, ":event-bus/"); ok {
-			return rest
-		}
-	case "bedrock":
-		if _, rest, ok := strings.Cut(name, "foundation-model/"); ok {
-			return rest
-		}
+	if svc := s.faultTarget(service); svc != nil && svc.canonical != nil {
+		return svc.canonical(s, name)
 	}
 	return name
 }
 
-// writeMalformed answers 200 with something the SDK cannot decode for this
-// protocol. HEAD and body-less S3 operations get an undecodable header.
+// writeMalformed answers 200 with something the SDK cannot decode for the
+// call's protocol.
 func writeMalformed(c *call) {
-	const brokenJSON = `{"malformed": `
-	switch c.service {
-	case "dynamodb", "kms", "eventbridge", "stepfunctions":
-		c.writeRawJSON(http.StatusOK, []byte(brokenJSON))
-	case "bedrock", "lambda":
-		c.writeRaw(http.StatusOK, "application/json", []byte(brokenJSON))
-	case "sts":
-		// Broken at the root element, which the awsQuery decoder reports as a
-		// deserialization error (a break further in comes back as a bare XML error).
-		c.writeXML(http.StatusOK, "text/xml", []byte(`<<GetCallerIdentityResponse>`))
-	default:
-		c.setS3RequestHeaders()
-		h := c.w.Header()
-		switch c.op {
-		case "HeadBucket":
-			h.Set("X-Amz-Access-Point-Alias", "maybe")
-		case "HeadObject", "GetObject":
-			h.Set("Last-Modified", "not a date")
-		case "PutObject":
-			h.Set("X-Amz-Server-Side-Encryption-Bucket-Key-Enabled", "maybe")
-		case "DeleteObject":
-			h.Set("X-Amz-Delete-Marker", "maybe")
-		default:
-			c.writeXML(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Broken><Rule>`))
-			return
-		}
-		c.w.WriteHeader(http.StatusOK)
-	}
+	c.svc.protocol.writeMalformed(c)
 }
 
 // maxControlBody bounds a fault posted to the control API; a real one is a
@@ -314,7 +244,7 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		a, err := normaliseFault(f)
+		a, err := s.normaliseFault(f)
 		if err != nil {
 			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return

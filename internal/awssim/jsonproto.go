@@ -9,36 +9,19 @@ import (
 // jsonOp handles one awsJson operation and returns the response body or an error.
 type jsonOp func(c *call) (any, *apiError)
 
-// jsonService describes one awsJson service: its X-Amz-Target prefix, its
-// names, its operations and how to find the resource a request names.
-type jsonService struct {
-	prefix   string
-	service  string
-	signing  string
-	ops      map[string]jsonOp
-	resource func(s *Sim, op string, in map[string]json.RawMessage) string
-}
+// unknownJSON answers an X-Amz-Target no service has, in the generic
+// awsJson shape. It is not a registered service.
+var unknownJSON = &service{name: "unknown", protocol: awsJSON("1.1", nil)}
 
-var jsonServices []jsonService
-
-func init() {
-	// Registered here rather than in a var initialiser because the handlers
-	// refer back to the simulator's routing helpers.
-	jsonServices = []jsonService{
-		{prefix: "DynamoDB_20120810.", service: "dynamodb", signing: "dynamodb", ops: dynamoOps, resource: dynamoResource},
-		{prefix: "TrentService.", service: "kms", signing: "kms", ops: kmsOps, resource: kmsResource},
-		{prefix: "AWSEvents.", service: "eventbridge", signing: "events", ops: eventsOps, resource: eventsResource},
-		{prefix: "AWSStepFunctions.", service: "stepfunctions", signing: "states", ops: sfnOps, resource: sfnResource},
-	}
-}
-
+// routeJSON finds the awsJson service whose target prefix the request's
+// X-Amz-Target has, and its operation.
 func (s *Sim) routeJSON(c *call, target string) *apiError {
-	for _, js := range jsonServices {
-		op, ok := strings.CutPrefix(target, js.prefix)
-		if !ok {
+	for _, js := range s.services {
+		op, ok := strings.CutPrefix(target, js.target)
+		if js.target == "" || !ok {
 			continue
 		}
-		c.service, c.signing, c.op = js.service, js.signing, op
+		c.svc, c.service, c.signing, c.op = js, js.name, js.signing, op
 		if c.r.Method != http.MethodPost {
 			return &apiError{Code: "UnknownOperationException", Message: "awsJson requests must be POST", Status: http.StatusBadRequest}
 		}
@@ -64,7 +47,7 @@ func (s *Sim) routeJSON(c *call, target string) *apiError {
 		return nil
 	}
 	// Unknown service: answer in the generic awsJson shape.
-	c.service, c.op = "unknown", target
+	c.svc, c.service, c.op = unknownJSON, unknownJSON.name, target
 	return &apiError{Code: "UnknownOperationException", Message: "No service handles target " + target, Status: http.StatusBadRequest}
 }
 

@@ -4,9 +4,51 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
+
+// kmsService is KMS (awsJson 1.1): keys, by id, ARN or alias.
+var kmsService = &service{
+	name: "kms", signing: "kms",
+	target: "TrentService.", ops: kmsOps, resource: kmsResource,
+	statuses: map[string]int{
+		"NotFoundException":          400,
+		"AccessDeniedException":      400,
+		"ThrottlingException":        400,
+		"KMSInvalidStateException":   409,
+		"DisabledException":          409,
+		"InvalidArnException":        400,
+		"LimitExceededException":     400,
+		"ValidationException":        400,
+		"KMSInternalException":       500,
+		"DependencyTimeoutException": 503,
+	},
+	protocol: awsJSON("1.1", nil),
+	states:   []string{"Creating", "Enabled", "Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable", "Updating"},
+	settings: map[string]func(string) error{ // applied by kmsView
+		"KeyRotationEnabled":   oneOf("true", "false"),
+		"KeyManager":           oneOf("CUSTOMER", "AWS"),
+		"KeySpec":              oneOf("SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2"),
+		"Origin":               oneOf("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"),
+		"RotationPeriodInDays": intIn(90, 2560),
+	},
+	canonical: func(s *Sim, name string) string {
+		if k := s.kms().lookup(name); k != nil {
+			return k.id
+		}
+		return name
+	},
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		k := &kmsState{}
+		k.seed(s, slices.Concat(seed.Keys, names))
+		return k
+	},
+}
+
+func (s *Sim) kms() *kmsState { return s.state["kms"].(*kmsState) }
 
 // kmsState holds the KMS keys and their aliases.
 type kmsState struct {
@@ -117,7 +159,7 @@ func kmsDescribeKey(c *call) (any, *apiError) {
 	if in.KeyId == "" {
 		return nil, validation("1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 	}
-	found := c.sim.kms.lookup(in.KeyId)
+	found := c.sim.kms().lookup(in.KeyId)
 	if found == nil {
 		return nil, kmsNotFound(c.sim, in.KeyId)
 	}
@@ -162,7 +204,7 @@ func kmsGetKeyRotationStatus(c *call) (any, *apiError) {
 	if strings.HasPrefix(in.KeyId, "alias/") || strings.Contains(in.KeyId, ":alias/") {
 		return nil, errorf("NotFoundException", "Invalid keyId %s", in.KeyId)
 	}
-	found := c.sim.kms.lookup(in.KeyId)
+	found := c.sim.kms().lookup(in.KeyId)
 	if found == nil {
 		return nil, kmsNotFound(c.sim, in.KeyId)
 	}
@@ -182,4 +224,40 @@ func kmsGetKeyRotationStatus(c *call) (any, *apiError) {
 		out["NextRotationDate"] = epoch(key.created.Add(time.Duration(key.rotationDays) * 24 * time.Hour))
 	}
 	return out, nil
+}
+
+// kmsView is key with the call's overrides applied.
+func (c *call) kmsView(key *kmsKey) kmsKey {
+	k := *key
+	if v, ok := c.set["KeyRotationEnabled"]; ok {
+		k.rotation = v == "true"
+	}
+	if v, ok := c.set["KeyManager"]; ok {
+		k.manager = v
+	}
+	k.spec, k.origin, k.rotationDays = "SYMMETRIC_DEFAULT", "AWS_KMS", 365
+	if v, ok := c.set["KeySpec"]; ok {
+		k.spec = v
+	}
+	if v, ok := c.set["Origin"]; ok {
+		k.origin = v
+	}
+	if v, ok := c.set["RotationPeriodInDays"]; ok {
+		k.rotationDays, _ = strconv.Atoi(v)
+	}
+	return k
+}
+
+// awsManagedKey returns (creating on first use) the AWS-managed key behind
+// an alias such as alias/aws/dynamodb, as AWS creates it on first use.
+func (k *kmsState) awsManagedKey(alias string) *kmsKey {
+	if key := k.lookup(alias); key != nil {
+		return key
+	}
+	id := uuidFrom(alias)
+	key := &kmsKey{id: id, arn: k.s.arn("kms", "key/"+id), manager: "AWS", created: time.Now().Add(-24 * time.Hour), rotation: true}
+	k.keys[id] = key
+	k.order = append(k.order, id)
+	k.aliases[alias] = id
+	return key
 }

@@ -5,9 +5,59 @@ import (
 	"encoding/base64"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
+
+// lambdaService is Lambda (restJson1): functions.
+var lambdaService = &service{
+	name: "lambda", signing: "lambda",
+	route:  (*Sim).routeLambda,
+	claims: func(r *http.Request) bool { return strings.HasPrefix(r.URL.EscapedPath(), "/2015-03-31/") },
+	// Lambda has its own host on AWS: a path it does not know, signed for
+	// it, is its own unknown operation rather than S3's.
+	byScope: true,
+	statuses: map[string]int{
+		"ResourceNotFoundException":      404,
+		"AccessDeniedException":          403,
+		"UnrecognizedClientException":    403,
+		"TooManyRequestsException":       429,
+		"InvalidParameterValueException": 400,
+		"ValidationException":            400,
+		"ResourceConflictException":      409,
+		"ServiceException":               500,
+		"ResourceNotReadyException":      502,
+		"EC2ThrottledException":          502,
+		"KMSAccessDeniedException":       502,
+		"RequestTooLargeException":       413,
+		"UnknownOperationException":      404,
+	},
+	protocol: restJSON(func(c *call, status int, e *apiError) {
+		c.w.Header().Set("X-Amzn-Errortype", e.Code)
+		typ := "User"
+		if status >= 500 {
+			typ = "Service"
+		}
+		c.writeRESTJSON(status, map[string]string{"Type": typ, "Message": e.Message})
+	}),
+	states: []string{"Pending", "Active", "Inactive", "Failed", "Deactivating", "Deactivated", "ActiveNonInvocable", "Deleting"},
+	canonical: func(s *Sim, name string) string {
+		if _, rest, ok := strings.Cut(name, ":function:"); ok {
+			fn, _, _ := strings.Cut(rest, ":")
+			return fn
+		}
+		return name
+	},
+	// Functions are encrypted with the first seeded KMS key.
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		l := &lambdaState{}
+		l.seed(s, slices.Concat(seed.Functions, names), s.kms().firstKeyARN())
+		return l
+	},
+}
+
+func (s *Sim) lambda() *lambdaState { return s.state["lambda"].(*lambdaState) }
 
 // lambdaState holds the Lambda functions.
 type lambdaState struct {
@@ -44,7 +94,6 @@ func (l *lambdaState) names() []string {
 var functionNameRe = regexp.MustCompile(`^(arn:aws:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
 
 func (s *Sim) routeLambda(c *call) *apiError {
-	c.service, c.signing = "lambda", "lambda"
 	rest, _ := strings.CutPrefix(c.r.URL.Path, "/2015-03-31/functions/")
 	name, sub, _ := strings.Cut(rest, "/")
 	c.resource = name
@@ -73,7 +122,7 @@ func (c *call) findFunction() (*function, string, *apiError) {
 	if q := c.r.URL.Query().Get("Qualifier"); q != "" {
 		qualifier = q
 	}
-	f := c.sim.lambda.functions[name]
+	f := c.sim.lambda().functions[name]
 	if f == nil || (qualifier != "" && qualifier != "$LATEST") {
 		arn := c.sim.arn("lambda", "function:"+name)
 		if qualifier != "" {

@@ -32,6 +32,10 @@ type Pipeline struct {
 	StageDuration     time.Duration // simulated run time of each Lambda stage
 }
 
+// pipelineFaults is what faults on "pipeline" may do: set one of the
+// PipelineDefects as State. It is a fault target, not a service.
+var pipelineFaults = &service{name: "pipeline", states: PipelineDefects}
+
 // PipelineDefects are the fault states of service "pipeline".
 var PipelineDefects = []string{
 	"ANALYSIS_SKIPPED",     // the item is written without the analysis attribute
@@ -86,7 +90,7 @@ func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
 	fill := strings.NewReplacer("{investigation_id}", id, "{tenant}", in.Detail.TenantID).Replace
 	now := time.Now()
 
-	if t := s.ddb.tables[p.Table]; t != nil && defect != "ITEM_NOT_WRITTEN" {
+	if t := s.ddb().tables[p.Table]; t != nil && defect != "ITEM_NOT_WRITTEN" {
 		keyAttr := firstNonEmpty(p.KeyAttribute, t.keyAttr)
 		str := func(v string) json.RawMessage { b, _ := json.Marshal(map[string]string{"S": v}); return b }
 		item := map[string]json.RawMessage{
@@ -103,7 +107,7 @@ func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
 		t.items[fill(p.KeyTemplate)] = item
 	}
 	report := []byte(`{"investigationId":"` + id + `","verdict":"benign"}`)
-	if b := s.s3.buckets[p.ArtifactsBucket]; b != nil {
+	if b := s.s3().buckets[p.ArtifactsBucket]; b != nil {
 		if defect != "ARTIFACT_MISSING" {
 			v := s.newObject(b, report)
 			if defect == "ARTIFACT_UNENCRYPTED" {
@@ -115,7 +119,7 @@ func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
 			b.put(fill(p.CompliancePrefix)+"evidence.json", s.newObject(b, report))
 		}
 	}
-	if b := s.s3.buckets[p.AuditBucket]; b != nil && defect != "AUDIT_MISSING" {
+	if b := s.s3().buckets[p.AuditBucket]; b != nil && defect != "AUDIT_MISSING" {
 		v := s.newObject(b, report)
 		v.lockMode, v.retainUntil = "COMPLIANCE", now.AddDate(7, 0, 2)
 		if defect == "RETENTION_SHORT" {

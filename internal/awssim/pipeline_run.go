@@ -216,7 +216,7 @@ func (r *run) lambdaStage(kind, prefix, resource, fn string, params map[string]a
 	}
 	name, _, _ = strings.Cut(name, ":")
 	r.sim.mu.Lock()
-	exists := r.sim.lambda.functions[name] != nil
+	exists := r.sim.lambda().functions[name] != nil
 	stage := time.Duration(0)
 	if p := r.sim.pipeline; p != nil && p.appliesTo(r.m) {
 		stage = p.StageDuration

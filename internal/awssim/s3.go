@@ -8,11 +8,142 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// s3Service is S3 (restXml, path style): buckets and their objects. It
+// answers every request no other service claims, since its paths are bucket
+// names.
+var s3Service = &service{
+	name: "s3", signing: "s3",
+	route: (*Sim).routeS3, fallback: true,
+	statuses: map[string]int{
+		"NoSuchBucket":  404,
+		"NoSuchKey":     404,
+		"NoSuchVersion": 404,
+		"NotFound":      404,
+		"ServerSideEncryptionConfigurationNotFoundError": 404,
+		"ObjectLockConfigurationNotFoundError":           404,
+		"AccessDenied":                                   403,
+		"Forbidden":                                      403,
+		"InvalidAccessKeyId":                             403,
+		"SignatureDoesNotMatch":                          403,
+		"InvalidObjectState":                             403,
+		"AllAccessDisabled":                              403,
+		"SlowDown":                                       503,
+		"ServiceUnavailable":                             503,
+		"InternalError":                                  500,
+		"NotImplemented":                                 501,
+		"PermanentRedirect":                              301,
+		"MovedPermanently":                               301,
+		"BadDigest":                                      400,
+		"InvalidDigest":                                  400,
+		"InvalidRequest":                                 400,
+		"InvalidArgument":                                400,
+		"InvalidBucketName":                              400,
+		"AuthorizationHeaderMalformed":                   400,
+		"XAmzContentSHA256Mismatch":                      400,
+		"RequestTimeout":                                 400,
+		"ExpiredToken":                                   400,
+		"KMS.NotFoundException":                          400,
+		"BadRequest":                                     400,
+		"MethodNotAllowed":                               405,
+		"MissingContentLength":                           411,
+		"PreconditionFailed":                             412,
+		"OperationAborted":                               409,
+		"BucketAlreadyOwnedByYou":                        409,
+	},
+	protocol: protocol{
+		name:           "restXml",
+		writeError:     s3WriteError,
+		writeMalformed: s3WriteMalformed,
+		authError:      s3AuthError,
+		signed:         s3Signed,
+	},
+	settings: map[string]func(string) error{ // applied by bucketView
+		"SSEAlgorithm":      oneOf("AES256", "aws:kms", "aws:kms:dsse", "NONE"),
+		"KMSMasterKeyID":    func(string) error { return nil }, // "" = no key named (the aws/s3 key)
+		"BucketKeyEnabled":  oneOf("true", "false"),
+		"ObjectLockEnabled": oneOf("Enabled", "NONE"),
+		"Mode":              oneOf("COMPLIANCE", "GOVERNANCE", "NONE"),
+		"Years":             intIn(1, 100),
+		"Days":              intIn(1, 36500),
+	},
+	// Buckets are encrypted with the first seeded KMS key; AuditBuckets
+	// have Object Lock.
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		st := &s3State{}
+		st.seed(s, slices.Concat(seed.Buckets, names), seed.AuditBuckets, s.kms().firstKeyARN())
+		return st
+	},
+}
+
+func (s *Sim) s3() *s3State { return s.state["s3"].(*s3State) }
+
+// s3WriteError answers e as an S3 XML error.
+func s3WriteError(c *call, status int, e *apiError) {
+	c.setS3RequestHeaders()
+	if c.r.Method == http.MethodHead {
+		// S3 never sends a body on HEAD; the SDK derives the code from the status text.
+		c.w.WriteHeader(status)
+		return
+	}
+	body := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<Error><Code>%s</Code><Message>%s</Message>%s<RequestId>%s</RequestId><HostId>%s</HostId></Error>`,
+		xmlEscape(e.Code), xmlEscape(e.Message), s3ErrorExtra(c), c.requestID, c.hostID())
+	c.writeXML(status, "application/xml", []byte(body))
+}
+
+func s3ErrorExtra(c *call) string {
+	if c.resource == "" {
+		return ""
+	}
+	return "<BucketName>" + xmlEscape(c.resource) + "</BucketName>"
+}
+
+// s3WriteMalformed answers 200 with what the SDK cannot decode: HEAD and
+// body-less operations get an undecodable header.
+func s3WriteMalformed(c *call) {
+	c.setS3RequestHeaders()
+	h := c.w.Header()
+	switch c.op {
+	case "HeadBucket":
+		h.Set("X-Amz-Access-Point-Alias", "maybe")
+	case "HeadObject", "GetObject":
+		h.Set("Last-Modified", "not a date")
+	case "PutObject":
+		h.Set("X-Amz-Server-Side-Encryption-Bucket-Key-Enabled", "maybe")
+	case "DeleteObject":
+		h.Set("X-Amz-Delete-Marker", "maybe")
+	default:
+		c.writeXML(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Broken><Rule>`))
+		return
+	}
+	c.w.WriteHeader(http.StatusOK)
+}
+
+// s3AuthError is S3's answer to a signature it cannot accept.
+func s3AuthError(c *call, kind authKind, msg string) *apiError {
+	switch kind {
+	case authMissing:
+		return &apiError{Code: "AccessDenied", Message: "Access Denied", Status: http.StatusForbidden}
+	case authRegion:
+		c.w.Header().Set("X-Amz-Bucket-Region", c.sim.region)
+		msg = "The authorization header is malformed; the region '" + msg + "' is wrong; expecting '" + c.sim.region + "'"
+	}
+	return &apiError{Code: "AuthorizationHeaderMalformed", Message: msg, Status: http.StatusBadRequest}
+}
+
+// s3Signed requires the payload hash S3's SigV4 signs.
+func s3Signed(c *call) *apiError {
+	if c.r.Header.Get("X-Amz-Content-Sha256") == "" {
+		return &apiError{Code: "InvalidRequest", Message: "Missing required header for this request: x-amz-content-sha256", Status: http.StatusBadRequest}
+	}
+	return nil
+}
 
 // s3State holds the S3 buckets and their objects.
 type s3State struct {
@@ -76,7 +207,6 @@ var bucketNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // routeS3 maps a path-style request to its operation.
 func (s *Sim) routeS3(c *call) *apiError {
-	c.service, c.signing = "s3", "s3"
 	c.requestID = strings.ToUpper(strings.ReplaceAll(c.requestID, "-", "")[:16])
 	path := strings.TrimPrefix(c.r.URL.Path, "/")
 	name, key, hasKey := strings.Cut(path, "/")
@@ -142,7 +272,7 @@ func (c *call) hostID() string {
 // s3Bucket is the request's bucket as faults make it look (overrides.go);
 // it shares the bucket's objects.
 func (c *call) s3Bucket() (*bucket, *apiError) {
-	b := c.sim.s3.buckets[c.resource]
+	b := c.sim.s3().buckets[c.resource]
 	if b == nil {
 		return nil, errorf("NoSuchBucket", "The specified bucket does not exist")
 	}
@@ -382,4 +512,51 @@ func sortedKeys[V any](m map[string]V) []string {
 func etagOf(data []byte) string {
 	sum := md5.Sum(data)
 	return `"` + hex.EncodeToString(sum[:]) + `"`
+}
+
+// bucketView is b with the call's overrides applied. It shares b's objects,
+// so writes through it land in the bucket.
+func (c *call) bucketView(b *bucket) *bucket {
+	v := *b
+	if v.lockMode == "" && v.lock {
+		v.lockMode, v.lockYears = "COMPLIANCE", 7
+	}
+	if len(c.set) == 0 {
+		return &v
+	}
+	if a, ok := c.set["SSEAlgorithm"]; ok {
+		v.sseAlg = a
+		if a == "NONE" {
+			v.sseAlg, v.sseKeyARN = "", ""
+		} else if a == "AES256" {
+			v.sseKeyARN = ""
+		}
+	}
+	if k, ok := c.set["KMSMasterKeyID"]; ok {
+		v.sseKeyARN = k
+	}
+	if bk, ok := c.set["BucketKeyEnabled"]; ok {
+		v.bucketKey = bk == "true"
+	}
+	if l, ok := c.set["ObjectLockEnabled"]; ok {
+		v.lock = l == "Enabled"
+		if v.lock && v.lockMode == "" {
+			v.lockMode, v.lockYears = "COMPLIANCE", 7
+		}
+	}
+	if m, ok := c.set["Mode"]; ok {
+		v.lockMode = m
+		if m == "NONE" {
+			v.lockMode = ""
+		}
+	}
+	if y, ok := c.set["Years"]; ok {
+		v.lockYears, _ = strconv.Atoi(y)
+		v.lockDays = 0
+	}
+	if d, ok := c.set["Days"]; ok {
+		v.lockDays, _ = strconv.Atoi(d)
+		v.lockYears = 0
+	}
+	return &v
 }

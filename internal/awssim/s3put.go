@@ -221,7 +221,7 @@ func (c *call) applySSE(b *bucket, v *objectVersion) *apiError {
 			v.kmsKeyARN = c.sim.arn("kms", "key/"+uuidFrom("alias/aws/s3"))
 		}
 	} else {
-		k := c.sim.kms.lookup(keyID)
+		k := c.sim.kms().lookup(keyID)
 		if k == nil {
 			return errorf("KMS.NotFoundException", "Invalid keyId %s", keyID)
 		}

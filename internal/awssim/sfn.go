@@ -3,10 +3,54 @@ package awssim
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// sfnService is Step Functions (awsJson 1.0): state machines and their
+// executions.
+var sfnService = &service{
+	name: "stepfunctions", aliases: []string{"sfn", "states"}, signing: "states",
+	target: "AWSStepFunctions.", ops: sfnOps, resource: sfnResource,
+	statuses: map[string]int{
+		"StateMachineDoesNotExist":      400,
+		"StateMachineDeleting":          400,
+		"ExecutionDoesNotExist":         400,
+		"ExecutionAlreadyExists":        400,
+		"InvalidArn":                    400,
+		"InvalidName":                   400,
+		"InvalidExecutionInput":         400,
+		"InvalidToken":                  400,
+		"AccessDeniedException":         400,
+		"ThrottlingException":           400,
+		"ValidationException":           400,
+		"ServiceQuotaExceededException": 400,
+	},
+	protocol: awsJSON("1.0", func(code string) string { return "com.amazonaws.swf.service.v2.model#" + code }),
+	states:   []string{"ACTIVE", "DELETING"},
+	// A fault on a state machine also hits its executions.
+	canonical: func(s *Sim, name string) string {
+		if _, rest, ok := strings.Cut(name, ":stateMachine:"); ok {
+			return rest
+		}
+		if _, rest, ok := strings.Cut(name, ":execution:"); ok {
+			sm, _, _ := strings.Cut(rest, ":")
+			return sm
+		}
+		return name
+	},
+	// The default definition chains the seeded Lambda functions, so Lambda
+	// seeds first (services).
+	seed: func(s *Sim, seed *Seed, names []string) any {
+		st := &sfnState{}
+		st.seed(s, slices.Concat(seed.StateMachines, names), s.lambda().names(), seed.Definitions)
+		return st
+	},
+}
+
+func (s *Sim) sfn() *sfnState { return s.state["stepfunctions"].(*sfnState) }
 
 // sfnState holds Step Functions state machines and their executions.
 type sfnState struct {
@@ -113,7 +157,7 @@ func (c *call) findMachine(arn string) (*stateMachine, *apiError) {
 	if !machineARNRe.MatchString(arn) {
 		return nil, errorf("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 	}
-	m := c.sim.sfn.machines[arn]
+	m := c.sim.sfn().machines[arn]
 	if m == nil {
 		return nil, errorf("StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", arn)
 	}
@@ -127,7 +171,7 @@ func (c *call) findExecution(arn string) (*execution, *apiError) {
 	if !executionARNRe.MatchString(arn) {
 		return nil, errorf("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 	}
-	e := c.sim.sfn.executions[arn]
+	e := c.sim.sfn().executions[arn]
 	if e == nil {
 		return nil, errorf("ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
 	}
@@ -205,7 +249,7 @@ func sfnListExecutions(c *call) (any, *apiError) {
 	if in.StatusFilter != "" && !executionStatuses[in.StatusFilter] {
 		return nil, validation("1 validation error detected: Value '%s' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE]", in.StatusFilter)
 	}
-	all := c.sim.sfn.byMachine[m.arn]
+	all := c.sim.sfn().byMachine[m.arn]
 	items := []map[string]any{}
 	for i := len(all) - 1; i >= 0; i-- { // newest first, as AWS lists them
 		x := all[i]
@@ -318,12 +362,12 @@ func sfnStartExecution(c *call) (any, *apiError) {
 		return nil, errorf("InvalidExecutionInput", "Invalid State Machine Execution Input: 'Unexpected token'")
 	}
 	arn := strings.Replace(m.arn, ":stateMachine:", ":execution:", 1) + ":" + in.Name
-	if c.sim.sfn.executions[arn] != nil {
+	if c.sim.sfn().executions[arn] != nil {
 		return nil, errorf("ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
 	}
 	x := &execution{arn: arn, machineARN: m.arn, name: in.Name, status: "RUNNING", input: input, start: time.Now()}
-	c.sim.sfn.executions[arn] = x
-	c.sim.sfn.byMachine[m.arn] = append(c.sim.sfn.byMachine[m.arn], x)
+	c.sim.sfn().executions[arn] = x
+	c.sim.sfn().byMachine[m.arn] = append(c.sim.sfn().byMachine[m.arn], x)
 	c.sim.runExecution(m, x)
 	return map[string]any{"executionArn": arn, "startDate": epoch(x.start)}, nil
 }

@@ -1,5 +1,6 @@
 // Package awssim is a wire-level simulator of the AWS services socmond watches
-// (Bedrock, DynamoDB, S3, KMS, EventBridge, Step Functions, Lambda and STS).
+// (Bedrock, DynamoDB, S3, KMS, EventBridge, Step Functions, Lambda and STS):
+// each is one file whose service value the list in service.go registers.
 //
 // It speaks the real protocols (awsJson, restJson, restXml, awsQuery), so the
 // unmodified aws-sdk-go-v2 clients can be pointed at it with BaseEndpoint, and
@@ -30,8 +31,15 @@ import (
 
 // Seed lists the resources the simulator starts with.
 type Seed struct {
-	Region        string   // default "us-east-1"
-	AccountID     string   // default "123456789012"
+	Region    string // default "us-east-1"
+	AccountID string // default "123456789012"
+
+	// Resources lists resource names by service (a service's name or alias,
+	// as in a Fault; Add checks it), for any service. Each service seeds
+	// them as it does the names in its own field below; those fields are
+	// a shorthand for the first services, and a new service needs none.
+	Resources map[string][]string
+
 	Tables        []string // DynamoDB table names
 	Buckets       []string // S3 bucket names
 	AuditBuckets  []string // S3 buckets with Object Lock (COMPLIANCE, 7 years default retention); may also appear in Buckets
@@ -98,17 +106,15 @@ type Sim struct {
 	region  string
 	account string
 
+	services []*service // the registered services (service.go)
+
 	mu     sync.Mutex // guards everything below and all service state
 	faults []activeFault
 	calls  []Call
-	kms    kmsState
-	ddb    dynamoState
-	s3     s3State
-	events eventsState
-	sfn    sfnState
-	lambda lambdaState
-	models bedrockState
-	sts    stsState
+	// state holds each service's own state by its name, as its seed
+	// returned it; each service's file reads its own through an accessor
+	// (s.kms(), s.ddb(), ...). The map is written only by New.
+	state map[string]any
 
 	pipeline *Pipeline // what executions write (pipeline.go); nil: nothing
 
@@ -121,26 +127,19 @@ type Sim struct {
 // is encrypted with the first seeded KMS key (SSE-KMS, bucket key enabled), so
 // compliance checks pass against a fresh simulator.
 func New(seed Seed) *Sim {
-	s := &Sim{region: seed.Region, account: seed.AccountID, closed: make(chan struct{})}
+	s := &Sim{region: seed.Region, account: seed.AccountID, services: services, state: map[string]any{}, closed: make(chan struct{})}
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
 	if s.account == "" {
 		s.account = "123456789012"
 	}
-	s.kms.seed(s, seed.Keys)
-	defaultKey := s.kms.firstKeyARN()
-	s.ddb.seed(s, seed.Tables, seed.TableKeys, defaultKey)
-	s.s3.seed(s, seed.Buckets, seed.AuditBuckets, defaultKey)
-	s.events.seed(s, seed.EventBuses, seed.Rules)
-	s.lambda.seed(s, seed.Functions, defaultKey)
-	s.sfn.seed(s, seed.StateMachines, s.lambda.names(), seed.Definitions)
+	s.seedServices(&seed)
 	if seed.Pipeline != nil {
 		p := *seed.Pipeline
 		p.withDefaults()
 		s.pipeline = &p
 	}
-	s.models.seed(s, seed.Models)
 	return s
 }
 
@@ -201,8 +200,9 @@ type call struct {
 	sim       *Sim
 	r         *http.Request
 	w         *bufferedResponse
-	service   string // fault/service name: bedrock, dynamodb, s3, kms, eventbridge, stepfunctions, lambda, sts
-	signing   string // SigV4 signing name the request must be scoped to
+	svc       *service // set by route: the service answering
+	service   string   // svc.name, the fault/service name (Call.Service)
+	signing   string   // SigV4 signing name the request must be scoped to
 	op        string
 	resource  string
 	body      []byte
@@ -385,25 +385,33 @@ func (s *Sim) route(c *call) *apiError {
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		return s.routeJSON(c, target)
 	}
-	p := r.URL.EscapedPath()
-	switch {
-	case strings.HasPrefix(p, "/foundation-model"), strings.HasPrefix(p, "/model/"):
-		return s.routeBedrock(c)
-	case strings.HasPrefix(p, "/2015-03-31/"):
-		return s.routeLambda(c)
-	case p == "/" && r.Method == http.MethodPost &&
-		strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
-		return s.routeSTS(c)
+	svc := s.restService(r)
+	c.svc, c.service, c.signing = svc, svc.name, svc.signing
+	return svc.route(s, c)
+}
+
+// restService finds the service of a request without X-Amz-Target: the one
+// claiming its path, else, as services with their own hosts on AWS (Bedrock,
+// Lambda) are told apart from S3 here, the one it is signed for, else the
+// fallback.
+func (s *Sim) restService(r *http.Request) *service {
+	for _, svc := range s.services {
+		if svc.claims != nil && svc.claims(r) {
+			return svc
+		}
 	}
-	// Bedrock and Lambda have their own hosts on AWS; here a path neither knows
-	// is told apart from S3 by the service the request is signed for.
-	switch scopeService(r) {
-	case "bedrock":
-		return s.routeBedrock(c)
-	case "lambda":
-		return s.routeLambda(c)
+	scope := scopeService(r)
+	for _, svc := range s.services {
+		if svc.byScope && svc.signing == scope {
+			return svc
+		}
 	}
-	return s.routeS3(c)
+	for _, svc := range s.services {
+		if svc.fallback {
+			return svc
+		}
+	}
+	panic("awssim: no fallback service") // TestServicesAreComplete
 }
 
 func parseAttempt(h string) int {

@@ -10,6 +10,65 @@ import (
 	"time"
 )
 
+// stsService is STS (awsQuery): the caller's identity and temporary
+// credentials.
+var stsService = &service{
+	name: "sts", signing: "sts",
+	route: (*Sim).routeSTS,
+	claims: func(r *http.Request) bool {
+		return r.URL.EscapedPath() == "/" && r.Method == http.MethodPost &&
+			strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+	},
+	statuses: map[string]int{
+		"AccessDenied":               403,
+		"InvalidClientTokenId":       403,
+		"SignatureDoesNotMatch":      403,
+		"MissingAuthenticationToken": 403,
+		"ExpiredTokenException":      400,
+		"IncompleteSignature":        400,
+		"Throttling":                 400,
+		"InvalidAction":              400,
+		"ValidationError":            400,
+		"InternalFailure":            500,
+	},
+	protocol: protocol{
+		name: "awsQuery",
+		writeError: func(c *call, status int, e *apiError) {
+			typ := "Sender"
+			if status >= 500 {
+				typ = "Receiver"
+			}
+			c.writeQueryXML(status, fmt.Sprintf(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
+				typ, xmlEscape(e.Code), xmlEscape(e.Message), c.requestID))
+		},
+		// Broken at the root element, which the awsQuery decoder reports as a
+		// deserialization error (a break further in comes back as a bare XML error).
+		writeMalformed: func(c *call) { c.writeQueryXML(http.StatusOK, `<<GetCallerIdentityResponse>`) },
+		authError: func(c *call, kind authKind, msg string) *apiError {
+			switch kind {
+			case authMissing:
+				return &apiError{Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Status: http.StatusForbidden}
+			case authRegion:
+				return &apiError{Code: "SignatureDoesNotMatch", Message: wrongRegion(msg), Status: http.StatusForbidden}
+			case authScope:
+				return &apiError{Code: "SignatureDoesNotMatch", Message: msg, Status: http.StatusForbidden}
+			}
+			return &apiError{Code: "IncompleteSignature", Message: msg, Status: http.StatusBadRequest}
+		},
+	},
+	// Any role may be assumed: there is nothing to create, only the
+	// credentials' lifetime to keep.
+	seed: func(s *Sim, seed *Seed, names []string) any { return &stsState{} },
+}
+
+func (s *Sim) sts() *stsState { return s.state["sts"].(*stsState) }
+
+// writeQueryXML writes an awsQuery answer.
+func (c *call) writeQueryXML(status int, body string) {
+	c.w.Header().Set("X-Amzn-Requestid", c.requestID)
+	c.writeXML(status, "text/xml", []byte(body))
+}
+
 // stsState holds what STS needs beyond the simulator's account: how long the
 // temporary credentials it issues last.
 type stsState struct {
@@ -26,14 +85,14 @@ type stsState struct {
 func (s *Sim) SetCredentialLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sts.lifetime = d
+	s.sts().lifetime = d
 }
 
 // sessionExpiry is when credentials issued now for the asked duration end.
 func (s *Sim) sessionExpiry(asked time.Duration) string {
 	d := asked
-	if s.sts.lifetime > 0 {
-		d = s.sts.lifetime
+	if s.sts().lifetime > 0 {
+		d = s.sts().lifetime
 	}
 	return time.Now().Add(d).UTC().Format(time.RFC3339)
 }
@@ -41,7 +100,6 @@ func (s *Sim) sessionExpiry(asked time.Duration) string {
 var roleSessionRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 func (s *Sim) routeSTS(c *call) *apiError {
-	c.service, c.signing = "sts", "sts"
 	form, err := url.ParseQuery(string(c.body))
 	if err != nil {
 		c.op = "?"
@@ -71,7 +129,7 @@ func (s *Sim) routeSTS(c *call) *apiError {
 func stsGetCallerIdentity(c *call) {
 	body := fmt.Sprintf(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AIDAAWSSIMEXAMPLE</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
 		c.sim.iamARN("user/socmond"), c.sim.account, c.requestID)
-	c.writeXML(http.StatusOK, "text/xml", []byte(body))
+	c.writeQueryXML(http.StatusOK, body)
 }
 
 // assumedRoleARN turns arn:aws:iam::ACCT:role/path/name into the session ARN
@@ -98,7 +156,7 @@ func stsAssumeRole(c *call, form url.Values) {
 	exp := c.sim.sessionExpiry(time.Hour)
 	body := fmt.Sprintf(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAAWSSIMEXAMPLE</AccessKeyId><SecretAccessKey>awssim-secret</SecretAccessKey><SessionToken>awssim-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAAWSSIMEXAMPLE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleResponse>`,
 		exp, xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
-	c.writeXML(http.StatusOK, "text/xml", []byte(body))
+	c.writeQueryXML(http.StatusOK, body)
 }
 
 // stsAssumeRoleWithWebIdentity trades the token an OIDC provider issued (the
@@ -130,5 +188,5 @@ func stsAssumeRoleWithWebIdentity(c *call, form url.Values) {
 	}
 	body := fmt.Sprintf(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>system:serviceaccount:soc:socmond</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience><Provider>oidc.awssim.local</Provider><Credentials><AccessKeyId>ASIAAWSSIMWEBIDENTITY</AccessKeyId><SecretAccessKey>awssim-web-identity-secret</SecretAccessKey><SessionToken>awssim-web-identity-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAAWSSIMEXAMPLE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
 		c.sim.sessionExpiry(duration), xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
-	c.writeXML(http.StatusOK, "text/xml", []byte(body))
+	c.writeQueryXML(http.StatusOK, body)
 }

@@ -17,22 +17,10 @@ import (
 func FromConfig(cfg *config.Config) awssim.Seed {
 	seed := awssim.Seed{Region: cfg.Region}
 	for _, t := range cfg.Targets() {
-		switch t.Service {
-		case "dynamodb":
-			seed.Tables = append(seed.Tables, t.Resource)
-		case "s3":
-			seed.Buckets = append(seed.Buckets, t.Resource)
-		case "kms":
-			seed.Keys = append(seed.Keys, t.Resource)
-		case "eventbridge":
-			seed.EventBuses = append(seed.EventBuses, t.Resource)
-		case "stepfunctions":
-			seed.StateMachines = append(seed.StateMachines, t.Resource)
-		case "lambda":
-			seed.Functions = append(seed.Functions, t.Resource)
-		case "bedrock":
-			seed.Models = append(seed.Models, t.Resource)
-		}
+		// The simulator knows its services by the names config uses. A
+		// service it does not simulate (yet) has nothing to seed; its checks
+		// fail against the simulator until it does.
+		_ = seed.Add(t.Service, t.Resource)
 	}
 	if b := cfg.Pipeline.AuditBucket; b != "" {
 		seed.AuditBuckets = append(seed.AuditBuckets, b)
