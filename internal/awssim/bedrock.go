@@ -20,7 +20,8 @@ var bedrockService = &service{
 	},
 	// Bedrock has its own host on AWS: a path it does not know, signed for
 	// it, is its own unknown operation rather than S3's.
-	byScope: true,
+	byScope:  true,
+	throttle: "ThrottlingException",
 	statuses: map[string]int{
 		"ResourceNotFoundException":     404,
 		"AccessDeniedException":         403,

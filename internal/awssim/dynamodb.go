@@ -12,6 +12,7 @@ import (
 var dynamoService = &service{
 	name: "dynamodb", signing: "dynamodb",
 	target: "DynamoDB_20120810.", ops: dynamoOps, resource: dynamoResource,
+	throttle: "ProvisionedThroughputExceededException",
 	statuses: map[string]int{
 		"ResourceNotFoundException":              400,
 		"AccessDeniedException":                  400,

@@ -13,6 +13,7 @@ import (
 var eventsService = &service{
 	name: "eventbridge", aliases: []string{"events"}, signing: "events",
 	target: "AWSEvents.", ops: eventsOps, resource: eventsResource,
+	throttle: "ThrottlingException",
 	statuses: map[string]int{
 		"ResourceNotFoundException":       400,
 		"AccessDeniedException":           400,

@@ -14,6 +14,7 @@ import (
 var kmsService = &service{
 	name: "kms", signing: "kms",
 	target: "TrentService.", ops: kmsOps, resource: kmsResource,
+	throttle: "ThrottlingException",
 	statuses: map[string]int{
 		"NotFoundException":          400,
 		"AccessDeniedException":      400,

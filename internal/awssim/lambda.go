@@ -17,7 +17,8 @@ var lambdaService = &service{
 	claims: func(r *http.Request) bool { return strings.HasPrefix(r.URL.EscapedPath(), "/2015-03-31/") },
 	// Lambda has its own host on AWS: a path it does not know, signed for
 	// it, is its own unknown operation rather than S3's.
-	byScope: true,
+	byScope:  true,
+	throttle: "TooManyRequestsException",
 	statuses: map[string]int{
 		"ResourceNotFoundException":      404,
 		"AccessDeniedException":          403,

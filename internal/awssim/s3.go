@@ -21,6 +21,7 @@ import (
 var s3Service = &service{
 	name: "s3", signing: "s3",
 	route: (*Sim).routeS3, fallback: true,
+	throttle: "SlowDown",
 	statuses: map[string]int{
 		"NoSuchBucket":  404,
 		"NoSuchKey":     404,

@@ -54,6 +54,8 @@ type service struct {
 	// (aws-api.md §2); protocol is how its errors look on the wire.
 	statuses map[string]int
 	protocol protocol
+	// throttle is the code the service throttles with (ThrottleCode).
+	throttle string
 
 	// states are the values a fault's State may set (none: the service has
 	// no state to override), settings the keys a fault's Set may override
@@ -115,6 +117,15 @@ func (svc *service) errorStatus(code string) int {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusBadRequest
+}
+
+// ThrottleCode is the error code service (a name or alias) throttles with,
+// for a Fault that throttles it; "" for a service the simulator lacks.
+func ThrottleCode(service string) string {
+	if svc := lookupService(services, service); svc != nil {
+		return svc.throttle
+	}
+	return ""
 }
 
 // lookupService finds a service in list by name or alias (any case); nil if

@@ -67,6 +67,9 @@ func TestServicesAreComplete(t *testing.T) {
 			if len(svc.statuses) == 0 {
 				t.Error("no error-code table (statuses)")
 			}
+			if svc.throttle == "" || ThrottleCode(svc.name) != svc.throttle {
+				t.Errorf("throttle code %q: every service says how it throttles", svc.throttle)
+			}
 			for code, status := range svc.statuses {
 				if status < 300 || status > 599 {
 					t.Errorf("error %s has status %d", code, status)

@@ -14,6 +14,7 @@ import (
 var sfnService = &service{
 	name: "stepfunctions", aliases: []string{"sfn", "states"}, signing: "states",
 	target: "AWSStepFunctions.", ops: sfnOps, resource: sfnResource,
+	throttle: "ThrottlingException",
 	statuses: map[string]int{
 		"StateMachineDoesNotExist":      400,
 		"StateMachineDeleting":          400,

@@ -19,6 +19,7 @@ var stsService = &service{
 		return r.URL.EscapedPath() == "/" && r.Method == http.MethodPost &&
 			strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 	},
+	throttle: "Throttling",
 	statuses: map[string]int{
 		"AccessDenied":               403,
 		"InvalidClientTokenId":       403,

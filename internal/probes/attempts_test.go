@@ -10,96 +10,110 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/probes"
 )
-
-// probeConstructors is every way socmond builds a probe, each with how the
-// simulator throttles its service. The registry's services are built as the
-// daemon builds them (probes.New); registry "" marks a constructor the
-// daemon calls itself.
-var probeConstructors = []struct {
-	constructor string // the exported constructor in this package
-	registry    string // its service in the registry, or ""
-	build       func(c *awsclient.Clients) probes.Probe
-	fault       awssim.Fault // a throttling answer for it; Service and Resource also say what it probes
-}{
-	{"NewBedrockModel", probes.ServiceBedrock, nil, awssim.Fault{Service: "bedrock", Resource: simModel, Error: "ThrottlingException"}},
-	{"NewBedrockRuntime", "", func(c *awsclient.Clients) probes.Probe {
-		return probes.NewBedrockRuntime(c.BedrockRuntime, simModel, 1)
-	},
-		awssim.Fault{Service: "bedrock-runtime", Resource: simModel, Error: "ThrottlingException"}},
-	{"NewDynamoDBTable", probes.ServiceDynamoDB, nil, awssim.Fault{Service: "dynamodb", Resource: simTable, Error: "ProvisionedThroughputExceededException"}},
-	{"NewS3Bucket", probes.ServiceS3, nil, awssim.Fault{Service: "s3", Resource: simBucket, Error: "SlowDown"}},
-	{"NewKMSKey", probes.ServiceKMS, nil, awssim.Fault{Service: "kms", Resource: simKey, Error: "ThrottlingException"}},
-	{"NewEventBus", probes.ServiceEventBridge, nil, awssim.Fault{Service: "eventbridge", Resource: simBus, Error: "ThrottlingException"}},
-	{"NewStateMachine", probes.ServiceStepFunctions, nil, awssim.Fault{Service: "stepfunctions", Resource: simMachine, Error: "ThrottlingException"}},
-	{"NewLambdaFunction", probes.ServiceLambda, nil, awssim.Fault{Service: "lambda", Resource: simFunc, Error: "TooManyRequestsException"}},
-}
 
 // Every probe makes exactly one attempt, on the factory's clients, whose
 // own default is the SDK's standard retryer (compliance, workflow, canary
 // and evidence reads retry): a retry would hide the very failure a probe
 // exists to report and add load to a throttled service. Throttling is what
-// the standard retryer retries most readily. A probe added to the registry,
-// or a constructor added beside it, fails here until it is listed above.
+// the standard retryer retries most readily. Every service's probe and
+// runtime probe is built as the daemon builds it, from its descriptor, on
+// the descriptor's example resource, and throttled the way the simulator
+// says the service throttles; every exported constructor must be one a
+// descriptor uses, so none escapes this test.
 func TestEveryProbeMakesOneAttempt(t *testing.T) {
-	listed := map[string]bool{}
-	inRegistry := map[string]bool{}
-	for _, pc := range probeConstructors {
-		listed[pc.constructor] = true
-		inRegistry[pc.registry] = true
-	}
+	used := descriptorConstructors(t)
 	for _, name := range exportedProbeConstructors(t) {
-		if !listed[name] {
-			t.Errorf("constructor %s is not in probeConstructors: list it with a throttling fault", name)
-		}
-	}
-	for _, svc := range probes.Services() {
-		if !inRegistry[svc] {
-			t.Errorf("registry service %q is not in probeConstructors: list its constructor with a throttling fault", svc)
+		if !used[name] {
+			t.Errorf("constructor %s is not used by any service's descriptor: build probes through descriptors (service.go)", name)
 		}
 	}
 
-	sim, c := probes.SimClients(t, awssim.Seed{Tables: []string{simTable}, Buckets: []string{simBucket}, Keys: []string{simKey},
-		EventBuses: []string{simBus}, StateMachines: []string{simMachine}, Functions: []string{simFunc}, Models: []string{simModel}})
-	for _, pc := range probeConstructors {
-		t.Run(pc.constructor, func(t *testing.T) {
-			p := probeFor(t, c, pc.registry, pc.fault.Resource, pc.build)
-			sim.ClearFaults()
-			sim.ResetCalls()
-			sim.AddFault(pc.fault)
-			r := probes.Run(context.Background(), p, probes.Options{Timeout: 30 * time.Second})
-			if r.Class != probes.ClassThrottled {
-				t.Errorf("class %q, want throttled (%s)", r.Class, r.Detail)
-			}
-			calls := sim.Calls()
-			if len(calls) != 1 {
-				t.Fatalf("the simulator saw %d attempts, want exactly 1: %+v", len(calls), calls)
-			}
-			// The SDK numbers its attempts (amz-sdk-request); a first
-			// attempt that says it may be followed by more would also be
-			// wrong, but the SDK only sends max= with a retryer that has one.
-			if calls[0].Attempt > 1 {
-				t.Errorf("the one call was attempt %d", calls[0].Attempt)
-			}
-		})
+	var seed awssim.Seed
+	for _, d := range probes.All() {
+		if err := seed.Add(d.Name, d.Example); err != nil {
+			t.Fatalf("%s: %v", d.Name, err)
+		}
+	}
+	sim, c := probes.SimClients(t, seed)
+	for _, d := range probes.All() {
+		builds := map[string]func() (probes.Probe, error){
+			d.Name: func() (probes.Probe, error) { return probes.New(d.Name, probes.Resource{Name: d.Example}, c) },
+		}
+		if d.Runtime != nil {
+			builds[d.Name+" runtime"] = func() (probes.Probe, error) { return probes.NewRuntime(d.Name, d.Example, c, 1) }
+		}
+		for name, build := range builds {
+			t.Run(name, func(t *testing.T) {
+				p, err := build()
+				if err != nil {
+					t.Fatal(err)
+				}
+				code := awssim.ThrottleCode(d.Name)
+				if code == "" {
+					t.Fatalf("the simulator has no %s", d.Name)
+				}
+				sim.ClearFaults()
+				sim.ResetCalls()
+				sim.AddFault(awssim.Fault{Service: d.Name, Resource: d.Example, Error: code})
+				r := probes.Run(context.Background(), p, probes.Options{Timeout: 30 * time.Second})
+				if r.Class != probes.ClassThrottled {
+					t.Errorf("class %q, want throttled (%s: %s)", r.Class, r.Code, r.Detail)
+				}
+				calls := sim.Calls()
+				if len(calls) != 1 {
+					t.Fatalf("the simulator saw %d attempts, want exactly 1: %+v", len(calls), calls)
+				}
+				// The SDK numbers its attempts (amz-sdk-request); a first
+				// attempt that says it may be followed by more would also be
+				// wrong, but the SDK only sends max= with a retryer that has one.
+				if calls[0].Attempt > 1 {
+					t.Errorf("the one call was attempt %d", calls[0].Attempt)
+				}
+			})
+		}
 	}
 }
 
-// probeFor builds a probe the way the daemon does: through the registry
-// when the service is in it, else with its own constructor.
-func probeFor(t *testing.T, c *awsclient.Clients, service, resource string, build func(*awsclient.Clients) probes.Probe) probes.Probe {
+// descriptorConstructors are the functions this package's descriptors
+// (composite literals of type Service) call, read from its source.
+func descriptorConstructors(t *testing.T) map[string]bool {
 	t.Helper()
-	if build != nil {
-		return build(c)
-	}
-	p, err := probes.New(service, probes.Resource{Name: resource}, c)
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	used := map[string]bool{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			cl, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if id, ok := cl.Type.(*ast.Ident); !ok || id.Name != "Service" {
+				return true
+			}
+			ast.Inspect(cl, func(m ast.Node) bool {
+				if call, ok := m.(*ast.CallExpr); ok {
+					if id, ok := call.Fun.(*ast.Ident); ok {
+						used[id.Name] = true
+					}
+				}
+				return true
+			})
+			return false
+		})
+	}
+	return used
 }
 
 // exportedProbeConstructors lists this package's exported functions that

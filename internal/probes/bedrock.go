@@ -25,8 +25,9 @@ const ServiceBedrock = "bedrock"
 // probe that invokes each with a one-token budget.
 var Bedrock = Service{
 	Name: ServiceBedrock, DisplayName: "Amazon Bedrock", Resources: "model ids",
-	New:  func(c *awsclient.Clients, r Resource) Probe { return NewBedrockModel(c.Bedrock, r.Name) },
-	Read: Access{Sid: "ReadBedrockModels", Actions: []string{"bedrock:GetFoundationModel"}, ARN: modelARN},
+	Example: "anthropic.claude-3-haiku-20240307-v1:0",
+	New:     func(c *awsclient.Clients, r Resource) Probe { return NewBedrockModel(c.Bedrock, r.Name) },
+	Read:    Access{Sid: "ReadBedrockModels", Actions: []string{"bedrock:GetFoundationModel"}, ARN: modelARN},
 	Runtime: &Runtime{
 		New: func(c *awsclient.Clients, r string, maxTokens int) Probe {
 			return NewBedrockRuntime(c.BedrockRuntime, r, int32(maxTokens))

@@ -18,8 +18,9 @@ const ServiceDynamoDB = "dynamodb"
 // DynamoDB is Amazon DynamoDB: the pipeline's tables.
 var DynamoDB = Service{
 	Name: ServiceDynamoDB, DisplayName: "DynamoDB", Resources: "table names or ARNs",
-	New:  func(c *awsclient.Clients, r Resource) Probe { return NewDynamoDBTable(c.DynamoDB, r.Name) },
-	Read: Access{Sid: "ReadDynamoDBTables", Actions: []string{"dynamodb:DescribeTable"}, ARN: TableARN},
+	Example: "soc-investigations",
+	New:     func(c *awsclient.Clients, r Resource) Probe { return NewDynamoDBTable(c.DynamoDB, r.Name) },
+	Read:    Access{Sid: "ReadDynamoDBTables", Actions: []string{"dynamodb:DescribeTable"}, ARN: TableARN},
 	Env: []EnvVar{{Name: "DDB_INVESTIGATIONS_TABLE", Role: "investigations_table"},
 		{Name: "DDB_METRICS_TABLE", Role: "metrics_table"}},
 }

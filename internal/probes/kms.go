@@ -19,9 +19,10 @@ const ServiceKMS = "kms"
 // KMS is AWS KMS: the pipeline's customer-managed key.
 var KMS = Service{
 	Name: ServiceKMS, DisplayName: "AWS KMS", Resources: "key ids, key ARNs, aliases or alias ARNs",
-	New:  func(c *awsclient.Clients, r Resource) Probe { return NewKMSKey(c.KMS, r.Name) },
-	Read: Access{Sid: "ReadKMSKey", Actions: []string{"kms:DescribeKey"}, ARN: KeyARN},
-	Env:  []EnvVar{{Name: "KMS_KEY_ID", Role: "kms_key"}},
+	Example: "alias/soc-pipeline",
+	New:     func(c *awsclient.Clients, r Resource) Probe { return NewKMSKey(c.KMS, r.Name) },
+	Read:    Access{Sid: "ReadKMSKey", Actions: []string{"kms:DescribeKey"}, ARN: KeyARN},
+	Env:     []EnvVar{{Name: "KMS_KEY_ID", Role: "kms_key"}},
 }
 
 // KeyARN scopes a KMS key named by id, key ARN, alias or alias ARN. An alias

@@ -17,9 +17,10 @@ const ServiceLambda = "lambda"
 // Lambda is AWS Lambda: the pipeline's stages.
 var Lambda = Service{
 	Name: ServiceLambda, DisplayName: "AWS Lambda", Resources: "function names or ARNs",
-	New:  func(c *awsclient.Clients, r Resource) Probe { return NewLambdaFunction(c.Lambda, r.Name) },
-	Read: Access{Sid: "ReadLambdaFunctions", Actions: []string{"lambda:GetFunctionConfiguration"}, ARN: FunctionARN},
-	Env:  []EnvVar{{Name: "LAMBDA_FUNCTIONS", List: true}},
+	Example: "soc-triage",
+	New:     func(c *awsclient.Clients, r Resource) Probe { return NewLambdaFunction(c.Lambda, r.Name) },
+	Read:    Access{Sid: "ReadLambdaFunctions", Actions: []string{"lambda:GetFunctionConfiguration"}, ARN: FunctionARN},
+	Env:     []EnvVar{{Name: "LAMBDA_FUNCTIONS", List: true}},
 }
 
 // FunctionARN is a Lambda function's ARN.

@@ -16,7 +16,8 @@ const ServiceS3 = "s3"
 // S3 is Amazon S3: the artifacts and audit buckets.
 var S3 = Service{
 	Name: ServiceS3, DisplayName: "Amazon S3", Resources: "bucket names",
-	New: func(c *awsclient.Clients, r Resource) Probe { return NewS3Bucket(c.S3, r.Name) },
+	Example: "soc-artifacts-123456789012",
+	New:     func(c *awsclient.Clients, r Resource) Probe { return NewS3Bucket(c.S3, r.Name) },
 	// HeadBucket is authorised by s3:ListBucket.
 	Read: Access{Sid: "ReadS3Buckets", Actions: []string{"s3:ListBucket"}, ARN: BucketARN},
 	Env:  []EnvVar{{Name: "ARTIFACTS_BUCKET", Role: "artifacts_bucket"}, {Name: "AUDIT_BUCKET", Role: "audit_bucket"}},

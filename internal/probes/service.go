@@ -16,6 +16,7 @@ type Service struct {
 	Name        string // label value and key under services: in the config file
 	DisplayName string // what a person reads: "Step Functions"
 	Resources   string // what its resources are, for help and errors: "table names or ARNs"
+	Example     string // one resource, as a config names it (help, and the tests' sample)
 
 	// New returns the probe of one resource: one cheap read-only call.
 	New func(c *awsclient.Clients, r Resource) Probe
