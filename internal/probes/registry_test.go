@@ -184,8 +184,13 @@ func TestDescriptorsAreWhole(t *testing.T) {
 			t.Errorf("service %q: its name must be unique and lower case (a label value and a config key)", d.Name)
 		}
 		seen[d.Name] = true
-		if d.DisplayName == "" || d.Resources == "" || d.New == nil {
-			t.Errorf("%s: display name %q, resources %q, probe constructor set %v: all are needed", d.Name, d.DisplayName, d.Resources, d.New != nil)
+		if d.DisplayName == "" || d.Resources == "" || d.Example == "" || d.New == nil {
+			t.Errorf("%s: display name %q, resources %q, example %q, probe constructor set %v: all are needed", d.Name, d.DisplayName, d.Resources, d.Example, d.New != nil)
+		}
+		if d.Validate != nil {
+			if err := d.Validate(d.Example); err != nil {
+				t.Errorf("%s: its own example does not validate: %v", d.Name, err)
+			}
 		}
 		accesses := []probes.Access{d.Read}
 		if d.Runtime != nil {
