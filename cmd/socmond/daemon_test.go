@@ -112,7 +112,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 	doc := getStatus(t, base)
-	if doc.Status != "success" || len(doc.Data.Resources) != 12 {
+	if doc.Status != "success" || len(doc.Data.Resources) != exampleResources(t) {
 		t.Fatalf("status doc: %+v", doc)
 	}
 	for _, r := range doc.Data.Resources {

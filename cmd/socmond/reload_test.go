@@ -112,7 +112,7 @@ func TestReload(t *testing.T) {
 
 	base, cmd, logs := runDaemon(t, bin, cfgPath)
 	waitReady(t, http.DefaultClient, base)
-	if w := windows(t, base); len(w) != 11 || w[added].Resource != "" {
+	if w := windows(t, base); len(w) != exampleResources(t)-1 || w[added].Resource != "" {
 		t.Fatalf("before reload: %d resources, %s present: %v", len(w), added, w)
 	}
 	if ok, ts := reloadMetrics(t, base); ok != "1" || ts == "" || ts == "0" {
@@ -148,8 +148,8 @@ func TestReload(t *testing.T) {
 		t.Errorf("after a bad reload: successful %q, timestamp %q (want 0 and unchanged %q)", ok, ts, ts1)
 	}
 	still := windows(t, base)
-	if len(still) != 12 {
-		t.Errorf("after a bad reload %d resources, want the 12 running", len(still))
+	if len(still) != exampleResources(t) {
+		t.Errorf("after a bad reload %d resources, want the %d running", len(still), exampleResources(t))
 	}
 	poll(t, "probes to keep running", func() bool { return windows(t, base)[kept].LastCheck != still[kept].LastCheck })
 
@@ -164,7 +164,7 @@ func TestReload(t *testing.T) {
 	if ok, _ := reloadMetrics(t, base); ok != "0" {
 		t.Errorf("after a bad SIGHUP: successful %q", ok)
 	}
-	if w := windows(t, base); len(w) != 12 || w[kept].AvailabilitySamples < after.AvailabilitySamples {
+	if w := windows(t, base); len(w) != exampleResources(t) || w[kept].AvailabilitySamples < after.AvailabilitySamples {
 		t.Errorf("after a bad SIGHUP: %d resources, %s samples %d", len(w), kept, w[kept].AvailabilitySamples)
 	}
 
@@ -173,7 +173,7 @@ func TestReload(t *testing.T) {
 	if code, body := postReload(t, base); code != http.StatusOK {
 		t.Fatalf("POST /-/reload of a valid config = %d %q", code, body)
 	}
-	if w := windows(t, base); len(w) != 11 || w[added].Resource != "" || w[kept].AvailabilitySamples < after.AvailabilitySamples {
+	if w := windows(t, base); len(w) != exampleResources(t)-1 || w[added].Resource != "" || w[kept].AvailabilitySamples < after.AvailabilitySamples {
 		t.Errorf("after removing %s: %d resources, kept window %d samples", added, len(w), w[kept].AvailabilitySamples)
 	}
 	if ok, _ := reloadMetrics(t, base); ok != "1" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -112,8 +113,8 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	cards := cardTexts(t, ctx)
-	if len(cards) != 12 {
-		t.Fatalf("page shows %d resource cards, want 12: %v", len(cards), cards)
+	if len(cards) != exampleResources(t) {
+		t.Fatalf("page shows %d resource cards, want %d: %v", len(cards), exampleResources(t), cards)
 	}
 	for res, text := range cards {
 		want := "HEALTHY"
@@ -138,7 +139,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(attention, table) || !strings.Contains(attention, hint) || overall != "1 of 12 resources need attention." {
+	if !strings.Contains(attention, table) || !strings.Contains(attention, hint) || overall != fmt.Sprintf("1 of %d resources need attention.", exampleResources(t)) {
 		t.Errorf("summary: overall %q, attention %q", overall, attention)
 	}
 	if refreshHidden {
@@ -194,11 +195,11 @@ func TestStatusPageWithoutJavaScript(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if overall != "All 12 resources are healthy." || !refreshHidden {
+	if overall != fmt.Sprintf("All %d resources are healthy.", exampleResources(t)) || !refreshHidden {
 		t.Errorf("without JavaScript: overall %q, refresh control hidden %v", overall, refreshHidden)
 	}
-	if n := len(cardTexts(t, ctx)); n != 12 {
-		t.Errorf("%d cards without JavaScript, want 12", n)
+	if n := len(cardTexts(t, ctx)); n != exampleResources(t) {
+		t.Errorf("%d cards without JavaScript, want %d", n, exampleResources(t))
 	}
 }
 

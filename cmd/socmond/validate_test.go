@@ -12,12 +12,23 @@ import (
 
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/simseed"
 	"github.com/socmond/socmond/internal/testenv"
 )
 
 const example = "../../config.example.yaml"
+
+// exampleResources is how many resources the example configuration probes.
+func exampleResources(t *testing.T) int {
+	t.Helper()
+	cfg, err := config.Load(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cfg.Targets())
+}
 
 // startSim seeds a simulator from the example config and points the SDK's
 // own endpoint variable at it, exactly as a user would.
@@ -285,10 +296,13 @@ func TestNoConfigSaysWhereToStart(t *testing.T) {
 // do, and exits 4, instead of one FAIL per resource blaming a permission.
 func TestRejectedCredentialsIsOneLine(t *testing.T) {
 	url := startSim(t)
-	for _, svc := range []string{"bedrock", "dynamodb", "kms", "eventbridge", "stepfunctions", "lambda"} {
-		addFault(t, url, `{"service":"`+svc+`","error":"UnrecognizedClientException"}`)
+	for _, svc := range probes.Services() {
+		code := "UnrecognizedClientException"
+		if svc == "s3" {
+			code = "InvalidAccessKeyId"
+		}
+		addFault(t, url, `{"service":"`+svc+`","error":"`+code+`"}`)
 	}
-	addFault(t, url, `{"service":"s3","error":"InvalidAccessKeyId"}`)
 	code, out, errOut := runCLI(t, "validate", "--config.file", example)
 	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
 	if code != exitCredentials || out != "" || len(lines) != 1 ||

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/socmond/socmond/internal/probes"
+	"go.yaml.in/yaml/v3"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,19 +34,29 @@ func TestExampleFile(t *testing.T) {
 		InvestigationsTable: "AsiaAgenticSocInvestigations-dev",
 		MetricsTable:        "AsiaAgenticSocMetrics-dev",
 	})
-	want := []Target{
-		builtin("bedrock", "anthropic.claude-3-haiku-20240307-v1:0"),
-		builtin("bedrock", "amazon.titan-embed-text-v2:0"),
-		builtin("dynamodb", "AsiaAgenticSocInvestigations-dev"),
-		builtin("dynamodb", "AsiaAgenticSocMetrics-dev"),
-		builtin("s3", "asia-agentic-soc-artifacts-123456789012-dev"),
-		with(builtin("s3", "asia-agentic-soc-audit-123456789012-dev"), func(t *Target) { t.Schedule = "@every 1m" }),
-		builtin("kms", "alias/AsiaAgenticSoc"),
-		builtin("eventbridge", "AsiaAgenticSocBus"),
-		builtin("stepfunctions", "arn:aws:states:us-east-1:123456789012:stateMachine:AsiaAgenticSocStateMachine"),
-		builtin("lambda", "AsiaAgenticSoc-Ingest-dev"),
-		builtin("lambda", "AsiaAgenticSoc-Analyze-dev"),
-		builtin("lambda", "AsiaAgenticSoc-Store-dev"),
+	// Every resource the file lists, read without socmond's decoder, in
+	// the registry's order, with built-in settings but the audit bucket's
+	// own schedule: the pipeline's services each have at least one.
+	var raw struct {
+		Services map[string]struct{ Resources []struct{ Name string } }
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	var want []Target
+	for _, d := range probes.All() {
+		for _, r := range raw.Services[d.Name].Resources {
+			tg := builtin(d.Name, r.Name)
+			if r.Name == c.Pipeline.AuditBucket {
+				tg = with(tg, func(t *Target) { t.Schedule = "@every 1m" })
+			}
+			want = append(want, tg)
+		}
+	}
+	for _, svc := range []string{"bedrock", "dynamodb", "s3", "kms", "eventbridge", "stepfunctions", "lambda"} {
+		if len(raw.Services[svc].Resources) == 0 {
+			t.Errorf("the example probes no %s resource", svc)
+		}
 	}
 	if got := c.Targets(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Targets():\n got %+v\nwant %+v", got, want)

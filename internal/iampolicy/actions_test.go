@@ -1,6 +1,10 @@
 package iampolicy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/socmond/socmond/internal/probes"
+)
 
 // needs maps an AWS operation, as the simulator records it, to the IAM
 // actions it requires. Most are one to one; the ones with more are S3 calls
@@ -33,6 +37,24 @@ var needs = map[string][]string{
 	"lambda:GetFunctionConfiguration":        {"lambda:GetFunctionConfiguration"},
 	"s3:GetObjectRetention":                  {"s3:GetObjectRetention"},
 	"bedrock:GetFoundationModelAvailability": {"bedrock:GetFoundationModelAvailability"},
+}
+
+// neededActions is what a call recorded by the simulator needs: needs
+// above, or for a probe's own call that its descriptor does not list
+// there, the actions the descriptor grants it (a new service's probe
+// needs no entry here).
+func neededActions(service, op string) ([]string, bool) {
+	if acts, ok := needs[service+":"+op]; ok {
+		return acts, true
+	}
+	if d, ok := probes.Lookup(service); ok {
+		for _, a := range d.Read.Actions {
+			if strings.HasSuffix(a, ":"+op) {
+				return d.Read.Actions, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // globMatch is IAM's resource matching: * matches any run of characters

@@ -202,7 +202,7 @@ func TestPolicyIsExactlyWhatSocmondCalls(t *testing.T) {
 				if c.Status >= 300 {
 					t.Errorf("call failed in the simulator: %+v", c)
 				}
-				acts, ok := needs[c.Service+":"+c.Operation]
+				acts, ok := neededActions(c.Service, c.Operation)
 				if !ok {
 					t.Errorf("no IAM mapping for %s:%s; add it to needs", c.Service, c.Operation)
 					continue
@@ -362,7 +362,7 @@ func TestLeaseStatementIsExactlyWhatTheElectorCalls(t *testing.T) {
 	s := scope{partition: "aws", region: cfg.Region, account: "123456789012"}
 	used := map[string]bool{}
 	for _, call := range sim.Calls() {
-		acts, ok := needs[call.Service+":"+call.Operation]
+		acts, ok := neededActions(call.Service, call.Operation)
 		if !ok {
 			t.Errorf("no IAM mapping for %s:%s; add it to needs", call.Service, call.Operation)
 		}
