@@ -23,6 +23,7 @@ var services = []*service{
 	lambdaService,
 	sfnService,
 	bedrockService,
+	sqsService,
 	stsService,
 }
 

@@ -11,4 +11,5 @@ var services = []Service{
 	EventBridge,
 	StepFunctions,
 	Lambda,
+	SQS,
 }
