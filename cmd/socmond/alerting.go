@@ -9,6 +9,7 @@ import (
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/reload"
 	"github.com/socmond/socmond/internal/server"
 )
 
@@ -22,15 +23,15 @@ const alertTick = time.Second
 // reload may add them). It sets d.alerts so features attached after it
 // (compliance, workflow, canary) raise their alerts through the same
 // engine with Engine.Set.
-func attachAlerting(d *daemon) error {
+func attachAlerting(d *daemon) (feature, error) {
 	a := &d.cfg.Alerting
 	notifier, err := alerting.NewNotifier(a, d.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e := alerting.NewEngine(alertSettings(d.cfg), a.ResendInterval.D(), notifier)
 	if err := d.metrics.Registry().Register(e.Collector()); err != nil {
-		return err
+		return nil, err
 	}
 	d.alerts = e
 	// A reload changes the rules (tenant, thresholds via targets, for,
@@ -40,37 +41,42 @@ func attachAlerting(d *daemon) error {
 	// the same reload applies what it built. Alertmanagers added or
 	// changed are sent the alerts firing now, at once.
 	var next *alerting.Alertmanagers // reload calls are serialised
-	d.reloadValidators = append(d.reloadValidators, func(cfg *config.Config) error {
-		built, err := alerting.BuildAlertmanagers(&cfg.Alerting)
-		if err != nil {
-			return err
-		}
-		next = built
-		return nil
-	})
-	d.reloaders = append(d.reloaders, func(cfg *config.Config, _ *awsclient.Clients) error {
-		e.SetSettings(alertSettings(cfg))
-		e.SetResendInterval(cfg.Alerting.ResendInterval.D())
-		// The checks were applied before this reloader runs, so the monitor
-		// holds exactly the resources still probed. (Lambda functions the
-		// workflow discovered count as gone until its next round finds
-		// them again; their alerts then go through `for` anew.)
-		now := time.Now()
-		e.Reconcile(func(service, resource string) bool {
-			_, ok := d.monitor.Snapshot(probes.Target{Service: service, Resource: resource}, now)
-			return ok
-		}, now)
-		e.SendFiring(notifier.SetAlertmanagers(next), time.Now())
-		return nil
-	})
+	f := reload.Funcs[*config.Config, *awsclient.Clients]{
+		CheckFunc: func(cfg *config.Config) error {
+			built, err := alerting.BuildAlertmanagers(&cfg.Alerting)
+			if err != nil {
+				return err
+			}
+			next = built
+			return nil
+		},
+		ApplyFunc: func(cfg *config.Config, _ *awsclient.Clients) error {
+			e.SetSettings(alertSettings(cfg))
+			e.SetResendInterval(cfg.Alerting.ResendInterval.D())
+			// The checks were applied before this feature, so the monitor
+			// holds exactly the resources still checked (the workflow's
+			// discovered functions among them: they keep their windows).
+			now := time.Now()
+			e.Reconcile(func(service, resource string) bool {
+				_, ok := d.monitor.Snapshot(probes.Target{Service: service, Resource: resource}, now)
+				return ok
+			}, now)
+			e.SendFiring(notifier.SetAlertmanagers(next), time.Now())
+			return nil
+		},
+	}
 	d.monitor.Subscribe(e.Observe)
+	// A resource nothing checks any more (a discovered function the
+	// workflow no longer finds, between reloads too) has its alerts
+	// resolved: nothing would evaluate them again.
+	d.monitor.SubscribeRemoved(e.Removed)
 	d.panels = append(d.panels, alertsPanel(e))
 	d.background = append(d.background, func(ctx context.Context) { e.Run(ctx, alertTick) }, notifier.Run)
 	// Firing alerts are not resolved on shutdown: socmond stopping says
 	// nothing about AWS. Their endsAt lets Alertmanager expire them if
 	// socmond does not come back.
 	d.stops = append(d.stops, notifier.Flush)
-	return nil
+	return f, nil
 }
 
 // complianceAlerts raises ComplianceViolation for every FAIL finding, at

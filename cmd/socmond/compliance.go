@@ -8,6 +8,7 @@ import (
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/leader"
+	"github.com/socmond/socmond/internal/reload"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/server"
 	"github.com/socmond/socmond/internal/version"
@@ -50,12 +51,12 @@ func complianceSettings(cfg *config.Config, c *awsclient.Clients) compliance.Set
 // daemon registry, a panel in /api/v1/status, and evidence when enabled.
 // The runner exists even while compliance is disabled, so that a reload can
 // enable it (and disable it again); a reload swaps its settings whole.
-func attachCompliance(d *daemon) error {
+func attachCompliance(d *daemon) (feature, error) {
 	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: complianceSettings(d.cfg, d.clients),
 		Registerer: d.metrics.Registry(), Logger: d.log.With().Str("component", "compliance").Logger(), Version: version.Version,
 		Leader: d.elector})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Every replica checks (so either can be scraped and page); only the
 	// leader writes evidence, and a new leader writes a report at once.
@@ -85,14 +86,11 @@ func attachCompliance(d *daemon) error {
 	// Only the runner's own requirements: config.Load has already checked
 	// the schedules and the rest of the compliance section. The clients
 	// do not matter to Validate.
-	d.reloadValidators = append(d.reloadValidators, func(cfg *config.Config) error {
-		return complianceSettings(cfg, d.clients).Validate()
-	})
-	d.reloaders = append(d.reloaders, func(cfg *config.Config, c *awsclient.Clients) error {
-		return r.Reconfigure(complianceSettings(cfg, c))
-	})
 	d.background = append(d.background, r.Run)
-	return nil
+	return reload.Funcs[*config.Config, *awsclient.Clients]{
+		CheckFunc: func(cfg *config.Config) error { return complianceSettings(cfg, d.clients).Validate() },
+		ApplyFunc: func(cfg *config.Config, c *awsclient.Clients) error { return r.Reconfigure(complianceSettings(cfg, c)) },
+	}, nil
 }
 
 // compliancePanel renders findings for /api/v1/status and the status page.

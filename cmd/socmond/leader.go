@@ -76,7 +76,7 @@ func newElector(f leaderFlags, c *awsclient.Clients, log zerolog.Logger) (leader
 // log line on each change) and keeps the Bedrock runtime probe on the
 // leader only. The canary and evidence follow it in their own attach
 // functions.
-func attachLeader(d *daemon) error {
+func attachLeader(d *daemon) (feature, error) {
 	e := d.elector
 	if err := d.metrics.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "socmond_leader",
@@ -87,7 +87,7 @@ func attachLeader(d *daemon) error {
 		}
 		return 0
 	})); err != nil {
-		return err
+		return nil, err
 	}
 	log := d.log.With().Str("component", "leader").Str("backend", e.Status().Backend).Str("identity", e.Status().Identity).Logger()
 	e.Subscribe(func(st leader.Status) {
@@ -104,7 +104,9 @@ func attachLeader(d *daemon) error {
 		}
 	})
 	d.panels = append(d.panels, leaderPanel(e))
-	return nil
+	// The election is flags, not config; the leader's checks follow a
+	// reload with the probe checks (checkSet).
+	return noReload, nil
 }
 
 // leaderPanel shows who leads in /api/v1/status and on the status page.

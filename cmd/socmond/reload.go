@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/reload"
 	"github.com/socmond/socmond/internal/server"
 )
 
@@ -72,21 +72,15 @@ func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*conf
 		if err != nil {
 			return err
 		}
-		for _, validate := range d.reloadValidators {
-			if err := validate(cfg); err != nil {
-				return err
-			}
+		// The probe checks first: features applied after them (alerting's
+		// Reconcile) see the resources probed from now on.
+		probeChecks := reload.Funcs[*config.Config, *awsclient.Clients]{ApplyFunc: func(cfg *config.Config, c *awsclient.Clients) error {
+			return cs.applyLocked(checks, cfg, c)
+		}}
+		err = append(reload.Features[*config.Config, *awsclient.Clients]{probeChecks}, d.features...).Apply(cfg, next)
+		if err == nil {
+			d.log.Info().Int("checks", len(checks)).Str("region", cfg.Region).Msg("checks applied")
 		}
-		if err := cs.applyLocked(checks, cfg, next); err != nil {
-			return err
-		}
-		var errs []error
-		for _, apply := range d.reloaders {
-			if err := apply(cfg, next); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		d.log.Info().Int("checks", len(checks)).Str("region", cfg.Region).Msg("checks applied")
-		return errors.Join(errs...)
+		return err
 	}
 }

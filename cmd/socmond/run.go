@@ -115,11 +115,9 @@ type daemon struct {
 	stdout   io.Writer
 	// cfg and clients are those of the start; after a reload, features
 	// learn the new config and the clients in force (rebuilt when the
-	// region changed) from reloaders. A reload first runs every
-	// reloadValidator (nothing has changed yet: an error rejects the new
-	// config), then applies the probe checks, then every reloader in order.
-	reloadValidators []func(cfg *config.Config) error
-	reloaders        []func(cfg *config.Config, clients *awsclient.Clients) error
+	// region changed) from the reload.Feature their attach function
+	// returned (reload.go).
+	features reload.Features[*config.Config, *awsclient.Clients]
 	// background runs until the daemon's context ends; serve waits for it
 	// before exiting.
 	background []func(ctx context.Context)
@@ -128,8 +126,15 @@ type daemon struct {
 	stops []func(ctx context.Context)
 }
 
-// attachments add features to the daemon, in this order.
-var attachments = []func(d *daemon) error{
+// feature is what each attach function returns: what a reload does to it.
+type feature = reload.Feature[*config.Config, *awsclient.Clients]
+
+// noReload is the feature of an attachment the config does not change.
+var noReload = reload.None[*config.Config, *awsclient.Clients]()
+
+// attachments add features to the daemon, in this order; a reload checks
+// and applies their features in the same order, after the probe checks.
+var attachments = []func(d *daemon) (feature, error){
 	attachAlerting, // first: later features raise alerts through d.alerts
 	attachEMF,      // emf.go: before compliance, whose findings it writes
 	attachLeader,   // leader.go: socmond_leader, the panel, the Bedrock runtime probe on the leader only
@@ -181,9 +186,11 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 		maps.Copy(d.handlers, pprofHandlers())
 	}
 	for _, attach := range attachments {
-		if err := attach(d); err != nil {
+		f, err := attach(d)
+		if err != nil {
 			return g.configError(err)
 		}
+		d.features = append(d.features, f)
 	}
 
 	if err := checkWebConfig(df.web); err != nil {

@@ -12,8 +12,8 @@ import (
 // result is older than three of their probe intervals, so a scheduler that
 // stopped running them (stuck, starved of slots) is seen although every
 // status still reads as it did (SocmondProbesStalled).
-func attachStalled(d *daemon) error {
-	return d.metrics.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+func attachStalled(d *daemon) (feature, error) {
+	return noReload, d.metrics.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "socmond_probes_stalled",
 		Help: "Resources with no probe result for three of their probe intervals.",
 	}, func() float64 {

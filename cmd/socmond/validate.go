@@ -15,6 +15,7 @@ import (
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/version"
+	"github.com/socmond/socmond/internal/workflow"
 )
 
 const validateTitle = "AWS Service Integration Validation"
@@ -47,7 +48,7 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 			return g.validateCredentialsFailed(rejectedCredentials(code), *output)
 		}
 		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(results)}}
-		sections = append(sections, workflowSection(ctx, cfg, clients)...) // workflow.go
+		sections = append(sections, workflow.Section(ctx, cfg, clients)...)
 		sections = append(sections, complianceSection(ctx, cfg, clients)...)
 		if *output == "json" {
 			if err := report.JSON(g.stdout, validateTitle, version.Version, time.Now(), sections); err != nil {

@@ -1,4 +1,4 @@
-package main
+package workflow
 
 import (
 	"os"
@@ -12,7 +12,6 @@ import (
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/testenv"
-	"github.com/socmond/socmond/internal/workflow"
 )
 
 // TestWorkflowAlertFollowsTenantReload: the workflow checks keep the
@@ -26,10 +25,10 @@ func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
 	cfg.Pipeline.StateMachine = "soc-pipeline"
 	cfg.Workflow.FailureRatio = &ratio
 	e := alerting.NewEngine(alerting.Settings{Tenant: "hk", Alerting: &config.Alerting{}}, time.Hour, nil)
-	raise := workflowRaiser(e)
-	failing := workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour, NewestFinishedFailed: true}}
+	raise := (&Feature{o: FeatureOptions{Alerts: e}}).raise
+	failing := PassiveReport{Executions: &Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour, NewestFinishedFailed: true}}
 
-	raise(executionsSignal(cfg, failing))
+	raise(ExecutionsSignal(cfg, failing))
 	tenants := func() []string {
 		var out []string
 		for _, a := range e.Alerts() {
@@ -43,12 +42,12 @@ func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
 
 	e.SetSettings(alerting.Settings{Tenant: "sg", Alerting: &config.Alerting{}})
 	e.Reconcile(func(string, string) bool { return true }, time.Now())
-	raise(executionsSignal(cfg, failing)) // the next report, cfg still the start's
+	raise(ExecutionsSignal(cfg, failing)) // the next report, cfg still the start's
 	if got := tenants(); len(got) != 1 || got[0] != "sg/firing" {
 		t.Fatalf("alerts after the reload %v, want the one alert, firing under sg", got)
 	}
 
-	raise(executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10}}))
+	raise(ExecutionsSignal(cfg, PassiveReport{Executions: &Executions{Total: 10}}))
 	if got := tenants(); len(got) != 0 {
 		t.Fatalf("alerts after the executions recovered %v, want none", got)
 	}
@@ -89,8 +88,8 @@ func TestWorkflowAlertsPage(t *testing.T) {
 	cfg.Pipeline.StateMachine = "soc-pipeline"
 	cfg.Workflow.FailureRatio = &ratio
 	for _, sig := range []alerting.Signal{
-		executionsSignal(cfg, workflow.PassiveReport{Executions: &workflow.Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour, NewestFinishedFailed: true}}),
-		canarySignal(cfg, workflow.CanaryReport{}),
+		ExecutionsSignal(cfg, PassiveReport{Executions: &Executions{Total: 10, Failed: 5, FailureRatio: 0.5, Window: time.Hour, NewestFinishedFailed: true}}),
+		CanarySignal(cfg, CanaryReport{}),
 	} {
 		if !sig.Active || sig.Labels["severity"] != "page" {
 			t.Errorf("%s: active %t, severity %q; want an active page (routed to %s)", sig.Labels["alertname"], sig.Active, sig.Labels["severity"], pager)
