@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/report"
@@ -49,7 +50,7 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		}
 		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(results)}}
 		sections = append(sections, workflow.Section(ctx, cfg, clients)...)
-		sections = append(sections, complianceSection(ctx, cfg, clients)...)
+		sections = append(sections, compliance.Section(ctx, cfg, clients)...)
 		if *output == "json" {
 			if err := report.JSON(g.stdout, validateTitle, version.Version, time.Now(), sections); err != nil {
 				return exitRuntime
