@@ -24,7 +24,7 @@ func attachAlerting(d *daemon) (feature, error) {
 	d.background = append(d.background, f.Run)
 	d.stops = append(d.stops, f.Flush)
 	return reload.Funcs[*config.Config, *awsclient.Clients]{
-		CheckFunc: f.Check,
+		CheckFunc: func(cfg *config.Config, _ *awsclient.Clients) error { return f.Check(cfg) },
 		ApplyFunc: func(cfg *config.Config, _ *awsclient.Clients) error { return f.Apply(cfg) },
 	}, nil
 }

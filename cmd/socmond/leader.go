@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -12,7 +11,6 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/leader"
-	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/server"
 )
 
@@ -99,7 +97,7 @@ func attachLeader(d *daemon) (feature, error) {
 		default:
 			log.Warn().Msg("no replica is known to lead")
 		}
-		if err := d.checks.lead(st.Leading); err != nil {
+		if err := d.checks.Lead(st.Leading); err != nil {
 			log.Error().Err(err).Msg("cannot apply the leader's checks")
 		}
 	})
@@ -129,53 +127,6 @@ func leaderPanel(e leader.Elector) server.PanelSource {
 		}
 		return server.Panel{ID: "leader", Title: "Leader election", Items: []server.PanelItem{it}}
 	}
-}
-
-// checkSet is the probe checks in force: the config's targets, plus the
-// billed Bedrock runtime targets while this replica leads. A reload and a
-// change of leadership both rebuild it; checks that did not change keep
-// their windows (monitor.Apply).
-type checkSet struct {
-	mu      sync.Mutex
-	mon     *monitor.Monitor
-	th      *liveThresholds
-	cfg     *config.Config
-	clients *awsclient.Clients
-	leading bool
-	elector leader.Elector
-}
-
-// build returns the checks of cfg on clients as this replica's role has
-// them; the caller holds mu.
-func (s *checkSet) build(cfg *config.Config, clients *awsclient.Clients) ([]monitor.Check, error) {
-	return buildChecks(cfg, clients, s.leading, func() bool { _, ok := s.elector.Term(); return ok })
-}
-
-// applyLocked puts checks in force for cfg and clients; the caller holds mu.
-func (s *checkSet) applyLocked(checks []monitor.Check, cfg *config.Config, clients *awsclient.Clients) error {
-	if err := s.mon.Apply(checks); err != nil {
-		return fmt.Errorf("applying checks: %w", err)
-	}
-	s.cfg, s.clients = cfg, clients
-	s.th.set(checks)
-	return nil
-}
-
-// lead adds or removes the leader-only checks. A runtime target removed
-// loses its series, and its alerts resolve (Engine.Reconcile after a
-// reload does the same): nothing on this replica evaluates them any more.
-func (s *checkSet) lead(leading bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leading == leading {
-		return nil
-	}
-	s.leading = leading
-	checks, err := s.build(s.cfg, s.clients)
-	if err != nil {
-		return err
-	}
-	return s.applyLocked(checks, s.cfg, s.clients)
 }
 
 // warnCanaryLeader says what the deprecated canary.leader does now.

@@ -102,7 +102,7 @@ type daemon struct {
 	// elector says whether this replica does the singleton work; checks
 	// are the probes in force, rebuilt by reloads and leadership changes.
 	elector  leader.Elector
-	checks   *checkSet
+	checks   *monitor.CheckSet
 	handlers map[string]http.Handler // extra routes, ServeMux patterns
 	panels   []server.PanelSource    // extra /api/v1/status and status page sections
 	// alerts is the alert engine (alerting.go); features attached after
@@ -169,17 +169,18 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 		Metrics:   m,
 		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, Stagger: true, Tick: df.tick},
 	})
-	thresholds := &liveThresholds{}
-	cs := &checkSet{mon: mon, th: thresholds, leading: elector.Status().Leading, elector: elector}
-	checks, err := cs.build(cfg, clients)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	cs, err := monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: mon, Config: cfg, Clients: clients,
+		Leading: elector.Status().Leading, Gate: func() bool { _, ok := elector.Term(); return ok },
+		NewClients: func(region string) (*awsclient.Clients, error) {
+			o := co
+			o.Region = region
+			return awsclient.New(runCtx, o)
+		}})
 	if err != nil {
 		return g.configError(err)
 	}
-	if err := cs.applyLocked(checks, cfg, clients); err != nil {
-		return g.configError(err)
-	}
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
 	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{},
 		emfFlags: df.emf, stdout: g.stdout, elector: elector, checks: cs}
 	if df.pprof {
@@ -196,7 +197,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	if err := checkWebConfig(df.web); err != nil {
 		return g.configError(err)
 	}
-	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, co, adjust), nil)
+	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, adjust), nil)
 	if err != nil {
 		return g.configError(err)
 	}
@@ -204,14 +205,14 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	hupWatched := reloader.WatchSIGHUP(runCtx)
 
 	srv := server.New(server.Options{Metrics: m.Handler(log), Source: mon, Version: version.Version, Logger: log,
-		Extra: d.handlers, Panels: d.panels, Thresholds: thresholds.lookup})
+		Extra: d.handlers, Panels: d.panels, Thresholds: cs.Thresholds})
 	httpSrv := server.NewHTTPServer("", srv.Handler())
 	addrs, serveErr, err := listenWeb(df.web, httpSrv, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot serve HTTP")
 		return exitRuntime
 	}
-	log.Info().Str("version", version.Version).Strs("addresses", addrs).Int("checks", len(checks)).
+	log.Info().Str("version", version.Version).Strs("addresses", addrs).Int("checks", cs.Len()).
 		Str("region", clients.Config.Region).Msg("socmond started")
 	if started != nil {
 		started(addrs[0])

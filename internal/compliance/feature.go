@@ -31,8 +31,7 @@ type FeatureOptions struct {
 // even while compliance is disabled, so that a reload can enable it (and
 // disable it again); Apply swaps its settings whole.
 type Feature struct {
-	r     *Runner
-	start *awsclient.Clients
+	r *Runner
 }
 
 // NewFeature builds the feature on o.Config; Run runs it.
@@ -59,14 +58,13 @@ func NewFeature(o FeatureOptions) (*Feature, error) {
 		// facts for 5 minutes.
 		r.Subscribe(Alerts(o.Alerts))
 	}
-	return &Feature{r: r, start: o.Clients}, nil
+	return &Feature{r: r}, nil
 }
 
 // Check validates only the runner's own requirements: config.Load has
 // already checked the schedules and the rest of the compliance section.
-// The clients do not matter to Validate.
-func (f *Feature) Check(cfg *config.Config) error {
-	return SettingsFromConfig(cfg, f.start).Validate()
+func (f *Feature) Check(cfg *config.Config, clients *awsclient.Clients) error {
+	return SettingsFromConfig(cfg, clients).Validate()
 }
 
 // Apply swaps the runner's settings for those of cfg on clients.

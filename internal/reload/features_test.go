@@ -12,7 +12,7 @@ func TestFeaturesCheckAllThenApplyAll(t *testing.T) {
 	var log []string
 	feature := func(name string, checkErr, applyErr error) Feature[string, int] {
 		return Funcs[string, int]{
-			CheckFunc: func(cfg string) error { log = append(log, "check "+name+" "+cfg); return checkErr },
+			CheckFunc: func(cfg string, k int) error { log = append(log, "check "+name+" "+cfg); return checkErr },
 			ApplyFunc: func(cfg string, k int) error { log = append(log, "apply "+name+" "+cfg); return applyErr },
 		}
 	}

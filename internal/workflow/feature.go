@@ -80,7 +80,7 @@ func NewFeature(o FeatureOptions) (*Feature, error) {
 
 // Check accepts every config: config.Load has checked the workflow and
 // canary sections, and building the checks cannot fail.
-func (f *Feature) Check(*config.Config) error { return nil }
+func (f *Feature) Check(*config.Config, *awsclient.Clients) error { return nil }
 
 // Apply puts cfg in force on clients.
 func (f *Feature) Apply(cfg *config.Config, clients *awsclient.Clients) error {

@@ -135,7 +135,7 @@ func TestDiscoveredFunctionsFollowReload(t *testing.T) {
 	}
 	reload := func(next *config.Config) {
 		t.Helper()
-		if err := f.Check(next); err != nil {
+		if err := f.Check(next, clients); err != nil {
 			t.Fatal(err)
 		}
 		if err := mon.Apply(nil); err != nil { // the reload applies the probe checks first
