@@ -2,16 +2,13 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/leader"
-	"github.com/socmond/socmond/internal/server"
 )
 
 // leaderFlags choose how replicas elect the one that does the singleton
@@ -70,63 +67,24 @@ func newElector(f leaderFlags, c *awsclient.Clients, log zerolog.Logger) (leader
 	return leader.NewNone(id), nil
 }
 
-// attachLeader exports the election (socmond_leader, a "leader" panel, a
-// log line on each change) and keeps the Bedrock runtime probe on the
-// leader only. The canary and evidence follow it in their own attach
-// functions.
+// attachLeader exports the election (leader.Export: socmond_leader, a
+// "leader" panel, a log line on each change) and keeps the Bedrock
+// runtime probe on the leader only. The canary and evidence follow it in
+// their own features.
 func attachLeader(d *daemon) (feature, error) {
-	e := d.elector
-	if err := d.metrics.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "socmond_leader",
-		Help: "1 while this replica holds a valid leader lease and does the singleton work (canary, compliance evidence, Bedrock runtime probe); 0 on the others.",
-	}, func() float64 {
-		if _, ok := e.Term(); ok {
-			return 1
-		}
-		return 0
-	})); err != nil {
+	panel, err := leader.Export(d.elector, d.metrics.Registry(), d.log)
+	if err != nil {
 		return nil, err
 	}
-	log := d.log.With().Str("component", "leader").Str("backend", e.Status().Backend).Str("identity", e.Status().Identity).Logger()
-	e.Subscribe(func(st leader.Status) {
-		switch {
-		case st.Leading:
-			log.Info().Int64("token", st.Token).Msg("this replica leads: it runs the canary, writes compliance evidence and probes Bedrock runtime")
-		case st.Leader != "":
-			log.Info().Str("leader", st.Leader).Msg("another replica leads: this one probes and serves metrics")
-		default:
-			log.Warn().Msg("no replica is known to lead")
-		}
+	d.elector.Subscribe(func(st leader.Status) {
 		if err := d.checks.Lead(st.Leading); err != nil {
-			log.Error().Err(err).Msg("cannot apply the leader's checks")
+			d.log.Error().Err(err).Str("component", "leader").Msg("cannot apply the leader's checks")
 		}
 	})
-	d.panels = append(d.panels, leaderPanel(e))
+	d.panels = append(d.panels, panel)
 	// The election is flags, not config; the leader's checks follow a
-	// reload with the probe checks (checkSet).
+	// reload with the probe checks (monitor.CheckSet).
 	return noReload, nil
-}
-
-// leaderPanel shows who leads in /api/v1/status and on the status page.
-func leaderPanel(e leader.Elector) server.PanelSource {
-	return func(time.Time) server.Panel {
-		st := e.Status()
-		it := server.PanelItem{Name: "leader", Resource: st.Backend, State: "standby", OK: st.Leader != "", At: st.Since,
-			Details: map[string]string{"backend": st.Backend, "identity": st.Identity, "leader": st.Leader}}
-		switch {
-		case st.Leading:
-			it.State, it.OK = "leading", true
-			it.Reason = "This replica (" + st.Identity + ") leads: it runs the canary, writes compliance evidence and probes Bedrock runtime."
-			it.Details["token"] = fmt.Sprint(st.Token)
-		case st.Leader != "":
-			it.Reason = st.Leader + " leads; this replica (" + st.Identity + ") probes and serves metrics."
-		default:
-			it.State = "no_leader"
-			it.Reason = "No replica holds the lease: the canary, evidence writes and Bedrock runtime probe wait for one."
-			it.Hint = "Check the lease's backend (Kubernetes API and RBAC for leases, or the DynamoDB lease table and its IAM actions); see docs/operations.md."
-		}
-		return server.Panel{ID: "leader", Title: "Leader election", Items: []server.PanelItem{it}}
-	}
 }
 
 // warnCanaryLeader says what the deprecated canary.leader does now.
