@@ -7,7 +7,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/awsclient"
-	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/leader"
 )
 
@@ -85,17 +84,4 @@ func attachLeader(d *daemon) (feature, error) {
 	// The election is flags, not config; the leader's checks follow a
 	// reload with the probe checks (monitor.CheckSet).
 	return noReload, nil
-}
-
-// warnCanaryLeader says what the deprecated canary.leader does now.
-func warnCanaryLeader(cfg *config.Config, log zerolog.Logger) {
-	if cfg.Canary.Leader == nil {
-		return
-	}
-	ev := log.Warn().Bool("canary.leader", *cfg.Canary.Leader)
-	if *cfg.Canary.Leader {
-		ev.Msg("canary.leader is deprecated and has no effect: the elected leader runs the canary (--leader-election.backend, docs/operations.md); remove it")
-		return
-	}
-	ev.Msg("canary.leader is deprecated: false still keeps this replica from running the canary even when it is elected; elect with --leader-election.backend instead and remove it")
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/socmond/socmond/internal/scheduler"
 	"github.com/socmond/socmond/internal/server"
 	"github.com/socmond/socmond/internal/version"
+	"github.com/socmond/socmond/internal/workflow"
 )
 
 // defaultListen is socmond's port: /metrics, /api/v1/status and / live here.
@@ -162,7 +163,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	if err != nil {
 		return g.configError(err)
 	}
-	warnCanaryLeader(cfg, log)
+	workflow.WarnCanaryLeader(cfg, log)
 	m := metrics.New(version.Version, version.Revision)
 	mon := monitor.New(monitor.Options{
 		Logger:    log,

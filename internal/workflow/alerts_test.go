@@ -4,9 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/socmond/socmond/internal/alerting"
@@ -94,5 +96,30 @@ func TestWorkflowAlertsPage(t *testing.T) {
 		if !sig.Active || sig.Labels["severity"] != "page" {
 			t.Errorf("%s: active %t, severity %q; want an active page (routed to %s)", sig.Labels["alertname"], sig.Active, sig.Labels["severity"], pager)
 		}
+	}
+}
+
+// canary.leader is deprecated: true does nothing and false still keeps
+// this replica from running the canary; either way socmond says so, and
+// says nothing when it is unset.
+func TestWarnCanaryLeader(t *testing.T) {
+	yes, no := true, false
+	for name, tc := range map[string]struct {
+		leader *bool
+		want   string
+	}{
+		"unset": {nil, ""},
+		"true":  {&yes, "has no effect"},
+		"false": {&no, "still keeps this replica from running the canary"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs testenv.Buffer
+			cfg := &config.Config{}
+			cfg.Canary.Leader = tc.leader
+			WarnCanaryLeader(cfg, zerolog.New(&logs))
+			if got := logs.String(); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("logged %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

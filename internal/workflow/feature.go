@@ -290,3 +290,16 @@ func passFail(ok bool) string {
 	}
 	return "fail"
 }
+
+// WarnCanaryLeader says what the deprecated canary.leader does now.
+func WarnCanaryLeader(cfg *config.Config, log zerolog.Logger) {
+	if cfg.Canary.Leader == nil {
+		return
+	}
+	ev := log.Warn().Bool("canary.leader", *cfg.Canary.Leader)
+	if *cfg.Canary.Leader {
+		ev.Msg("canary.leader is deprecated and has no effect: the elected leader runs the canary (--leader-election.backend, docs/operations.md); remove it")
+		return
+	}
+	ev.Msg("canary.leader is deprecated: false still keeps this replica from running the canary even when it is elected; elect with --leader-election.backend instead and remove it")
+}
