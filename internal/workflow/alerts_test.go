@@ -16,11 +16,11 @@ import (
 	"github.com/socmond/socmond/internal/testenv"
 )
 
-// TestWorkflowAlertFollowsTenantReload: the workflow checks keep the
-// config of the start, yet after a reload that changes the tenant their
-// alert must stay one alert, under the new tenant: the reload moves it
-// (Engine.Reconcile), and the next report must find it there rather than
-// raise a second one under the old tenant that nothing would clear.
+// TestWorkflowAlertFollowsTenantReload: after a reload that changes the
+// tenant the workflow's alert must stay one alert, under the new tenant:
+// the reload moves it (Engine.Reconcile), and the next report, whose
+// signal was built from any config, must find it there rather than raise
+// a second one under the old tenant that nothing would clear.
 func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
 	ratio := 0.1
 	cfg := &config.Config{Tenant: "hk"}
