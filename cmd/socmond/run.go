@@ -192,6 +192,9 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 		if err != nil {
 			return g.configError(err)
 		}
+		if f == nil {
+			panic("an attach function returned no reload.Feature; return noReload if the config cannot change it")
+		}
 		d.features = append(d.features, f)
 	}
 
