@@ -18,8 +18,6 @@ import (
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/logfmt"
-	"github.com/socmond/socmond/internal/monitor"
-	"github.com/socmond/socmond/internal/probes"
 )
 
 // globals are the flags every subcommand shares.
@@ -166,33 +164,6 @@ func isTerminal(w io.Writer) bool {
 // set only when socmond itself decides where AWS is (the demo's simulator).
 func clientOptions(cfg *config.Config, endpoint string, creds aws.CredentialsProvider) awsclient.Options {
 	return awsclient.Options{Region: cfg.Region, Endpoint: endpoint, Credentials: creds}
-}
-
-// buildChecks turns the configured targets into scheduled probes, each
-// with the region of the clients it calls through (a reload that changes
-// the region replaces the checks: monitor.Apply). The billed Bedrock
-// runtime probe is the leader's alone: its checks exist only while leading,
-// and gate (nil: none) is asked again before each call.
-func buildChecks(cfg *config.Config, c *awsclient.Clients, leading bool, gate func() bool) ([]monitor.Check, error) {
-	var checks []monitor.Check
-	for _, t := range cfg.Targets() {
-		p, err := probes.New(t.Service, t.Probe(), c)
-		if err != nil {
-			return nil, err
-		}
-		checks = append(checks, monitor.Check{Target: t, Probe: p, Region: c.Config.Region})
-	}
-	if !leading {
-		return checks, nil
-	}
-	for _, t := range cfg.RuntimeTargets() {
-		p, err := probes.NewRuntime(t.Service, t.Resource, c, cfg.RuntimeMaxTokens(t.Service))
-		if err != nil {
-			return nil, err
-		}
-		checks = append(checks, monitor.Check{Target: t, Probe: p, Region: c.Config.Region, Gate: gate})
-	}
-	return checks, nil
 }
 
 // signalContext is cancelled on SIGINT or SIGTERM.

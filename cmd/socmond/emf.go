@@ -13,6 +13,7 @@ import (
 	"github.com/socmond/socmond/internal/emf"
 	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/reload"
 )
 
 // emfFlags switch on the CloudWatch output. It is a flag (and variable),
@@ -45,20 +46,19 @@ func (e *emfFlags) validate() error {
 
 // attachEMF writes the EMF lines when --cloudwatch.emf is on; off, it
 // costs nothing, not even a listener. attachCompliance adds the findings.
-func attachEMF(d *daemon) error {
+func attachEMF(d *daemon) (feature, error) {
 	if !d.emfFlags.enabled {
-		return nil
+		return noReload, nil
 	}
 	w := emf.New(d.stdout, d.emfFlags.namespace, d.cfg.Tenant, d.log.With().Str("component", "emf").Logger())
 	d.emf = w
 	d.monitor.Subscribe(func(r probes.Result, _ health.Snapshot, _ config.Target) { w.Result(r) })
-	d.reloaders = append(d.reloaders, func(cfg *config.Config, _ *awsclient.Clients) error {
-		w.SetTenant(cfg.Tenant)
-		return nil
-	})
 	d.background = append(d.background, w.Run)
 	// What the compliance runner told after Run ended.
 	d.stops = append(d.stops, func(context.Context) { w.Flush() })
 	d.log.Info().Str("namespace", d.emfFlags.namespace).Msg("writing CloudWatch EMF lines to stdout")
-	return nil
+	return reload.Funcs[*config.Config, *awsclient.Clients]{ApplyFunc: func(cfg *config.Config, _ *awsclient.Clients) error {
+		w.SetTenant(cfg.Tenant)
+		return nil
+	}}, nil
 }

@@ -2,18 +2,12 @@ package main
 
 import (
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/awsclient"
-	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/leader"
-	"github.com/socmond/socmond/internal/monitor"
-	"github.com/socmond/socmond/internal/server"
 )
 
 // leaderFlags choose how replicas elect the one that does the singleton
@@ -72,119 +66,22 @@ func newElector(f leaderFlags, c *awsclient.Clients, log zerolog.Logger) (leader
 	return leader.NewNone(id), nil
 }
 
-// attachLeader exports the election (socmond_leader, a "leader" panel, a
-// log line on each change) and keeps the Bedrock runtime probe on the
-// leader only. The canary and evidence follow it in their own attach
-// functions.
-func attachLeader(d *daemon) error {
-	e := d.elector
-	if err := d.metrics.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "socmond_leader",
-		Help: "1 while this replica holds a valid leader lease and does the singleton work (canary, compliance evidence, Bedrock runtime probe); 0 on the others.",
-	}, func() float64 {
-		if _, ok := e.Term(); ok {
-			return 1
-		}
-		return 0
-	})); err != nil {
-		return err
+// attachLeader exports the election (leader.Export: socmond_leader, a
+// "leader" panel, a log line on each change) and keeps the Bedrock
+// runtime probe on the leader only. The canary and evidence follow it in
+// their own features.
+func attachLeader(d *daemon) (feature, error) {
+	panel, err := leader.Export(d.elector, d.metrics.Registry(), d.log)
+	if err != nil {
+		return nil, err
 	}
-	log := d.log.With().Str("component", "leader").Str("backend", e.Status().Backend).Str("identity", e.Status().Identity).Logger()
-	e.Subscribe(func(st leader.Status) {
-		switch {
-		case st.Leading:
-			log.Info().Int64("token", st.Token).Msg("this replica leads: it runs the canary, writes compliance evidence and probes Bedrock runtime")
-		case st.Leader != "":
-			log.Info().Str("leader", st.Leader).Msg("another replica leads: this one probes and serves metrics")
-		default:
-			log.Warn().Msg("no replica is known to lead")
-		}
-		if err := d.checks.lead(st.Leading); err != nil {
-			log.Error().Err(err).Msg("cannot apply the leader's checks")
+	d.elector.Subscribe(func(st leader.Status) {
+		if err := d.checks.Lead(st.Leading); err != nil {
+			d.log.Error().Err(err).Str("component", "leader").Msg("cannot apply the leader's checks")
 		}
 	})
-	d.panels = append(d.panels, leaderPanel(e))
-	return nil
-}
-
-// leaderPanel shows who leads in /api/v1/status and on the status page.
-func leaderPanel(e leader.Elector) server.PanelSource {
-	return func(time.Time) server.Panel {
-		st := e.Status()
-		it := server.PanelItem{Name: "leader", Resource: st.Backend, State: "standby", OK: st.Leader != "", At: st.Since,
-			Details: map[string]string{"backend": st.Backend, "identity": st.Identity, "leader": st.Leader}}
-		switch {
-		case st.Leading:
-			it.State, it.OK = "leading", true
-			it.Reason = "This replica (" + st.Identity + ") leads: it runs the canary, writes compliance evidence and probes Bedrock runtime."
-			it.Details["token"] = fmt.Sprint(st.Token)
-		case st.Leader != "":
-			it.Reason = st.Leader + " leads; this replica (" + st.Identity + ") probes and serves metrics."
-		default:
-			it.State = "no_leader"
-			it.Reason = "No replica holds the lease: the canary, evidence writes and Bedrock runtime probe wait for one."
-			it.Hint = "Check the lease's backend (Kubernetes API and RBAC for leases, or the DynamoDB lease table and its IAM actions); see docs/operations.md."
-		}
-		return server.Panel{ID: "leader", Title: "Leader election", Items: []server.PanelItem{it}}
-	}
-}
-
-// checkSet is the probe checks in force: the config's targets, plus the
-// billed Bedrock runtime targets while this replica leads. A reload and a
-// change of leadership both rebuild it; checks that did not change keep
-// their windows (monitor.Apply).
-type checkSet struct {
-	mu      sync.Mutex
-	mon     *monitor.Monitor
-	th      *liveThresholds
-	cfg     *config.Config
-	clients *awsclient.Clients
-	leading bool
-	elector leader.Elector
-}
-
-// build returns the checks of cfg on clients as this replica's role has
-// them; the caller holds mu.
-func (s *checkSet) build(cfg *config.Config, clients *awsclient.Clients) ([]monitor.Check, error) {
-	return buildChecks(cfg, clients, s.leading, func() bool { _, ok := s.elector.Term(); return ok })
-}
-
-// applyLocked puts checks in force for cfg and clients; the caller holds mu.
-func (s *checkSet) applyLocked(checks []monitor.Check, cfg *config.Config, clients *awsclient.Clients) error {
-	if err := s.mon.Apply(checks); err != nil {
-		return fmt.Errorf("applying checks: %w", err)
-	}
-	s.cfg, s.clients = cfg, clients
-	s.th.set(checks)
-	return nil
-}
-
-// lead adds or removes the leader-only checks. A runtime target removed
-// loses its series, and its alerts resolve (Engine.Reconcile after a
-// reload does the same): nothing on this replica evaluates them any more.
-func (s *checkSet) lead(leading bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leading == leading {
-		return nil
-	}
-	s.leading = leading
-	checks, err := s.build(s.cfg, s.clients)
-	if err != nil {
-		return err
-	}
-	return s.applyLocked(checks, s.cfg, s.clients)
-}
-
-// warnCanaryLeader says what the deprecated canary.leader does now.
-func warnCanaryLeader(cfg *config.Config, log zerolog.Logger) {
-	if cfg.Canary.Leader == nil {
-		return
-	}
-	ev := log.Warn().Bool("canary.leader", *cfg.Canary.Leader)
-	if *cfg.Canary.Leader {
-		ev.Msg("canary.leader is deprecated and has no effect: the elected leader runs the canary (--leader-election.backend, docs/operations.md); remove it")
-		return
-	}
-	ev.Msg("canary.leader is deprecated: false still keeps this replica from running the canary even when it is elected; elect with --leader-election.backend instead and remove it")
+	d.panels = append(d.panels, panel)
+	// The election is flags, not config; the leader's checks follow a
+	// reload with the probe checks (monitor.CheckSet).
+	return noReload, nil
 }

@@ -1,92 +1,30 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"sync/atomic"
-
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
-	"github.com/socmond/socmond/internal/monitor"
-	"github.com/socmond/socmond/internal/probes"
-	"github.com/socmond/socmond/internal/server"
+	"github.com/socmond/socmond/internal/reload"
 )
 
-// liveThresholds is what the status page shows next to each resource: the
-// settings of the checks in force, swapped whole on every reload.
-type liveThresholds struct {
-	p atomic.Pointer[map[probes.Target]server.Thresholds]
-}
-
-func (l *liveThresholds) set(checks []monitor.Check) {
-	m := make(map[probes.Target]server.Thresholds, len(checks))
-	for _, c := range checks {
-		t := c.Target
-		m[c.Probe.Target()] = server.Thresholds{
-			ResponseTime: t.ResponseTimeThreshold, ErrorRate: t.ErrorRateThreshold, Availability: t.AvailabilityThreshold,
-			ErrorWindow: t.ErrorRateWindow, AvailabilityWindow: t.AvailabilityWindow, Schedule: t.Schedule,
-		}
-	}
-	l.p.Store(&m)
-}
-
-func (l *liveThresholds) lookup(t probes.Target) (server.Thresholds, bool) {
-	m := l.p.Load()
-	if m == nil {
-		return server.Thresholds{}, false
-	}
-	th, ok := (*m)[t]
-	return th, ok
-}
-
-// reloadConfig returns the apply step of a reload: read the config again,
-// build and validate everything, and only then swap it in. Until the swap
-// nothing running has changed, so an invalid file leaves the old config
-// in force. Checks that did not change keep their probe, schedule phase and
-// health window (monitor.Apply). The AWS clients are rebuilt only when the
-// region changed, and then every check is replaced: its resources are
-// other resources, so their windows and series start anew. co carries the
-// endpoint and credentials of the first start (the demo's simulator). The
-// check set stays locked throughout, so a change of leadership waits.
-func reloadConfig(g *globals, d *daemon, co awsclient.Options, adjust func(*config.Config)) func() error {
-	return func() error {
+// reloadConfig returns the apply step of a reload (reload.Run): read the
+// config again (adjust rewrites it as at the start: the demo's schedules),
+// find the clients it runs on (monitor.CheckSet.Clients: new ones only
+// for another region), then the probe checks first and every feature in
+// the order attached check it, and only then apply it.
+func reloadConfig(g *globals, d *daemon, adjust func(*config.Config)) func() error {
+	load := func() (*config.Config, error) {
 		cfg, err := g.loadConfig()
-		if err != nil {
-			return err
-		}
-		cs := d.checks
-		cs.mu.Lock()
-		defer cs.mu.Unlock()
-		next := cs.clients
-		if cfg.Region != cs.cfg.Region {
-			o := co
-			o.Region = cfg.Region
-			if next, err = awsclient.New(d.ctx, o); err != nil {
-				return fmt.Errorf("AWS clients for region %s: %w", cfg.Region, err)
-			}
-		}
-		if adjust != nil {
+		if err == nil && adjust != nil {
 			adjust(cfg)
 		}
-		checks, err := cs.build(cfg, next)
-		if err != nil {
-			return err
+		return cfg, err
+	}
+	return func() error {
+		fs := append(reload.Features[*config.Config, *awsclient.Clients]{d.checks}, d.features...)
+		err := reload.Run(load, d.checks.Clients, fs)
+		if err == nil {
+			d.log.Info().Int("checks", d.checks.Len()).Msg("checks applied")
 		}
-		for _, validate := range d.reloadValidators {
-			if err := validate(cfg); err != nil {
-				return err
-			}
-		}
-		if err := cs.applyLocked(checks, cfg, next); err != nil {
-			return err
-		}
-		var errs []error
-		for _, apply := range d.reloaders {
-			if err := apply(cfg, next); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		d.log.Info().Int("checks", len(checks)).Str("region", cfg.Region).Msg("checks applied")
-		return errors.Join(errs...)
+		return err
 	}
 }

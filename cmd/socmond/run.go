@@ -26,6 +26,7 @@ import (
 	"github.com/socmond/socmond/internal/scheduler"
 	"github.com/socmond/socmond/internal/server"
 	"github.com/socmond/socmond/internal/version"
+	"github.com/socmond/socmond/internal/workflow"
 )
 
 // defaultListen is socmond's port: /metrics, /api/v1/status and / live here.
@@ -102,7 +103,7 @@ type daemon struct {
 	// elector says whether this replica does the singleton work; checks
 	// are the probes in force, rebuilt by reloads and leadership changes.
 	elector  leader.Elector
-	checks   *checkSet
+	checks   *monitor.CheckSet
 	handlers map[string]http.Handler // extra routes, ServeMux patterns
 	panels   []server.PanelSource    // extra /api/v1/status and status page sections
 	// alerts is the alert engine (alerting.go); features attached after
@@ -115,11 +116,9 @@ type daemon struct {
 	stdout   io.Writer
 	// cfg and clients are those of the start; after a reload, features
 	// learn the new config and the clients in force (rebuilt when the
-	// region changed) from reloaders. A reload first runs every
-	// reloadValidator (nothing has changed yet: an error rejects the new
-	// config), then applies the probe checks, then every reloader in order.
-	reloadValidators []func(cfg *config.Config) error
-	reloaders        []func(cfg *config.Config, clients *awsclient.Clients) error
+	// region changed) from the reload.Feature their attach function
+	// returned (reload.go).
+	features reload.Features[*config.Config, *awsclient.Clients]
 	// background runs until the daemon's context ends; serve waits for it
 	// before exiting.
 	background []func(ctx context.Context)
@@ -128,8 +127,15 @@ type daemon struct {
 	stops []func(ctx context.Context)
 }
 
-// attachments add features to the daemon, in this order.
-var attachments = []func(d *daemon) error{
+// feature is what each attach function returns: what a reload does to it.
+type feature = reload.Feature[*config.Config, *awsclient.Clients]
+
+// noReload is the feature of an attachment the config does not change.
+var noReload = reload.None[*config.Config, *awsclient.Clients]()
+
+// attachments add features to the daemon, in this order; a reload checks
+// and applies their features in the same order, after the probe checks.
+var attachments = []func(d *daemon) (feature, error){
 	attachAlerting, // first: later features raise alerts through d.alerts
 	attachEMF,      // emf.go: before compliance, whose findings it writes
 	attachLeader,   // leader.go: socmond_leader, the panel, the Bedrock runtime probe on the leader only
@@ -157,39 +163,45 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	if err != nil {
 		return g.configError(err)
 	}
-	warnCanaryLeader(cfg, log)
+	workflow.WarnCanaryLeader(cfg, log)
 	m := metrics.New(version.Version, version.Revision)
 	mon := monitor.New(monitor.Options{
 		Logger:    log,
 		Metrics:   m,
 		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, Stagger: true, Tick: df.tick},
 	})
-	thresholds := &liveThresholds{}
-	cs := &checkSet{mon: mon, th: thresholds, leading: elector.Status().Leading, elector: elector}
-	checks, err := cs.build(cfg, clients)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	cs, err := monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: mon, Config: cfg, Clients: clients,
+		Leading: elector.Status().Leading, Gate: func() bool { _, ok := elector.Term(); return ok },
+		NewClients: func(region string) (*awsclient.Clients, error) {
+			o := co
+			o.Region = region
+			return awsclient.New(runCtx, o)
+		}})
 	if err != nil {
 		return g.configError(err)
 	}
-	if err := cs.applyLocked(checks, cfg, clients); err != nil {
-		return g.configError(err)
-	}
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
 	d := &daemon{ctx: runCtx, cfg: cfg, clients: clients, log: log, metrics: m, monitor: mon, handlers: map[string]http.Handler{},
 		emfFlags: df.emf, stdout: g.stdout, elector: elector, checks: cs}
 	if df.pprof {
 		maps.Copy(d.handlers, pprofHandlers())
 	}
 	for _, attach := range attachments {
-		if err := attach(d); err != nil {
+		f, err := attach(d)
+		if err != nil {
 			return g.configError(err)
 		}
+		if f == nil {
+			panic("an attach function returned no reload.Feature; return noReload if the config cannot change it")
+		}
+		d.features = append(d.features, f)
 	}
 
 	if err := checkWebConfig(df.web); err != nil {
 		return g.configError(err)
 	}
-	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, co, adjust), nil)
+	reloader, err := reload.New(m.Registry(), log, reloadConfig(g, d, adjust), nil)
 	if err != nil {
 		return g.configError(err)
 	}
@@ -197,14 +209,14 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	hupWatched := reloader.WatchSIGHUP(runCtx)
 
 	srv := server.New(server.Options{Metrics: m.Handler(log), Source: mon, Version: version.Version, Logger: log,
-		Extra: d.handlers, Panels: d.panels, Thresholds: thresholds.lookup})
+		Extra: d.handlers, Panels: d.panels, Thresholds: cs.Thresholds})
 	httpSrv := server.NewHTTPServer("", srv.Handler())
 	addrs, serveErr, err := listenWeb(df.web, httpSrv, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot serve HTTP")
 		return exitRuntime
 	}
-	log.Info().Str("version", version.Version).Strs("addresses", addrs).Int("checks", len(checks)).
+	log.Info().Str("version", version.Version).Strs("addresses", addrs).Int("checks", cs.Len()).
 		Str("region", clients.Config.Region).Msg("socmond started")
 	if started != nil {
 		started(addrs[0])

@@ -1,20 +1,20 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/version"
+	"github.com/socmond/socmond/internal/workflow"
 )
 
 const validateTitle = "AWS Service Integration Validation"
@@ -38,17 +38,17 @@ func validateCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, 
 		if err != nil {
 			return g.configError(err)
 		}
-		checks, err := buildChecks(cfg, clients, true, nil) // run on request, once: nothing to elect
+		checks, err := monitor.ChecksFromConfig(cfg, clients, true, nil) // run on request, once: nothing to elect
 		if err != nil {
 			return g.configError(err)
 		}
-		results := runOnce(ctx, checks)
+		results := monitor.RunOnce(ctx, checks)
 		if code, rejected := probes.CredentialsRejected(results); rejected {
 			return g.validateCredentialsFailed(rejectedCredentials(code), *output)
 		}
 		sections := []report.Section{{Title: "Service Health", Rows: report.ProbeRows(results)}}
-		sections = append(sections, workflowSection(ctx, cfg, clients)...) // workflow.go
-		sections = append(sections, complianceSection(ctx, cfg, clients)...)
+		sections = append(sections, workflow.Section(ctx, cfg, clients)...)
+		sections = append(sections, compliance.Section(ctx, cfg, clients)...)
 		if *output == "json" {
 			if err := report.JSON(g.stdout, validateTitle, version.Version, time.Now(), sections); err != nil {
 				return exitRuntime
@@ -72,24 +72,6 @@ func (g *globals) validateCredentialsFailed(f credentialsFailure, output string)
 			report.JSONError{Class: "credentials", Message: f.msg, Hint: f.hint})
 	}
 	return g.credentialsFailed(f)
-}
-
-// runOnce runs every check once, a few at a time, and returns the results
-// in the order of the checks.
-func runOnce(ctx context.Context, checks []monitor.Check) []probes.Result {
-	results := make([]probes.Result, len(checks))
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i] = probes.Run(ctx, c.Probe, probes.Options{Timeout: c.Target.Timeout, SlowThreshold: c.Target.ResponseTimeThreshold})
-		}()
-	}
-	wg.Wait()
-	return results
 }
 
 // useColor: colours only on a terminal, and never when NO_COLOR is set

@@ -97,6 +97,17 @@ func (e *Engine) Reconcile(probed func(service, resource string) bool, now time.
 	e.send(ns)
 }
 
+// Removed resolves the alerts of a resource nothing checks any more (a
+// Lambda function the workflow no longer discovers, a check a change of
+// leadership removed): nothing would evaluate them again. Its signature is
+// monitor.RemoveListener's. An alert whose settings changed meanwhile is
+// left to the Reconcile of the reload that changed them.
+func (e *Engine) Removed(t probes.Target) {
+	e.Reconcile(func(service, resource string) bool {
+		return service != t.Service || resource != t.Resource
+	}, time.Now())
+}
+
 // Observe evaluates the service rules on a recorded probe result; its
 // signature is monitor.Listener's.
 func (e *Engine) Observe(r probes.Result, s health.Snapshot, t config.Target) {

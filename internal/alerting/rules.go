@@ -37,6 +37,12 @@ type Settings struct {
 	Alerting       *config.Alerting
 }
 
+// SettingsFromConfig are the rule settings of cfg.
+func SettingsFromConfig(cfg *config.Config) Settings {
+	a := &cfg.Alerting
+	return Settings{Tenant: cfg.Tenant, RunbookBaseURL: a.RunbookBaseURL, Alerting: a}
+}
+
 // ruleOf maps the alertnames of the rules that have settings (severity,
 // enabled) to their rule keys.
 var ruleOf = map[string]string{

@@ -3,8 +3,6 @@ package config
 import (
 	"strings"
 	"testing"
-
-	"github.com/socmond/socmond/internal/compliance"
 )
 
 func TestComplianceDefaultsAndValidation(t *testing.T) {
@@ -66,18 +64,5 @@ func TestCanaryRetentionAtLeastComplianceMinimum(t *testing.T) {
 		if err != nil || c.Canary.MinRetentionDays != want {
 			t.Errorf("%q: canary.min_retention_days defaults to %d (%v), want %d", body, c.Canary.MinRetentionDays, err, want)
 		}
-	}
-}
-
-// config cannot import compliance, so it counts retention days itself; the
-// two counts must agree.
-func TestMinRetentionDaysAgreeWithCompliance(t *testing.T) {
-	for y := 1; y <= 100; y++ {
-		if got, want := (MinRetention{Years: y}).MinDays(), (compliance.Retention{Years: y}).MinDays(); got != want {
-			t.Errorf("%d years: %d days, compliance counts %d", y, got, want)
-		}
-	}
-	if got := (MinRetention{Days: 2557}).MinDays(); got != 2557 {
-		t.Errorf("2557 days: %d", got)
 	}
 }

@@ -43,6 +43,11 @@ func (c Check) key() string { return c.Probe.Target().String() }
 // alerting engine subscribes here).
 type Listener func(r probes.Result, s health.Snapshot, t config.Target)
 
+// RemoveListener is told about every resource whose window and series the
+// monitor dropped because nothing checks it any more (Apply, SetRecorded),
+// so that whatever it fed stops standing for it (its alerts resolve).
+type RemoveListener func(t probes.Target)
+
 // Options configure a Monitor.
 type Options struct {
 	Logger    zerolog.Logger
@@ -63,22 +68,29 @@ type Monitor struct {
 	// window, series and alerts Apply removed.
 	filing sync.RWMutex
 
-	mu        sync.RWMutex
-	checks    map[string]Check
-	gen       uint64          // the last Check.gen given out
-	pending   map[string]bool // checks that have not produced a first result
+	mu      sync.RWMutex
+	checks  map[string]Check
+	gen     uint64          // the last Check.gen given out
+	pending map[string]bool // checks that have not produced a first result
+	// recorded are the resources each owner checks itself and files with
+	// RecordOwned (the workflow's discovered Lambda functions), by owner
+	// and key: they have windows and series like scheduled checks, and
+	// the same lifecycle (SetRecorded).
+	recorded  map[string]map[string]config.Target
 	listeners []Listener
+	removed   []RemoveListener
 	ready     atomic.Bool
 }
 
 // New builds a Monitor; Start begins scheduling.
 func New(o Options) *Monitor {
 	m := &Monitor{
-		log:     o.Logger,
-		metrics: o.Metrics,
-		store:   health.NewStore(),
-		checks:  map[string]Check{},
-		pending: map[string]bool{},
+		log:      o.Logger,
+		metrics:  o.Metrics,
+		store:    health.NewStore(),
+		checks:   map[string]Check{},
+		pending:  map[string]bool{},
+		recorded: map[string]map[string]config.Target{},
 	}
 	so := o.Scheduler
 	so.OnSkip = m.skipped
@@ -97,6 +109,13 @@ func (m *Monitor) Subscribe(l Listener) {
 	m.listeners = append(m.listeners, l)
 }
 
+// SubscribeRemoved adds a listener for resources no longer checked.
+func (m *Monitor) SubscribeRemoved(l RemoveListener) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.removed = append(m.removed, l)
+}
+
 // Apply makes the scheduled checks equal to checks: new ones are added,
 // removed ones are dropped with their health windows and metric series, and
 // changed ones are updated. A check whose region changed is replaced: it
@@ -105,10 +124,17 @@ func (m *Monitor) Subscribe(l Listener) {
 // schedule is kept. A check whose settings did not change keeps its probe,
 // its schedule phase and its window untouched.
 func (m *Monitor) Apply(checks []Check) error {
+	gone, err := m.apply(checks)
+	m.removedNow(gone)
+	return err
+}
+
+func (m *Monitor) apply(checks []Check) (gone []probes.Target, err error) {
 	m.filing.Lock()
 	defer m.filing.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer func() { m.forgetLocked(gone) }()
 	want := make(map[string]Check, len(checks))
 	for _, c := range checks {
 		want[c.key()] = c
@@ -118,8 +144,8 @@ func (m *Monitor) Apply(checks []Check) error {
 			m.sched.Remove(k)
 			delete(m.checks, k)
 			delete(m.pending, k)
-			if m.metrics != nil {
-				m.metrics.Forget(old.Probe.Target())
+			if !m.isRecordedLocked(k) {
+				gone = append(gone, old.Probe.Target())
 			}
 		}
 	}
@@ -129,7 +155,7 @@ func (m *Monitor) Apply(checks []Check) error {
 		switch {
 		case !exists:
 			if err := m.sched.Add(m.job(k, c)); err != nil {
-				return err
+				return gone, err
 			}
 			m.gen++
 			c.gen = m.gen
@@ -138,7 +164,7 @@ func (m *Monitor) Apply(checks []Check) error {
 			m.checks[k] = c
 		case old.Region != c.Region:
 			if err := m.sched.Update(m.job(k, c)); err != nil {
-				return err
+				return gone, err
 			}
 			if m.metrics != nil {
 				m.metrics.Forget(old.Probe.Target())
@@ -151,15 +177,128 @@ func (m *Monitor) Apply(checks []Check) error {
 			continue // not kept: Retain drops the old region's window
 		case old.Target != c.Target:
 			if err := m.sched.Update(m.job(k, c)); err != nil {
-				return err
+				return gone, err
 			}
 			c.gen = old.gen // the same resource: a run in flight still counts
 			m.checks[k] = c
 		}
 		keep[c.Probe.Target()] = true
 	}
+	m.retainLocked(keep)
+	return gone, nil
+}
+
+// SetRecorded makes the resources owner checks itself equal to targets,
+// with the lifecycle of scheduled checks (Apply): one that stays keeps
+// its window and takes its new settings at its next result, one that
+// goes loses its window and series and the RemoveListeners are told, and
+// a result filed for a resource not (or no longer) in its owner's set is
+// dropped (RecordOwned), so a round in flight cannot bring one back. A
+// resource that is also a scheduled check shares its window and is only
+// forgotten when neither checks it.
+func (m *Monitor) SetRecorded(owner string, targets []config.Target) {
+	m.removedNow(m.setRecorded(owner, targets))
+}
+
+func (m *Monitor) setRecorded(owner string, targets []config.Target) (gone []probes.Target) {
+	m.filing.Lock()
+	defer m.filing.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.recorded[owner]
+	next := make(map[string]config.Target, len(targets))
+	for _, t := range targets {
+		next[recordedKey(t)] = t
+	}
+	if len(next) == 0 {
+		delete(m.recorded, owner)
+	} else {
+		m.recorded[owner] = next
+	}
+	for k, t := range old {
+		if _, ok := next[k]; ok {
+			continue
+		}
+		if _, scheduled := m.checks[k]; scheduled || m.isRecordedLocked(k) {
+			continue
+		}
+		gone = append(gone, probes.Target{Service: t.Service, Resource: t.Resource})
+	}
+	if len(gone) > 0 {
+		keep := make(map[probes.Target]bool, len(m.checks))
+		for _, c := range m.checks {
+			keep[c.Probe.Target()] = true
+		}
+		m.retainLocked(keep)
+		m.forgetLocked(gone)
+	}
+	return gone
+}
+
+// RecordOwned files r like Record, with the settings SetRecorded gave its
+// resource, if it is in owner's set; it reports whether it did.
+func (m *Monitor) RecordOwned(owner string, r probes.Result) bool {
+	m.filing.RLock()
+	defer m.filing.RUnlock()
+	m.mu.RLock()
+	t, ok := m.recorded[owner][r.Target.String()]
+	m.mu.RUnlock()
+	if ok {
+		m.Record(r, t)
+	}
+	return ok
+}
+
+func recordedKey(t config.Target) string {
+	return probes.Target{Service: t.Service, Resource: t.Resource}.String()
+}
+
+// isRecordedLocked reports whether any owner checks the resource of key;
+// the caller holds mu.
+func (m *Monitor) isRecordedLocked(key string) bool {
+	for _, ts := range m.recorded {
+		if _, ok := ts[key]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// retainLocked keeps the windows of keep and of every owner's recorded
+// resources, and drops the rest; the caller holds mu.
+func (m *Monitor) retainLocked(keep map[probes.Target]bool) {
+	for _, ts := range m.recorded {
+		for _, t := range ts {
+			keep[probes.Target{Service: t.Service, Resource: t.Resource}] = true
+		}
+	}
 	m.store.Retain(keep)
-	return nil
+}
+
+// forgetLocked drops the series of resources nothing checks any more; the
+// caller holds mu.
+func (m *Monitor) forgetLocked(gone []probes.Target) {
+	if m.metrics == nil {
+		return
+	}
+	for _, t := range gone {
+		m.metrics.Forget(t)
+	}
+}
+
+// removedNow tells the RemoveListeners, outside the Monitor's locks.
+func (m *Monitor) removedNow(gone []probes.Target) {
+	if len(gone) == 0 {
+		return
+	}
+	m.mu.RLock()
+	ls := m.removed
+	m.mu.RUnlock()
+	for _, t := range gone {
+		for _, l := range ls {
+			l(t)
+		}
+	}
 }
 
 func (m *Monitor) job(key string, c Check) scheduler.Job {

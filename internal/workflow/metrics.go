@@ -1,6 +1,9 @@
 package workflow
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -19,25 +22,28 @@ type Metrics struct {
 	canaryLast     prometheus.Gauge
 	// The alert conditions' inputs (docs/alerting.md), labelled with the
 	// state machine as the in-daemon alerts are.
-	failing     prometheus.Gauge
+	failing     *prometheus.GaugeVec // one series, the state machine's
 	threshold   prometheus.Gauge
 	canaryPassd *prometheus.GaugeVec // one series once the canary has run
-	resource    string
+
+	mu       sync.Mutex
+	resource string
+	rules    map[string]bool // the rule label values set
 }
 
 // NewMetrics registers the workflow collectors on reg. stateMachine labels
 // the alert conditions' gauges (resource, as on the alerts), and
 // maxFailureRatio is workflow.failure_ratio, exported for the rules.
 func NewMetrics(reg prometheus.Registerer, stateMachine string, maxFailureRatio float64) *Metrics {
-	res := prometheus.Labels{"resource": stateMachine}
 	m := &Metrics{
-		failing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_failing", ConstLabels: res,
-			Help: "1 while at least two executions in the window failed and the newest finished one did (WorkflowExecutionsFailing's failing part)."}),
+		failing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_failing",
+			Help: "1 while at least two executions in the window failed and the newest finished one did (WorkflowExecutionsFailing's failing part)."}, []string{"resource"}),
 		threshold: prometheus.NewGauge(prometheus.GaugeOpts{Name: "socmond_workflow_execution_failure_ratio_threshold",
 			Help: "workflow.failure_ratio: a share of failed executions above it breaches."}),
 		canaryPassd: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_canary_passed",
 			Help: "1 when the last canary run passed all eight steps, 0 when it failed (CanaryFailed); absent before the first run."}, []string{"resource"}),
 		resource: stateMachine,
+		rules:    map[string]bool{},
 		ruleEnabled: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_rule_enabled",
 			Help: "1 when the EventBridge rule that routes alerts is ENABLED."}, []string{"rule"}),
 		ruleTarget: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "socmond_workflow_rule_targets_state_machine",
@@ -62,12 +68,50 @@ func NewMetrics(reg prometheus.Registerer, stateMachine string, maxFailureRatio 
 			Help: "When the last canary run started."}),
 	}
 	m.threshold.Set(maxFailureRatio)
-	reg.MustRegister(m.ruleEnabled, m.ruleTarget, m.standard, m.functions, m.executions, m.failureRatio, m.passiveOK,
-		m.canaryRuns, m.canaryStep, m.canaryDuration, m.canaryLast, m.failing, m.threshold, m.canaryPassd)
+	m.failing.WithLabelValues(stateMachine)
+	reg.MustRegister(m.collectors()...)
 	for _, r := range []string{"pass", "fail"} {
 		m.canaryRuns.WithLabelValues(r)
 	}
 	return m
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.ruleEnabled, m.ruleTarget, m.standard, m.functions, m.executions, m.failureRatio, m.passiveOK,
+		m.canaryRuns, m.canaryStep, m.canaryDuration, m.canaryLast, m.failing, m.threshold, m.canaryPassd}
+}
+
+// Unregister removes every workflow series from reg (a reload disabled
+// the workflow checks).
+func (m *Metrics) Unregister(reg prometheus.Registerer) {
+	for _, c := range m.collectors() {
+		reg.Unregister(c)
+	}
+}
+
+// SetTarget follows a reload: the series of rules no longer checked go, and
+// a new state machine starts its alert conditions' series anew (its
+// canary's too: the last run was the old machine's).
+func (m *Metrics) SetTarget(stateMachine string, rules []string, maxFailureRatio float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.threshold.Set(maxFailureRatio)
+	for r := range m.rules {
+		if !slices.Contains(rules, r) {
+			m.ruleEnabled.DeleteLabelValues(r)
+			m.ruleTarget.DeleteLabelValues(r)
+			delete(m.rules, r)
+		}
+	}
+	if stateMachine == m.resource {
+		return
+	}
+	m.resource = stateMachine
+	m.failing.Reset()
+	m.failing.WithLabelValues(stateMachine)
+	m.canaryPassd.Reset()
+	m.canaryStep.Reset()
+	m.canaryDuration.Reset()
 }
 
 func b2f(b bool) float64 {
@@ -79,11 +123,15 @@ func b2f(b bool) float64 {
 
 // ObservePassive records one passive round.
 func (m *Metrics) ObservePassive(r PassiveReport) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, c := range r.Checks {
 		switch c.Name {
 		case "rule_enabled":
+			m.rules[c.Resource] = true
 			m.ruleEnabled.WithLabelValues(c.Resource).Set(b2f(c.OK))
 		case "rule_target":
+			m.rules[c.Resource] = true
 			m.ruleTarget.WithLabelValues(c.Resource).Set(b2f(c.OK))
 		case "state_machine_type":
 			m.standard.Set(b2f(c.OK))
@@ -96,7 +144,7 @@ func (m *Metrics) ObservePassive(r PassiveReport) {
 			m.executions.WithLabelValues(s).Set(float64(x.Counts[s]))
 		}
 		m.failureRatio.Set(x.FailureRatio)
-		m.failing.Set(b2f(x.Failing()))
+		m.failing.WithLabelValues(m.resource).Set(b2f(x.Failing()))
 	}
 	m.passiveOK.Set(b2f(r.OK()))
 }
@@ -111,6 +159,8 @@ func (m *Metrics) ForgetCanary() {
 
 // ObserveCanary records one canary run.
 func (m *Metrics) ObserveCanary(r CanaryReport) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	result := "fail"
 	if r.Passed {
 		result = "pass"

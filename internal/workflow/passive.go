@@ -100,6 +100,10 @@ type PassiveReport struct {
 	Functions  []LambdaRef     `json:"functions"`
 	Lambdas    []probes.Result `json:"lambdas"` // probes of discovered, not configured, functions
 	Executions *Executions     `json:"executions,omitempty"`
+	// DefinitionRead: the state machine's definition was read, so
+	// Functions and Lambdas are the whole discovered set (else a failed
+	// call left them empty, and the set is unknown, not empty).
+	DefinitionRead bool `json:"-"`
 }
 
 // OK reports whether every check passed and every discovered function is healthy.
@@ -133,6 +137,7 @@ func (p *Passive) Run(ctx context.Context) PassiveReport {
 	def, c := p.checkStateMachine(ctx)
 	rep.Checks = append(rep.Checks, c)
 	if def != "" {
+		rep.DefinitionRead = true
 		refs, err := ParseASL(def)
 		if err != nil {
 			rep.Checks = append(rep.Checks, Check{Name: "definition", Resource: p.StateMachine, Reason: err.Error()})

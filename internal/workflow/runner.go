@@ -29,7 +29,12 @@ type Runner struct {
 		Term() (leader.Term, bool)
 	}
 
+	// pub is held while a round is published and while Reconfigure swaps
+	// the settings, so no round of the settings before is published after.
+	pub         sync.Mutex
 	mu          sync.Mutex
+	gen         uint64               // Reconfigure's count
+	sched       *scheduler.Scheduler // while Run runs
 	lastPassive *PassiveReport
 	lastCanary  *CanaryReport
 	onPassive   []func(PassiveReport)
@@ -58,36 +63,70 @@ func (r *Runner) Latest() (*PassiveReport, *CanaryReport) {
 }
 
 // RunPassive runs one passive round now and records it, unless socmond
-// stopping cut it short (stopping).
+// stopping cut it short (stopping). A round that Reconfigure overtook is
+// not published (it saw the settings before) and runs again on the new
+// ones.
 func (r *Runner) RunPassive(ctx context.Context) PassiveReport {
-	rctx := ctx
-	if r.PassiveTimeout > 0 {
+	for {
+		r.mu.Lock()
+		p, timeout, gen := r.Passive, r.PassiveTimeout, r.gen
+		r.mu.Unlock()
+		if p == nil {
+			return PassiveReport{}
+		}
+		rep := runPassive(ctx, p, timeout)
+		if stopping(ctx) {
+			return rep
+		}
+		if r.publishPassive(rep, gen) || ctx.Err() != nil {
+			return rep
+		}
+	}
+}
+
+func runPassive(ctx context.Context, p *Passive, timeout time.Duration) PassiveReport {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(ctx, r.PassiveTimeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	rep := r.Passive.Run(rctx)
-	if stopping(ctx) {
-		return rep
-	}
-	if r.Metrics != nil {
-		r.Metrics.ObservePassive(rep)
-	}
+	return p.Run(ctx)
+}
+
+// publishPassive records rep, run on the settings of gen, and tells the
+// subscribers, unless the settings changed since.
+func (r *Runner) publishPassive(rep PassiveReport, gen uint64) bool {
+	r.pub.Lock()
+	defer r.pub.Unlock()
 	r.mu.Lock()
+	if gen != r.gen {
+		r.mu.Unlock()
+		return false
+	}
+	m := r.Metrics
 	r.lastPassive = &rep
 	hooks := slices.Clone(r.onPassive)
 	r.mu.Unlock()
+	if m != nil {
+		m.ObservePassive(rep)
+	}
 	for _, h := range hooks {
 		h(rep)
 	}
-	return rep
+	return true
 }
 
 // RunCanary runs the canary once now and records it, unless socmond
-// stopping cut it short (stopping).
+// stopping cut it short (stopping) or Reconfigure overtook it.
 func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
-	if r.Leader != nil {
-		term, ok := r.Leader.Term()
+	r.mu.Lock()
+	c, lead, gen := r.Canary, r.Leader, r.gen
+	r.mu.Unlock()
+	if c == nil {
+		return CanaryReport{}
+	}
+	if lead != nil {
+		term, ok := lead.Term()
 		if !ok {
 			return CanaryReport{} // another replica leads: the canary is its to run
 		}
@@ -95,23 +134,109 @@ func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
 		ctx, cancel = term.Bind(ctx)
 		defer cancel()
 	}
-	rep := r.Canary.Run(ctx, nil)
+	rep := c.Run(ctx, nil)
 	if stopping(ctx) || errors.Is(context.Cause(ctx), leader.ErrLost) {
 		// Cut short because leadership moved: the failed calls say nothing
 		// about the pipeline, and the new leader runs the next one.
 		return rep
 	}
-	if r.Metrics != nil {
-		r.Metrics.ObserveCanary(rep)
-	}
+	r.pub.Lock()
+	defer r.pub.Unlock()
 	r.mu.Lock()
+	if gen != r.gen {
+		r.mu.Unlock()
+		return rep
+	}
+	m := r.Metrics
 	r.lastCanary = &rep
 	hooks := slices.Clone(r.onCanary)
 	r.mu.Unlock()
+	if m != nil {
+		m.ObserveCanary(rep)
+	}
 	for _, h := range hooks {
 		h(rep)
 	}
 	return rep
+}
+
+// Settings are what Reconfigure swaps: the Runner's exported fields but
+// the subscribers.
+type Settings struct {
+	Passive         *Passive
+	PassiveSchedule string
+	PassiveTimeout  time.Duration
+	Canary          *Canary
+	CanarySchedule  string
+	Metrics         *Metrics
+	Leader          interface {
+		Term() (leader.Term, bool)
+	}
+}
+
+// Reconfigure swaps the settings whole (a config reload). Rounds in flight
+// publish nothing; a running Runner schedules the new jobs and runs a
+// passive round at once, so what it discovers follows the new config
+// without waiting for the schedule. A round of the old settings still
+// running runs again on the new ones.
+//
+// swap, when set, runs while no round can be published: the caller swaps
+// there what its subscribers read, so every round they hear of after it
+// ran on the new settings.
+func (r *Runner) Reconfigure(s Settings, swap func()) error {
+	r.pub.Lock()
+	defer r.pub.Unlock()
+	if swap != nil {
+		swap()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Passive, r.PassiveSchedule, r.PassiveTimeout = s.Passive, s.PassiveSchedule, s.PassiveTimeout
+	r.Canary, r.CanarySchedule, r.Metrics, r.Leader = s.Canary, s.CanarySchedule, s.Metrics, s.Leader
+	r.gen++
+	if r.Passive == nil {
+		r.lastPassive = nil
+	}
+	if r.Canary == nil {
+		r.lastCanary = nil
+	}
+	if r.sched == nil {
+		return nil
+	}
+	if err := r.scheduleLocked(r.sched); err != nil {
+		return err
+	}
+	if r.Passive != nil {
+		r.sched.RunNow(passiveJob)
+	}
+	return nil
+}
+
+// scheduleLocked makes s's jobs those of the settings; r.mu is held.
+func (r *Runner) scheduleLocked(s *scheduler.Scheduler) error {
+	for _, j := range []struct {
+		on       bool
+		key      string
+		schedule string
+		run      func(context.Context)
+	}{
+		{r.Passive != nil, passiveJob, r.PassiveSchedule, func(ctx context.Context) { r.RunPassive(ctx) }},
+		{r.Canary != nil, canaryJob, r.CanarySchedule, func(ctx context.Context) { r.RunCanary(ctx) }},
+	} {
+		if !j.on {
+			s.Remove(j.key)
+			continue
+		}
+		job := scheduler.Job{Key: j.key, Group: j.key, Schedule: j.schedule, Run: j.run}
+		if slices.Contains(s.Keys(), j.key) {
+			if err := s.Update(job); err != nil {
+				return err
+			}
+		} else if err := s.Add(job); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ForgetCanary drops the last canary run, its series and what subscribers
@@ -122,9 +247,10 @@ func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
 func (r *Runner) ForgetCanary() {
 	r.mu.Lock()
 	r.lastCanary = nil
+	m := r.Metrics
 	r.mu.Unlock()
-	if r.Metrics != nil {
-		r.Metrics.ForgetCanary()
+	if m != nil {
+		m.ForgetCanary()
 	}
 }
 
@@ -135,23 +261,24 @@ func (r *Runner) Run(ctx context.Context) error {
 	// The same scheduler as every other check: no overlapping runs of one
 	// kind, panics recovered, a bounded stop.
 	s := scheduler.New(scheduler.Options{MaxConcurrent: 2, MaxPerGroup: 1})
-	if r.Passive != nil {
-		if err := s.Add(scheduler.Job{Key: passiveJob, Group: passiveJob, Schedule: r.PassiveSchedule,
-			Run: func(ctx context.Context) { r.RunPassive(ctx) }}); err != nil {
-			return err
-		}
+	r.mu.Lock()
+	err := r.scheduleLocked(s)
+	if err == nil {
+		r.sched = s
 	}
-	if r.Canary != nil {
-		if err := s.Add(scheduler.Job{Key: canaryJob, Group: canaryJob, Schedule: r.CanarySchedule,
-			Run: func(ctx context.Context) { r.RunCanary(ctx) }}); err != nil {
-			return err
-		}
+	passive := r.Passive != nil
+	r.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	s.Start()
-	if r.Passive != nil {
+	if passive {
 		s.RunNow(passiveJob)
 	}
 	<-ctx.Done()
+	r.mu.Lock()
+	r.sched = nil
+	r.mu.Unlock()
 	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = s.Stop(stop)

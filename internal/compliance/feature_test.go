@@ -1,36 +1,48 @@
-package main
+package compliance_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/report"
+	"github.com/socmond/socmond/internal/simseed"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // exampleChecker is the daemon's own compliance checker for the example
 // config, on real SDK clients pointed at a simulator seeded from it, and
-// the simulator's URL for faults.
-func exampleChecker(t *testing.T) (*compliance.Checker, *config.Config, string) {
+// the simulator for faults.
+func exampleChecker(t *testing.T) (*compliance.Checker, *config.Config, *awssim.Sim) {
 	t.Helper()
-	url := startSim(t)
-	cfg, err := config.Load(example)
+	cfg, err := config.Load(filepath.Join(testenv.RepoRoot(t), "config.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := awsclient.New(t.Context(), clientOptions(cfg, "", nil))
+	sim := awssim.New(simseed.FromConfig(cfg))
+	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return complianceChecker(cfg, clients), cfg, url
+	t.Cleanup(func() { _ = sim.Close() })
+	clients, err := awsclient.New(t.Context(), awsclient.Options{Region: cfg.Region, Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-example", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compliance.CheckerFromConfig(cfg, clients), cfg, sim
 }
 
 func complianceEngine(cfg *config.Config) *alerting.Engine {
-	return alerting.NewEngine(alertSettings(cfg), time.Minute, nil)
+	return alerting.NewEngine(alerting.SettingsFromConfig(cfg), time.Minute, nil)
 }
 
 // alertOf is the pending or firing alert of this name and resource.
@@ -46,10 +58,10 @@ func alertOf(e *alerting.Engine, name, resource string) (alerting.Alert, bool) {
 // TestComplianceViolationSaysWhatToDo: the page for a key whose rotation
 // was turned off carries the command that turns it back on.
 func TestComplianceViolationSaysWhatToDo(t *testing.T) {
-	checker, cfg, url := exampleChecker(t)
-	addFault(t, url, `{"service":"kms","set":{"KeyRotationEnabled":"false"}}`)
+	checker, cfg, sim := exampleChecker(t)
+	sim.AddFault(awssim.Fault{Service: "kms", Set: map[string]string{"KeyRotationEnabled": "false"}})
 	e := complianceEngine(cfg)
-	raise := complianceAlerts(e)
+	raise := compliance.Alerts(e)
 	for _, f := range checker.Run(t.Context()) {
 		raise(f)
 	}
@@ -67,9 +79,9 @@ func TestComplianceViolationSaysWhatToDo(t *testing.T) {
 // ComplianceCheckUnknown ticket after 5 minutes, which the first verdict
 // resolves.
 func TestComplianceUnknownAlerts(t *testing.T) {
-	checker, cfg, url := exampleChecker(t)
+	checker, cfg, sim := exampleChecker(t)
 	e := complianceEngine(cfg)
-	raise := complianceAlerts(e)
+	raise := compliance.Alerts(e)
 	key := cfg.Pipeline.KMSKey
 	rotation := func(shift time.Duration) compliance.Finding {
 		t.Helper()
@@ -90,13 +102,13 @@ func TestComplianceUnknownAlerts(t *testing.T) {
 		return alerting.Inactive
 	}
 
-	addFault(t, url, `{"service":"kms","set":{"KeyRotationEnabled":"false"}}`)
+	sim.AddFault(awssim.Fault{Service: "kms", Set: map[string]string{"KeyRotationEnabled": "false"}})
 	if f := rotation(0); f.Verdict != compliance.Fail || state(alerting.AlertComplianceViolation) != alerting.Firing {
 		t.Fatalf("rotation off: %s, violation %s", f.Verdict, state(alerting.AlertComplianceViolation))
 	}
 
-	clearFaults(t, url)
-	addFault(t, url, `{"service":"kms","error":"ThrottlingException"}`)
+	sim.ClearFaults()
+	sim.AddFault(awssim.Fault{Service: "kms", Error: "ThrottlingException"})
 	if f := rotation(time.Minute); f.Verdict != compliance.Unknown {
 		t.Fatalf("throttled: %+v", f)
 	}
@@ -112,7 +124,7 @@ func TestComplianceUnknownAlerts(t *testing.T) {
 		t.Errorf("after 5m of UNKNOWN: %+v", a)
 	}
 
-	clearFaults(t, url)
+	sim.ClearFaults()
 	if f := rotation(7 * time.Minute); f.Verdict != compliance.Pass {
 		t.Fatalf("recovered: %+v", f)
 	}
@@ -121,7 +133,7 @@ func TestComplianceUnknownAlerts(t *testing.T) {
 	}
 
 	// An UNKNOWN never raises a violation either.
-	addFault(t, url, `{"service":"kms","error":"AccessDeniedException"}`)
+	sim.AddFault(awssim.Fault{Service: "kms", Error: "AccessDeniedException"})
 	rotation(8 * time.Minute)
 	if s := state(alerting.AlertComplianceViolation); s != alerting.Inactive {
 		t.Errorf("an UNKNOWN after a PASS raised ComplianceViolation: %s", s)
@@ -133,11 +145,11 @@ func TestComplianceUnknownAlerts(t *testing.T) {
 func TestComplianceUnknownShown(t *testing.T) {
 	f := compliance.Finding{Check: compliance.CheckDynamoDBKMS, Resource: "T", Verdict: compliance.Unknown,
 		Reason: "could not read the facts: DescribeTable failed (ThrottlingException)", Hint: "AWS throttled", Code: "ThrottlingException"}
-	it := compliancePanel([]compliance.Finding{f}).Items[0]
+	it := compliance.Panel([]compliance.Finding{f}).Items[0]
 	if it.State != "unknown" || it.OK || it.Hint != "AWS throttled" {
 		t.Errorf("panel item %+v, want state unknown, not OK, with the hint", it)
 	}
-	row := complianceRows([]compliance.Finding{f})[0]
+	row := compliance.Rows([]compliance.Finding{f})[0]
 	if row.Verdict != report.Unknown || row.Status != "UNKNOWN" || row.Code != "ThrottlingException" {
 		t.Errorf("validate row %+v", row)
 	}
