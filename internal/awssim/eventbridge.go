@@ -211,11 +211,14 @@ func eventsListTargetsByRule(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	targets := []map[string]string{}
+	targets := []map[string]any{}
 	for i, arn := range r.Targets {
-		t := map[string]string{"Id": "target-" + strconv.Itoa(i+1), "Arn": arn}
+		t := map[string]any{"Id": "target-" + strconv.Itoa(i+1), "Arn": arn}
 		if strings.Contains(arn, ":states:") {
 			t["RoleArn"] = c.sim.iamARN("role/" + r.Name + "-invoke-sfn")
+		}
+		if r.DeadLetter != "" {
+			t["DeadLetterConfig"] = map[string]string{"Arn": r.DeadLetter}
 		}
 		targets = append(targets, t)
 	}

@@ -87,3 +87,18 @@ func TestEventBridgePutEvents(t *testing.T) {
 	_, err = c.DescribeEventBus(ctx(t), &eventbridge.DescribeEventBusInput{Name: aws.String("soc-bus")})
 	wantAPIErr(t, err, "InternalException", 500)
 }
+
+// A rule's dead-letter queue comes back on each of its targets, in the
+// shape the SDK decodes.
+func TestEventBridgeTargetDeadLetter(t *testing.T) {
+	const dlq = "arn:aws:sqs:us-east-1:123456789012:soc-dlq"
+	seed := testSeed()
+	for i := range seed.Rules {
+		seed.Rules[i].DeadLetter = dlq
+	}
+	e := start(t, seed)
+	targets, err := e.events().ListTargetsByRule(ctx(t), &eventbridge.ListTargetsByRuleInput{Rule: aws.String("to-pipeline"), EventBusName: aws.String("soc-bus")})
+	if err != nil || len(targets.Targets) != 1 || targets.Targets[0].DeadLetterConfig == nil || aws.ToString(targets.Targets[0].DeadLetterConfig.Arn) != dlq {
+		t.Fatalf("targets %+v %v", targets, err)
+	}
+}

@@ -71,6 +71,7 @@ type Rule struct {
 	EventPattern string   // JSON; default matches source "socmond.probe"
 	State        string   // default "ENABLED"
 	Targets      []string // target ARNs (e.g. a state machine ARN)
+	DeadLetter   string   // ARN of the queue every target sends what it cannot deliver to; "" for none
 }
 
 // Call is one AWS operation the simulator served.

@@ -69,12 +69,25 @@ func addWorkflow(b *builder, s scope, cfg *config.Config) {
 	}
 	b.add("ReadStepFunctionsStateMachines", []string{"states:DescribeStateMachine", "states:ListExecutions"}, sm)
 	b.add("ReadStepFunctionsExecutions", []string{"states:DescribeExecution", "states:GetExecutionHistory"}, s.executions(sm))
+	// The rules' targets name the queues they send what they cannot
+	// deliver to, which the check probes as their services' probes would:
+	// those of a service whose resources can be dead-letter targets,
+	// read-only, anywhere in the pipeline's account and region.
+	for _, d := range probes.All() {
+		if d.DeadLetter {
+			grant(b, s, probes.Access{Sid: sidDiscovered + "DeadLetters", Actions: d.Read.Actions, ARN: d.Read.ARN}, "*")
+		}
+	}
 	// The check reads the configuration of the functions the definition
 	// invokes; they are the pipeline's, which the lambda section lists.
 	for _, f := range cfg.Services.Get(probes.ServiceLambda).Resources {
 		grant(b, s, probes.Lambda.Read, f.Name)
 	}
 }
+
+// sidDiscovered starts the statements for what the workflow check finds in
+// the pipeline rather than in the config.
+const sidDiscovered = "ReadDiscovered"
 
 // addCanary grants the synthetic end-to-end canary: one event in, then reads
 // of what the pipeline wrote. PutEvents is its only write.

@@ -238,7 +238,9 @@ func TestPolicyIsExactlyWhatSocmondCalls(t *testing.T) {
 			}
 			for _, st := range pol.Statement {
 				for _, a := range st.Action {
-					if tc.allUsed && !used[st.Sid][a] {
+					// What the workflow discovers depends on the pipeline in
+					// AWS, not on the config, so its grant may go unused.
+					if tc.allUsed && !used[st.Sid][a] && !strings.HasPrefix(st.Sid, sidDiscovered) {
 						t.Errorf("statement %s grants %s, which no call used", st.Sid, a)
 					}
 				}

@@ -16,10 +16,11 @@ const ServiceEventBridge = "eventbridge"
 // EventBridge is Amazon EventBridge: the bus the SOC's alerts arrive on.
 var EventBridge = Service{
 	Name: ServiceEventBridge, DisplayName: "EventBridge", Resources: "event bus names or ARNs",
-	Example: "soc-alerts",
-	New:     func(c *awsclient.Clients, r Resource) Probe { return NewEventBus(c.EventBridge, r.Name) },
-	Read:    Access{Sid: "ReadEventBridgeBuses", Actions: []string{"events:DescribeEventBus"}, ARN: BusARN},
-	Env:     []EnvVar{{Name: "EVENT_BUS_NAME", Role: "event_bus"}},
+	ARNService: "events",
+	Example:    "soc-alerts",
+	New:        func(c *awsclient.Clients, r Resource) Probe { return NewEventBus(c.EventBridge, r.Name) },
+	Read:       Access{Sid: "ReadEventBridgeBuses", Actions: []string{"events:DescribeEventBus"}, ARN: BusARN},
+	Env:        []EnvVar{{Name: "EVENT_BUS_NAME", Role: "event_bus"}},
 }
 
 // BusARN is an event bus's ARN.

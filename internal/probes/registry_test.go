@@ -204,8 +204,12 @@ func TestDescriptorsAreWhole(t *testing.T) {
 				t.Errorf("%s: IAM access %+v lacks a statement id, actions or an ARN form", d.Name, a)
 				continue
 			}
-			if g := a.ARN(scope, "resource-1"); !strings.HasPrefix(g.Resource, "arn:aws:") {
+			g := a.ARN(scope, "resource-1")
+			if !strings.HasPrefix(g.Resource, "arn:aws:") {
 				t.Errorf("%s: ARN of resource-1 is %q", d.Name, g.Resource)
+			}
+			if got, ok := probes.ForARN(g.Resource); !ok || got.Name != d.Name {
+				t.Errorf("%s: ForARN(%q) = %q, %v", d.Name, g.Resource, got.Name, ok)
 			}
 			for _, act := range a.Actions {
 				if !strings.Contains(act, ":") || strings.Contains(act, "*") {

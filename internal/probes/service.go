@@ -17,6 +17,7 @@ type Service struct {
 	DisplayName string // what a person reads: "Step Functions"
 	Resources   string // what its resources are, for help and errors: "table names or ARNs"
 	Example     string // one resource, as a config names it (help, and the tests' sample)
+	ARNService  string // the service part of its resources' ARNs when it is not Name: "states" for Step Functions
 
 	// New returns the probe of one resource: one cheap read-only call.
 	New func(c *awsclient.Clients, r Resource) Probe
@@ -26,6 +27,11 @@ type Service struct {
 	// Runtime, when set, is the service's opt-in probe of the whole call
 	// path, billed per call (services.<name>.runtime in the config).
 	Runtime *Runtime
+
+	// DeadLetter says its resources can be where the pipeline's rule
+	// targets send what they cannot deliver: the workflow check probes
+	// those it finds (by ARN, ForARN), and the IAM policy lets it.
+	DeadLetter bool
 
 	// Params are the service's own settings (services.<name>.params in
 	// the config), with their defaults.
@@ -109,6 +115,22 @@ type EnvVar struct {
 func Lookup(name string) (Service, bool) {
 	for _, s := range services {
 		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// ForARN returns the descriptor of the service an ARN belongs to, so a
+// resource the pipeline names by ARN (a target's dead-letter queue) can be
+// probed as that service's.
+func ForARN(arn string) (Service, bool) {
+	p := strings.SplitN(arn, ":", 4)
+	if len(p) < 4 || p[0] != "arn" {
+		return Service{}, false
+	}
+	for _, s := range services {
+		if s.ARNService == p[2] || (s.ARNService == "" && s.Name == p[2]) {
 			return s, true
 		}
 	}

@@ -18,9 +18,10 @@ const ServiceStepFunctions = "stepfunctions"
 // StepFunctions is AWS Step Functions: the pipeline's state machine.
 var StepFunctions = Service{
 	Name: ServiceStepFunctions, DisplayName: "Step Functions", Resources: "state machine ARNs",
-	Example: "arn:aws:states:us-east-1:123456789012:stateMachine:soc-pipeline",
-	New:     func(c *awsclient.Clients, r Resource) Probe { return NewStateMachine(c.SFN, r.Name) },
-	Read:    Access{Sid: "ReadStepFunctionsStateMachines", Actions: []string{"states:DescribeStateMachine"}, ARN: StateMachineARN},
+	ARNService: "states",
+	Example:    "arn:aws:states:us-east-1:123456789012:stateMachine:soc-pipeline",
+	New:        func(c *awsclient.Clients, r Resource) Probe { return NewStateMachine(c.SFN, r.Name) },
+	Read:       Access{Sid: "ReadStepFunctionsStateMachines", Actions: []string{"states:DescribeStateMachine"}, ARN: StateMachineARN},
 	// DescribeStateMachine takes only an ARN; a bare name would fail on
 	// every probe with a validation error.
 	Validate: func(r string) error {

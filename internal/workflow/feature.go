@@ -62,7 +62,8 @@ type Feature struct {
 	metrics    *Metrics       // nil while neither check runs
 	passive    bool
 	canary     bool
-	discovered []string // the functions of the last round that read the definition
+	discovered []string        // the functions of the last round that read the definition
+	letters    []config.Target // the dead-letter queues of the last round that read every rule
 	leading    bool
 }
 
@@ -124,7 +125,7 @@ func (f *Feature) Apply(cfg *config.Config, clients *awsclient.Clients) error {
 		}
 		f.cfg, f.metrics, f.passive, f.canary = cfg, m, passive, canary
 		if !passive {
-			f.discovered = nil
+			f.discovered, f.letters = nil, nil
 		}
 		// The same functions, with the settings of cfg, until the round
 		// Reconfigure starts says which the definition invokes now.
@@ -137,6 +138,9 @@ func (f *Feature) targetsLocked() []config.Target {
 	ts := make([]config.Target, 0, len(f.discovered))
 	for _, fn := range f.discovered {
 		ts = append(ts, f.cfg.DiscoveredTarget(probes.ServiceLambda, fn, ""))
+	}
+	for _, t := range f.letters {
+		ts = append(ts, f.cfg.DiscoveredTarget(t.Service, t.Resource, t.Owner))
 	}
 	return ts
 }
@@ -151,9 +155,10 @@ func (f *Feature) Run(ctx context.Context) {
 // Runner is the feature's runner (tests run rounds on it directly).
 func (f *Feature) Runner() *Runner { return f.runner }
 
-// passiveDone publishes a round: the discovered functions' results, and
-// WorkflowExecutionsFailing. A round that could not read the definition
-// leaves the discovered set as it was.
+// passiveDone publishes a round: the results of the discovered functions
+// and dead-letter queues, and WorkflowExecutionsFailing. A round that
+// could not read the definition (or a rule's targets) leaves the functions
+// (or the queues) discovered before as they were.
 func (f *Feature) passiveDone(rep PassiveReport) {
 	f.mu.Lock()
 	cfg := f.cfg
@@ -162,10 +167,15 @@ func (f *Feature) passiveDone(rep PassiveReport) {
 		for _, r := range rep.Lambdas {
 			f.discovered = append(f.discovered, r.Resource)
 		}
+	}
+	if rep.RulesRead {
+		f.letters = rep.LetterTargets
+	}
+	if rep.DefinitionRead || rep.RulesRead {
 		f.o.Recorder.SetRecorded(Owner, f.targetsLocked())
 	}
 	f.mu.Unlock()
-	for _, r := range rep.Lambdas {
+	for _, r := range append(rep.Lambdas, rep.DeadLetters...) {
 		f.o.Recorder.RecordOwned(Owner, r)
 	}
 	f.raise(ExecutionsSignal(cfg, rep))
@@ -271,6 +281,10 @@ func (f *Feature) Panel(time.Time) server.Panel {
 		}
 		for _, l := range passive.Lambdas {
 			p.Items = append(p.Items, server.PanelItem{Name: "discovered_function", Resource: l.Resource, State: string(l.Status),
+				OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start})
+		}
+		for _, l := range passive.DeadLetters {
+			p.Items = append(p.Items, server.PanelItem{Name: "dead_letter_queue", Resource: l.Resource, State: string(l.Status),
 				OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start})
 		}
 	}

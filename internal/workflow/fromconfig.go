@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"strings"
+
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/probes"
@@ -16,7 +18,34 @@ func PassiveFromConfig(cfg *config.Config, c *awsclient.Clients) *Passive {
 	}
 	return &Passive{Events: c.EventBridge, SFN: c.SFN, Lambda: c.Lambda,
 		EventBus: cfg.Pipeline.EventBus, Rules: cfg.Workflow.Rules, StateMachine: cfg.Pipeline.StateMachine,
-		Window: cfg.Workflow.ExecutionWindow.D(), MaxFailureRatio: *cfg.Workflow.FailureRatio, Configured: configured, LambdaTimeout: cfg.Defaults.Timeout.D()}
+		Window: cfg.Workflow.ExecutionWindow.D(), MaxFailureRatio: *cfg.Workflow.FailureRatio, Configured: configured, LambdaTimeout: cfg.Defaults.Timeout.D(),
+		DeadLetter: func(arn, owner string) (config.Target, probes.Probe, bool) {
+			return deadLetterCheck(cfg, c, arn, owner)
+		}}
+}
+
+// deadLetterCheck is the check of a dead-letter queue named by ARN: its
+// service's probe, with that service's settings, unless the config
+// already probes the queue (by whatever name) or socmond has no probe for
+// its service that takes dead letters.
+func deadLetterCheck(cfg *config.Config, c *awsclient.Clients, arn, owner string) (config.Target, probes.Probe, bool) {
+	d, ok := probes.ForARN(arn)
+	if !ok || !d.DeadLetter {
+		return config.Target{}, nil, false
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	scope := probes.Scope{Partition: parts[1], Region: parts[3], Account: parts[4]}
+	for _, t := range cfg.Targets() {
+		if t.Service == d.Name && d.Read.ARN(scope, t.Resource).Resource == arn {
+			return config.Target{}, nil, false
+		}
+	}
+	t := cfg.DiscoveredTarget(d.Name, arn, owner)
+	p, err := probes.New(t.Service, t.Probe(), c)
+	if err != nil {
+		return config.Target{}, nil, false
+	}
+	return t, p, true
 }
 
 // CanaryFromConfig builds the canary from the configuration.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/probes"
 )
 
@@ -34,6 +35,12 @@ type Passive struct {
 	Configured    []string
 	LambdaTimeout time.Duration
 	Now           func() time.Time
+
+	// DeadLetter, when set, is the check of a queue the rules' targets
+	// send what they cannot deliver to (found in ListTargetsByRule), as
+	// its service's probe would check it; nil for a queue socmond probes
+	// already, or of a service it has no probe for (an SNS topic).
+	DeadLetter func(arn, owner string) (config.Target, probes.Probe, bool)
 }
 
 // Check is one passive finding.
@@ -95,11 +102,17 @@ func (x *Executions) Failing() bool {
 
 // PassiveReport is what one passive round saw.
 type PassiveReport struct {
-	At         time.Time       `json:"at"`
-	Checks     []Check         `json:"checks"`
-	Functions  []LambdaRef     `json:"functions"`
-	Lambdas    []probes.Result `json:"lambdas"` // probes of discovered, not configured, functions
-	Executions *Executions     `json:"executions,omitempty"`
+	At        time.Time       `json:"at"`
+	Checks    []Check         `json:"checks"`
+	Functions []LambdaRef     `json:"functions"`
+	Lambdas   []probes.Result `json:"lambdas"` // probes of discovered, not configured, functions
+	// DeadLetters are the probes of the rule targets' dead-letter queues
+	// that are not configured, and their targets (the queue's owner in
+	// Owner); when every rule was read they are the whole set.
+	DeadLetters   []probes.Result `json:"dead_letters,omitempty"`
+	LetterTargets []config.Target `json:"-"`
+	RulesRead     bool            `json:"-"`
+	Executions    *Executions     `json:"executions,omitempty"`
 	// DefinitionRead: the state machine's definition was read, so
 	// Functions and Lambdas are the whole discovered set (else a failed
 	// call left them empty, and the set is unknown, not empty).
@@ -113,7 +126,7 @@ func (r PassiveReport) OK() bool {
 			return false
 		}
 	}
-	for _, l := range r.Lambdas {
+	for _, l := range append(r.Lambdas, r.DeadLetters...) {
 		if l.Status != probes.Healthy {
 			return false
 		}
@@ -130,10 +143,15 @@ func (p *Passive) now() time.Time {
 
 // Run performs one passive round. It never writes.
 func (p *Passive) Run(ctx context.Context) PassiveReport {
-	rep := PassiveReport{At: p.now()}
+	rep := PassiveReport{At: p.now(), RulesRead: true}
+	var letters []deadLetter
 	for _, rule := range p.Rules {
-		rep.Checks = append(rep.Checks, p.checkRule(ctx, rule)...)
+		checks, dl, read := p.checkRule(ctx, rule)
+		rep.Checks = append(rep.Checks, checks...)
+		letters = append(letters, dl...)
+		rep.RulesRead = rep.RulesRead && read
 	}
+	rep.DeadLetters, rep.LetterTargets = p.probeDeadLetters(ctx, letters)
 	def, c := p.checkStateMachine(ctx)
 	rep.Checks = append(rep.Checks, c)
 	if def != "" {
@@ -167,11 +185,17 @@ func errText(err error) string {
 	return s
 }
 
-func (p *Passive) checkRule(ctx context.Context, rule string) []Check {
+// deadLetter is a queue a rule's target sends what it cannot deliver to.
+type deadLetter struct{ arn, owner string }
+
+// checkRule checks a rule is enabled and targets the state machine, and
+// returns its targets' dead-letter queues; read is false when its targets
+// could not be listed.
+func (p *Passive) checkRule(ctx context.Context, rule string) (checks []Check, letters []deadLetter, read bool) {
 	start := time.Now()
 	out, err := p.Events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(rule), EventBusName: nonEmpty(p.EventBus)})
 	if err != nil {
-		return []Check{failed("rule_enabled", rule, err, time.Since(start), "DescribeRule failed")}
+		return []Check{failed("rule_enabled", rule, err, time.Since(start), "DescribeRule failed")}, nil, false
 	}
 	enabled := Check{Name: "rule_enabled", Resource: rule, Duration: time.Since(start)}
 	switch state := string(out.State); {
@@ -183,12 +207,16 @@ func (p *Passive) checkRule(ctx context.Context, rule string) []Check {
 	start = time.Now()
 	targets, err := p.Events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(rule), EventBusName: nonEmpty(p.EventBus)})
 	if err != nil {
-		return []Check{enabled, failed("rule_target", rule, err, time.Since(start), "ListTargetsByRule failed")}
+		return []Check{enabled, failed("rule_target", rule, err, time.Since(start), "ListTargetsByRule failed")}, nil, false
 	}
 	target := Check{Name: "rule_target", Resource: rule, Duration: time.Since(start)}
 	var arns []string
 	for _, t := range targets.Targets {
 		arns = append(arns, aws.ToString(t.Arn))
+		if t.DeadLetterConfig != nil && aws.ToString(t.DeadLetterConfig.Arn) != "" {
+			letters = append(letters, deadLetter{aws.ToString(t.DeadLetterConfig.Arn),
+				fmt.Sprintf("rule %s's target %s (%s)", rule, aws.ToString(t.Id), aws.ToString(t.Arn))})
+		}
 	}
 	if slices.Contains(arns, p.StateMachine) {
 		target.OK, target.Reason = true, "targets "+p.StateMachine
@@ -198,7 +226,31 @@ func (p *Passive) checkRule(ctx context.Context, rule string) []Check {
 			target.Reason = "has no targets; it should target " + p.StateMachine
 		}
 	}
-	return []Check{enabled, target}
+	return []Check{enabled, target}, letters, true
+}
+
+// probeDeadLetters checks each dead-letter queue once (the first target
+// naming it owns it) with its service's probe.
+func (p *Passive) probeDeadLetters(ctx context.Context, letters []deadLetter) ([]probes.Result, []config.Target) {
+	if p.DeadLetter == nil {
+		return nil, nil
+	}
+	var results []probes.Result
+	var targets []config.Target
+	seen := map[string]bool{}
+	for _, l := range letters {
+		if seen[l.arn] {
+			continue
+		}
+		seen[l.arn] = true
+		t, probe, ok := p.DeadLetter(l.arn, l.owner)
+		if !ok {
+			continue
+		}
+		targets = append(targets, t)
+		results = append(results, probes.Run(ctx, probe, probes.Options{Timeout: t.Timeout, SlowThreshold: t.ResponseTimeThreshold, Now: p.Now}))
+	}
+	return results, targets
 }
 
 func nonEmpty(s string) *string {

@@ -27,7 +27,7 @@ func Section(ctx context.Context, cfg *config.Config, c *awsclient.Clients) []re
 			Duration: ck.Duration, Service: "workflow", Check: ck.Name, Status: string(ck.Status()), Class: string(ck.Class),
 			Code: ck.Code, RequestID: ck.RequestID, Start: rep.At})
 	}
-	for _, row := range report.ProbeRows(rep.Lambdas) {
+	for _, row := range report.ProbeRows(append(rep.Lambdas, rep.DeadLetters...)) {
 		row.Name = "Discovered " + row.Name
 		rows = append(rows, row)
 	}
