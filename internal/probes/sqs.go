@@ -31,6 +31,8 @@ var SQS = Service{
 		return NewSQSQueue(awsclient.Client(c, ServiceSQS, newSQSClient), r.Name, max, r.Owner)
 	},
 	Read: Access{Sid: "ReadSQSQueues", Actions: []string{"sqs:GetQueueAttributes"}, ARN: QueueARN},
+	// EventBridge targets name their dead-letter queues by ARN.
+	DeadLetter: true,
 	Params: []Param{{Key: sqsMaxMessages, Default: "0",
 		Help: "messages a queue may hold before it is DEGRADED (0: any message in a dead-letter queue is one the pipeline lost)",
 		Check: func(v string) error {
