@@ -77,15 +77,14 @@ func TestEveryProbeMakesOneAttempt(t *testing.T) {
 	}
 }
 
-// descriptorConstructors are the functions this package's descriptors
-// (composite literals of type Service) call, read from its source.
-func descriptorConstructors(t *testing.T) map[string]bool {
+// packageSource is this package's non-test source, parsed.
+func packageSource(t *testing.T) []*ast.File {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	used := map[string]bool{}
+	var out []*ast.File
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -94,6 +93,20 @@ func descriptorConstructors(t *testing.T) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		t.Fatal("found no source files in the package")
+	}
+	return out
+}
+
+// descriptorConstructors are the functions this package's descriptors
+// (composite literals of type Service) call, read from its source.
+func descriptorConstructors(t *testing.T) map[string]bool {
+	t.Helper()
+	used := map[string]bool{}
+	for _, f := range packageSource(t) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			cl, ok := n.(*ast.CompositeLit)
 			if !ok {
@@ -120,19 +133,8 @@ func descriptorConstructors(t *testing.T) map[string]bool {
 // return a Probe, from its source.
 func exportedProbeConstructors(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range packageSource(t) {
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok || fn.Recv != nil || !fn.Name.IsExported() || fn.Name.Name == "New" || fn.Name.Name == "NewRuntime" || fn.Type.Results == nil {

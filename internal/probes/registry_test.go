@@ -119,20 +119,9 @@ func distinct(ss []string) []string {
 // the descriptors' variables (DynamoDB).
 func serviceIdents(t *testing.T, names []string) map[string]string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	consts, idents := map[string]string{}, map[string]string{}
 	var descs []*ast.ValueSpec
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range packageSource(t) {
 		for _, d := range f.Decls {
 			g, ok := d.(*ast.GenDecl)
 			if !ok {
