@@ -6,18 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/rs/zerolog"
-
-	"github.com/socmond/socmond/internal/alerting"
-	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
-	"github.com/socmond/socmond/internal/leader"
-	"github.com/socmond/socmond/internal/metrics"
-	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
-	"github.com/socmond/socmond/internal/scheduler"
 )
 
 // TestDeadLettersOfRuleTargets: the queue a rule's target sends what it
@@ -28,7 +19,7 @@ import (
 // queue the config probes already is not probed twice.
 func TestDeadLettersOfRuleTargets(t *testing.T) {
 	const dlq = "arn:aws:sqs:us-east-1:123456789012:soc-alerts-dlq"
-	sim := awssim.New(awssim.Seed{
+	env := startSim(t, awssim.Seed{
 		EventBuses:    []string{tBus},
 		StateMachines: []string{tMachine},
 		Functions:     []string{"soc-ingest"},
@@ -39,27 +30,9 @@ func TestDeadLettersOfRuleTargets(t *testing.T) {
 			{Name: tRule2, EventBus: tBus, EventPattern: `{"source":["x"]}`, Targets: []string{tMachine}},
 		},
 	})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDWORKFLOWTEST", "workflow-test-secret", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, clients := env.sim, env.c
 	cfg := workflowConfig(t, tMachine, tRule)
-	m := metrics.New("test", "abc")
-	mon := monitor.New(monitor.Options{Logger: zerolog.Nop(), Metrics: m, Scheduler: scheduler.Options{}})
-	e := alerting.NewEngine(alerting.Settings{Tenant: cfg.Tenant, Alerting: &cfg.Alerting}, time.Hour, nil)
-	mon.Subscribe(e.Observe)
-	mon.SubscribeRemoved(e.Removed)
-	f, err := NewFeature(FeatureOptions{Config: cfg, Clients: clients, Registerer: m.Registry(), Recorder: mon,
-		Alerts: e, Elector: leader.NewNone("test"), Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mon, _, f := wireFeature(t, cfg, clients)
 	queue := probes.Target{Service: "sqs", Resource: dlq}
 	snapshot := func() (probes.Result, int) {
 		sn, ok := mon.Snapshot(queue, time.Now())

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/alerting"
@@ -64,37 +63,10 @@ services:
 	return cfg
 }
 
-// TestDiscoveredFunctionsFollowReload is issue #18's acceptance test for
-// the workflow: a reload that changes the rule, then the state machine,
-// reaches the workflow checks, and the Lambda functions they discover go
-// through the monitor's lifecycle like any probe's resource: one still
-// discovered keeps its window, series and firing alert (not resolved and
-// fired again), one no longer discovered loses window and series and its
-// alert resolves, and a new one appears.
-func TestDiscoveredFunctionsFollowReload(t *testing.T) {
-	sim := awssim.New(awssim.Seed{
-		EventBuses:    []string{tBus},
-		StateMachines: []string{tMachine, tMachine2},
-		Functions:     []string{"soc-ingest", "soc-analyze", "soc-enrich"},
-		Definitions:   map[string]string{tMachine: lambdaChain("soc-ingest", "soc-analyze"), tMachine2: lambdaChain("soc-analyze", "soc-enrich")},
-		Rules: []awssim.Rule{
-			{Name: tRule, EventBus: tBus, EventPattern: `{"source":["x"]}`, Targets: []string{tMachine}},
-			{Name: tRule2, EventBus: tBus, EventPattern: `{"source":["x"]}`, Targets: []string{tMachine2}},
-		},
-	})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDWORKFLOWTEST", "workflow-test-secret", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The daemon's wiring of the monitor, the alert engine and the feature.
-	cfg := workflowConfig(t, tMachine, tRule)
+// wireFeature wires the monitor, the alert engine and the workflow feature
+// on cfg as the daemon does.
+func wireFeature(t *testing.T, cfg *config.Config, clients *awsclient.Clients) (*metrics.Metrics, *monitor.Monitor, *alerting.Engine, *Feature) {
+	t.Helper()
 	m := metrics.New("test", "abc")
 	mon := monitor.New(monitor.Options{Logger: zerolog.Nop(), Metrics: m, Scheduler: scheduler.Options{}})
 	e := alerting.NewEngine(alerting.Settings{Tenant: cfg.Tenant, Alerting: &cfg.Alerting}, time.Hour, nil)
@@ -105,6 +77,32 @@ func TestDiscoveredFunctionsFollowReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, mon, e, f
+}
+
+// TestDiscoveredFunctionsFollowReload is issue #18's acceptance test for
+// the workflow: a reload that changes the rule, then the state machine,
+// reaches the workflow checks, and the Lambda functions they discover go
+// through the monitor's lifecycle like any probe's resource: one still
+// discovered keeps its window, series and firing alert (not resolved and
+// fired again), one no longer discovered loses window and series and its
+// alert resolves, and a new one appears.
+func TestDiscoveredFunctionsFollowReload(t *testing.T) {
+	env := startSim(t, awssim.Seed{
+		EventBuses:    []string{tBus},
+		StateMachines: []string{tMachine, tMachine2},
+		Functions:     []string{"soc-ingest", "soc-analyze", "soc-enrich"},
+		Definitions:   map[string]string{tMachine: lambdaChain("soc-ingest", "soc-analyze"), tMachine2: lambdaChain("soc-analyze", "soc-enrich")},
+		Rules: []awssim.Rule{
+			{Name: tRule, EventBus: tBus, EventPattern: `{"source":["x"]}`, Targets: []string{tMachine}},
+			{Name: tRule2, EventBus: tBus, EventPattern: `{"source":["x"]}`, Targets: []string{tMachine2}},
+		},
+	})
+	sim, clients := env.sim, env.c
+
+	// The daemon's wiring of the monitor, the alert engine and the feature.
+	cfg := workflowConfig(t, tMachine, tRule)
+	m, mon, e, f := wireFeature(t, cfg, clients)
 	round := func() PassiveReport {
 		t.Helper()
 		rep := f.Runner().RunPassive(context.Background())

@@ -47,6 +47,12 @@ func startEnv(t *testing.T, definition string) *env {
 	if definition != "" {
 		seed.Definitions = map[string]string{tMachine: definition}
 	}
+	return startSim(t, seed)
+}
+
+// startSim starts the simulator on seed, with SDK clients for it.
+func startSim(t *testing.T, seed awssim.Seed) *env {
+	t.Helper()
 	sim := awssim.New(seed)
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
