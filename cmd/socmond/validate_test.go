@@ -51,12 +51,7 @@ func seededSim(t *testing.T, path string) (*awssim.Sim, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(simseed.FromConfig(cfg))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, simseed.FromConfig(cfg))
 	return sim, url
 }
 

@@ -97,12 +97,7 @@ func TestConnectionsOfferWireTimesInEveryDefaultsMode(t *testing.T) {
 // it with New.
 func simClients(t *testing.T, seed awssim.Seed) (*awssim.Sim, *Clients) {
 	t.Helper()
-	sim := awssim.New(seed)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, seed)
 	c, err := New(context.Background(), Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", "")})
 	if err != nil {

@@ -83,12 +83,7 @@ type env struct {
 // machine (AWS_ENDPOINT_URL, profiles) can send traffic elsewhere.
 func start(t *testing.T, seed Seed) *env {
 	t.Helper()
-	sim := New(seed)
-	u, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, u := Serve(t, seed)
 	logs := &logRecorder{}
 	cfg := aws.Config{
 		Region:           "us-east-1",

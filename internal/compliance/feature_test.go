@@ -27,12 +27,7 @@ func exampleChecker(t *testing.T) (*compliance.Checker, *config.Config, *awssim.
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(simseed.FromConfig(cfg))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, simseed.FromConfig(cfg))
 	clients, err := awsclient.New(t.Context(), awsclient.Options{Region: cfg.Region, Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-example", "")})
 	if err != nil {

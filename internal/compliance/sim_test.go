@@ -40,13 +40,8 @@ type env struct {
 // on real SDK clients pointed at it.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sim := awssim.New(awssim.Seed{Tables: []string{invTable, metTable}, Buckets: []string{artifacts},
+	sim, url := awssim.Serve(t, awssim.Seed{Tables: []string{invTable, metTable}, Buckets: []string{artifacts},
 		AuditBuckets: []string{audit}, Keys: []string{key, otherKey}})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	c, err := awsclient.New(t.Context(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
 	if err != nil {

@@ -65,12 +65,7 @@ func loadEverythingOn(t *testing.T) *config.Config {
 // returns the AWS calls it served.
 func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 	t.Helper()
-	sim := awssim.New(simseed.FromConfig(cfg))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, simseed.FromConfig(cfg))
 	ctx := context.Background()
 	clients, err := awsclient.New(ctx, awsclient.Options{Region: cfg.Region, Endpoint: url,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
@@ -321,12 +316,7 @@ func TestLeaseStatementIsExactlyWhatTheElectorCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(awssim.Seed{Region: cfg.Region, Tables: []string{table}, TableKeys: map[string]string{table: leader.KeyAttribute}})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, awssim.Seed{Region: cfg.Region, Tables: []string{table}, TableKeys: map[string]string{table: leader.KeyAttribute}})
 	c, err := awsclient.New(t.Context(), awsclient.Options{Region: cfg.Region, Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDIAM", "secret", "")})
 	if err != nil {

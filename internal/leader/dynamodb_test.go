@@ -27,12 +27,7 @@ var fast = leader.Timing{LeaseDuration: 600 * time.Millisecond, RenewDeadline: 4
 // SDK client for it.
 func simTable(t *testing.T) (*awssim.Sim, *dynamodb.Client) {
 	t.Helper()
-	sim := awssim.New(awssim.Seed{Tables: []string{leaseTable}, TableKeys: map[string]string{leaseTable: leader.KeyAttribute}})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, awssim.Seed{Tables: []string{leaseTable}, TableKeys: map[string]string{leaseTable: leader.KeyAttribute}})
 	c, err := awsclient.New(t.Context(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDLEADER", "secret", "")})
 	if err != nil {

@@ -29,12 +29,7 @@ func simMonitor(tb testing.TB, schedule string, seed awssim.Seed, targets []conf
 
 func simMonitorWith(tb testing.TB, schedule string, seed awssim.Seed, targets []config.Target, so scheduler.Options) (*monitor.Monitor, *metrics.Metrics, *awssim.Sim) {
 	tb.Helper()
-	sim := awssim.New(seed)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(tb, seed)
 	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
 	if err != nil {

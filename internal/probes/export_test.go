@@ -16,12 +16,7 @@ import (
 // policy and connections.
 func SimClients(tb testing.TB, seed awssim.Seed) (*awssim.Sim, *awsclient.Clients) {
 	tb.Helper()
-	sim := awssim.New(seed)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(tb, seed)
 	c, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIMCLIENTS", "secret", "")})
 	if err != nil {

@@ -91,7 +91,7 @@ func newClients(t *testing.T, url string) clients {
 
 func startSim(t *testing.T) (*awssim.Sim, string) {
 	t.Helper()
-	sim := awssim.New(awssim.Seed{
+	sim, url := awssim.Serve(t, awssim.Seed{
 		Tables:        []string{simTable},
 		Buckets:       []string{simBucket},
 		Keys:          []string{simKey},
@@ -100,11 +100,6 @@ func startSim(t *testing.T) (*awssim.Sim, string) {
 		Functions:     []string{simFunc},
 		Models:        []string{simModel, simEmbed, "amazon.titan-embed-text-v1", "cohere.embed-english-v3"},
 	})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	return sim, url
 }
 

@@ -53,12 +53,7 @@ func startEnv(t *testing.T, definition string) *env {
 // startSim starts the simulator on seed, with SDK clients for it.
 func startSim(t *testing.T, seed awssim.Seed) *env {
 	t.Helper()
-	sim := awssim.New(seed)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, seed)
 	c, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDWORKFLOWTEST", "workflow-test-secret", "")})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // the simulator) fails on the next run. Both backends must agree.
 func TestComplianceKMSRotation(t *testing.T) {
 	t.Parallel()
-	sim, simURL := startSim(t, awssim.Seed{Region: region, AccountID: account, Keys: []string{kmsAlias, kmsDisabledAlias}})
+	sim, simURL := awssim.Serve(t, awssim.Seed{Region: region, AccountID: account, Keys: []string{kmsAlias, kmsDisabledAlias}})
 	sim.AddFault(awssim.Fault{Service: "kms", Resource: kmsDisabledAlias, State: "Disabled"})
 	simB := &kmsBackend{name: "sim", client: newClients(t, simURL).KMS}
 	simB.resolve(t)

@@ -41,7 +41,7 @@ type s3Backend struct {
 func (b *s3Backend) Name() string { return b.name }
 
 func simS3(t *testing.T) *s3Backend {
-	sim, url := startSim(t, awssim.Seed{Region: region, AccountID: account, Buckets: []string{artifactsBucket},
+	sim, url := awssim.Serve(t, awssim.Seed{Region: region, AccountID: account, Buckets: []string{artifactsBucket},
 		AuditBuckets: []string{auditBucket}, Keys: []string{kmsAlias}})
 	c := newClients(t, url)
 	// Settings accumulate per bucket, as configuration calls on MinIO do.

@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/socmond/socmond/internal/awsclient"
-	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/probes"
 )
 
@@ -48,18 +47,6 @@ func newClients(t *testing.T, endpoint string) *awsclient.Clients {
 		t.Fatalf("awsclient.New(%s): %v", endpoint, err)
 	}
 	return c
-}
-
-// startSim serves a simulator on a loopback port until the test ends.
-func startSim(t *testing.T, seed awssim.Seed) (*awssim.Sim, string) {
-	t.Helper()
-	sim := awssim.New(seed)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim, url
 }
 
 // callCtx bounds one direct SDK call made by a test.

@@ -46,7 +46,7 @@ func ddbBackends(t *testing.T) []*ddbBackend {
 
 func simDynamoDB(t *testing.T) *ddbBackend {
 	t.Helper()
-	sim, url := startSim(t, awssim.Seed{Region: region, AccountID: account, Tables: []string{ddbTable, ddbCreatingTable}})
+	sim, url := awssim.Serve(t, awssim.Seed{Region: region, AccountID: account, Tables: []string{ddbTable, ddbCreatingTable}})
 	return &ddbBackend{
 		name:   "sim",
 		client: newClients(t, url).DynamoDB,

@@ -46,7 +46,7 @@ func kmsBackends(t *testing.T) []*kmsBackend {
 
 func simKMS(t *testing.T) *kmsBackend {
 	t.Helper()
-	sim, url := startSim(t, awssim.Seed{Region: region, AccountID: account, Keys: []string{kmsAlias, kmsDisabledAlias}})
+	sim, url := awssim.Serve(t, awssim.Seed{Region: region, AccountID: account, Keys: []string{kmsAlias, kmsDisabledAlias}})
 	// The simulator has no DisableKey; a state fault is how it models a
 	// key someone disabled.
 	sim.AddFault(awssim.Fault{Service: "kms", Resource: kmsDisabledAlias, State: "Disabled"})

@@ -22,7 +22,7 @@ const leaseTable = "socmond-leases"
 // simulator and in dynalite.
 func leaseBackends(t *testing.T) []*ddbBackend {
 	t.Helper()
-	_, url := startSim(t, awssim.Seed{Region: region, AccountID: account, Tables: []string{leaseTable},
+	_, url := awssim.Serve(t, awssim.Seed{Region: region, AccountID: account, Tables: []string{leaseTable},
 		TableKeys: map[string]string{leaseTable: leader.KeyAttribute}})
 	d := dynalite(t)
 	d.createKeyedTable(t, leaseTable, leader.KeyAttribute)

@@ -121,12 +121,8 @@ func newHarness(t *testing.T, mkStore func(h *harness, simURL string) leaseStore
 		seed.TableKeys = map[string]string{}
 	}
 	seed.TableKeys[leaseTable] = leader.KeyAttribute
-	h.sim = awssim.New(seed)
-	url, err := h.sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.sim.Close() })
+	var url string
+	h.sim, url = awssim.Serve(t, seed)
 	h.store = mkStore(h, url)
 	return h
 }

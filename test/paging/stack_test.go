@@ -125,12 +125,8 @@ func startStack(t *testing.T, direct bool) *stack {
 	for k, v := range simseed.FromConfig(cfg).TableKeys {
 		seed.TableKeys[k] = v
 	}
-	s.sim = awssim.New(seed)
-	simURL, err := s.sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.sim.Close() })
+	var simURL string
+	s.sim, simURL = awssim.Serve(t, seed)
 	bin := testenv.BuildSocmond(t)
 	for i, addr := range socAddrs {
 		s.replicas = append(s.replicas, testenv.Start(t, addr, []string{"AWS_ENDPOINT_URL=" + simURL, "AWS_ACCESS_KEY_ID=AKIDPAGING", "AWS_SECRET_ACCESS_KEY=paging",

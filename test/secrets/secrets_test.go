@@ -154,12 +154,7 @@ func TestNoSecretLeaks(t *testing.T) {
 // startSim runs the simulator seeded from cfg, with faults, for the test.
 func startSim(t *testing.T, cfg *config.Config, faults ...awssim.Fault) string {
 	t.Helper()
-	sim := awssim.New(simseed.FromConfig(cfg))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, url := awssim.Serve(t, simseed.FromConfig(cfg))
 	for _, f := range faults {
 		sim.AddFault(f)
 	}

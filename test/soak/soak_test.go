@@ -38,12 +38,7 @@ func TestChaosSoak(t *testing.T) {
 	}
 	bin := testenv.BuildSocmond(t)
 	res := newResources()
-	sim := awssim.New(res.seed())
-	simURL, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim, simURL := awssim.Serve(t, res.seed())
 
 	sim.SetCredentialLifetime(credentialLifetime)
 
