@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/socmond/socmond/internal/probes"
 	"math"
 	"net/url"
 	"slices"
@@ -262,7 +263,7 @@ func validateAlerting(a *Alerting, l *locator) []error {
 	for _, e := range validateRules(&a.Rules, "alerting.rules", l) {
 		add(e)
 	}
-	names := ServiceNames()
+	names := probes.Services()
 	keys := make([]string, 0, len(a.Services))
 	for k := range a.Services {
 		keys = append(keys, k)

@@ -210,9 +210,6 @@ func (s Services) list() []namedService {
 	return out
 }
 
-// ServiceNames lists the service names in Targets order.
-func ServiceNames() []string { return probes.Services() }
-
 // IsEnabled reports whether the service is probed: explicitly enabled, or
 // left unset and given at least one resource.
 func (s *Service) IsEnabled() bool {

@@ -83,7 +83,7 @@ func validate(c *Config, l *locator) []error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
 		if _, ok := probes.Lookup(name); !ok {
-			add(l.errorf("services."+name, "unknown service %q (one of %s)", name, strings.Join(ServiceNames(), ", ")))
+			add(l.errorf("services."+name, "unknown service %q (one of %s)", name, strings.Join(probes.Services(), ", ")))
 		}
 	}
 	for _, ns := range c.Services.list() {
@@ -120,8 +120,10 @@ func validate(c *Config, l *locator) []error {
 				add(l.errorf(rp+".name", "required"))
 			case strings.IndexFunc(r.Name, unicode.IsSpace) >= 0:
 				add(l.errorf(rp+".name", "invalid name %q: must not contain spaces", r.Name))
-			case d.Validate != nil && d.Validate(r.Name) != nil:
-				add(l.errorf(rp+".name", "%v", d.Validate(r.Name)))
+			case d.Validate != nil:
+				if err := d.Validate(r.Name); err != nil {
+					add(l.errorf(rp+".name", "%v", err))
+				}
 			}
 			if j, dup := seen[r.Name]; dup && r.Name != "" {
 				add(l.errorf(rp+".name", "duplicate resource %q (also %s.resources[%d])", r.Name, base, j))
@@ -165,7 +167,7 @@ func validate(c *Config, l *locator) []error {
 	errs = append(errs, validateAlerting(&c.Alerting, l)...)
 	errs = append(errs, validateCompliance(c, l)...)
 	if len(errs) == 0 && len(c.Targets()) == 0 {
-		add(l.errorf("services", "no resources configured: list at least one under services.<name>.resources (%s)", strings.Join(ServiceNames(), ", ")))
+		add(l.errorf("services", "no resources configured: list at least one under services.<name>.resources (%s)", strings.Join(probes.Services(), ", ")))
 	}
 	slices.SortStableFunc(errs, func(a, b error) int { return a.(*Error).Line - b.(*Error).Line })
 	return errs
