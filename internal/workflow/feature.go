@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -175,7 +176,7 @@ func (f *Feature) passiveDone(rep PassiveReport) {
 		f.o.Recorder.SetRecorded(Owner, f.targetsLocked())
 	}
 	f.mu.Unlock()
-	for _, r := range append(rep.Lambdas, rep.DeadLetters...) {
+	for _, r := range slices.Concat(rep.Lambdas, rep.DeadLetters) {
 		f.o.Recorder.RecordOwned(Owner, r)
 	}
 	f.raise(ExecutionsSignal(cfg, rep))

@@ -38,8 +38,8 @@ type Passive struct {
 
 	// DeadLetter, when set, is the check of a queue the rules' targets
 	// send what they cannot deliver to (found in ListTargetsByRule), as
-	// its service's probe would check it; nil for a queue socmond probes
-	// already, or of a service it has no probe for (an SNS topic).
+	// its service's probe would check it; ok is false for a queue socmond
+	// probes already, or of a service it has no probe for (an SNS topic).
 	DeadLetter func(arn, owner string) (config.Target, probes.Probe, bool)
 }
 
@@ -126,7 +126,7 @@ func (r PassiveReport) OK() bool {
 			return false
 		}
 	}
-	for _, l := range append(r.Lambdas, r.DeadLetters...) {
+	for _, l := range slices.Concat(r.Lambdas, r.DeadLetters) {
 		if l.Status != probes.Healthy {
 			return false
 		}

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"slices"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
@@ -27,7 +28,7 @@ func Section(ctx context.Context, cfg *config.Config, c *awsclient.Clients) []re
 			Duration: ck.Duration, Service: "workflow", Check: ck.Name, Status: string(ck.Status()), Class: string(ck.Class),
 			Code: ck.Code, RequestID: ck.RequestID, Start: rep.At})
 	}
-	for _, row := range report.ProbeRows(append(rep.Lambdas, rep.DeadLetters...)) {
+	for _, row := range report.ProbeRows(slices.Concat(rep.Lambdas, rep.DeadLetters)) {
 		row.Name = "Discovered " + row.Name
 		rows = append(rows, row)
 	}
