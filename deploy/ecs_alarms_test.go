@@ -269,6 +269,7 @@ func TestCloudWatchAlarms(t *testing.T) {
 		alerting.AlertSlowResponse:        {rule(config.RuleSlowResponse), "GreaterThanThreshold", float64(config.DefaultResponseTimeThreshold.Milliseconds()), time.Minute},
 		alerting.AlertHighErrorRate:       {rule(config.RuleHighErrorRate), "GreaterThanThreshold", pct(config.DefaultErrorRateThreshold), config.DefaultErrorRateWindow},
 		alerting.AlertLowAvailability:     {rule(config.RuleLowAvailability), "LessThanThreshold", pct(config.DefaultAvailabilityThreshold), config.DefaultAvailabilityWindow},
+		alerting.AlertBacklog:             {rule(config.RuleBacklog), "GreaterThanThreshold", 0, time.Minute},
 		alerting.AlertComplianceViolation: {rule(config.RuleComplianceViolation), "GreaterThanOrEqualToThreshold", 1, time.Minute},
 		"SocmondSilent":                   {"page", "LessThanThreshold", 1, 5 * time.Minute},
 	}

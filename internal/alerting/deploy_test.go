@@ -46,7 +46,7 @@ func TestRulesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{AlertSlowResponse, AlertHighErrorRate, AlertLowAvailability} {
+	for _, name := range []string{AlertSlowResponse, AlertHighErrorRate, AlertLowAvailability, AlertBacklog} {
 		if !strings.Contains(string(rules), "alert: "+name+"\n") {
 			t.Errorf("deploy/prometheus/socmond-rules.yml has no alert %s", name)
 		}

@@ -262,7 +262,7 @@ var (
 
 // knownAlerts are always exported, at 0 when none is pending or firing,
 // so a dashboard or rule sees 0 rather than no data.
-var knownAlerts = []string{AlertSlowResponse, AlertHighErrorRate, AlertLowAvailability, AlertComplianceViolation, AlertComplianceCheckUnknown}
+var knownAlerts = []string{AlertSlowResponse, AlertHighErrorRate, AlertLowAvailability, AlertBacklog, AlertComplianceViolation, AlertComplianceCheckUnknown}
 
 type collector Engine
 

@@ -16,14 +16,18 @@ import (
 
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // Alert names. They are a contract with deploy/prometheus/, the example
 // Alertmanager routes and docs/runbooks.md.
 const (
-	AlertSlowResponse        = "AWSServiceSlowResponse"
-	AlertHighErrorRate       = "AWSServiceHighErrorRate"
-	AlertLowAvailability     = "AWSServiceLowAvailability"
+	AlertSlowResponse    = "AWSServiceSlowResponse"
+	AlertHighErrorRate   = "AWSServiceHighErrorRate"
+	AlertLowAvailability = "AWSServiceLowAvailability"
+	// AlertBacklog: a resource holds items the pipeline could not deliver
+	// (a dead-letter queue's messages): alerts that were lost. A page.
+	AlertBacklog             = "AWSServiceBacklog"
 	AlertComplianceViolation = "ComplianceViolation"
 	// AlertComplianceCheckUnknown: a compliance check could not read its
 	// facts (verdict UNKNOWN). Not a regulatory finding: a ticket.
@@ -49,6 +53,7 @@ var ruleOf = map[string]string{
 	AlertSlowResponse:           config.RuleSlowResponse,
 	AlertHighErrorRate:          config.RuleHighErrorRate,
 	AlertLowAvailability:        config.RuleLowAvailability,
+	AlertBacklog:                config.RuleBacklog,
 	AlertComplianceViolation:    config.RuleComplianceViolation,
 	AlertComplianceCheckUnknown: config.RuleComplianceUnknown,
 }
@@ -94,7 +99,7 @@ func (s Settings) rule(key string, t config.Target) config.ResolvedRule {
 	return a.Rule(key, t.Service, config.Interval(t.Schedule))
 }
 
-// Evaluate turns one resource's snapshot into the signals of the three
+// Evaluate turns one resource's snapshot into the signals of the four
 // service rules. The conditions are the snapshot's (internal/health, as
 // docs/alerting.md defines them, clear_for included), so an alert is active
 // exactly when the status word says so; the rules add only for, severity
@@ -139,6 +144,14 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 		fmt.Sprintf("%s availability is low", where),
 		fmt.Sprintf("%s was available for %s of %d probes over %s (objective %s).", where,
 			percent(snap.Availability), snap.AvailabilitySamples, t.AvailabilityWindow, percent(t.AvailabilityThreshold)))
+
+	held := snap.Last.Detail
+	if f := snap.LastFailure; f != nil && f.Class == probes.ClassBacklog {
+		held = f.Detail
+	}
+	add(config.RuleBacklog, AlertBacklog, health.KindBacklog,
+		fmt.Sprintf("%s holds undelivered items", where),
+		fmt.Sprintf("%s holds what the pipeline could not deliver: %s.", where, held))
 	return out
 }
 

@@ -141,6 +141,9 @@ func TestEvaluate(t *testing.T) {
 		"availability condition not active":   {failingOnly(health.KindUnavailable), AlertLowAvailability, false},
 		"slow condition active":               {active(health.KindSlow), AlertSlowResponse, true},
 		"an error is not slow":                {active(health.KindError), AlertSlowResponse, false},
+		"backlog condition active":            {active(health.KindBacklog), AlertBacklog, true},
+		"a backlog is no error":               {active(health.KindBacklog), AlertHighErrorRate, false},
+		"an error is no backlog":              {active(health.KindError), AlertBacklog, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -2,12 +2,14 @@ package config
 
 import (
 	"fmt"
-	"github.com/socmond/socmond/internal/probes"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // Alerting defaults. The resend interval matches Prometheus' resend delay
@@ -33,6 +35,7 @@ const (
 	RuleSlowResponse        = "slow_response"
 	RuleHighErrorRate       = "high_error_rate"
 	RuleLowAvailability     = "low_availability"
+	RuleBacklog             = "backlog"
 	RuleComplianceViolation = "compliance_violation"
 	RuleComplianceUnknown   = "compliance_unknown"
 )
@@ -96,6 +99,7 @@ type AlertRules struct {
 	SlowResponse        RuleSettings `yaml:"slow_response,omitempty"`
 	HighErrorRate       RuleSettings `yaml:"high_error_rate,omitempty"`
 	LowAvailability     RuleSettings `yaml:"low_availability,omitempty"`
+	Backlog             RuleSettings `yaml:"backlog,omitempty"`
 	ComplianceViolation RuleSettings `yaml:"compliance_violation,omitempty"`
 	ComplianceUnknown   RuleSettings `yaml:"compliance_unknown,omitempty"`
 }
@@ -114,19 +118,22 @@ func (a *AlertRules) byKey() map[string]*RuleSettings {
 		RuleSlowResponse:        &a.SlowResponse,
 		RuleHighErrorRate:       &a.HighErrorRate,
 		RuleLowAvailability:     &a.LowAvailability,
+		RuleBacklog:             &a.Backlog,
 		RuleComplianceViolation: &a.ComplianceViolation,
 		RuleComplianceUnknown:   &a.ComplianceUnknown,
 	}
 }
 
 // defaultSeverity: availability and errors lose investigations, so they
-// page; slowness only delays them, so it opens a ticket. A compliance
+// page, as does a backlog (each message in a dead-letter queue is an alert
+// that was lost); slowness only delays them, so it opens a ticket. A compliance
 // violation is a regulatory finding and pages at once; a check that cannot
 // read its facts has found nothing wrong, so it opens a ticket.
 var defaultSeverity = map[string]string{
 	RuleSlowResponse:        "ticket",
 	RuleHighErrorRate:       "page",
 	RuleLowAvailability:     "page",
+	RuleBacklog:             "page",
 	RuleComplianceViolation: "page",
 	RuleComplianceUnknown:   "ticket",
 }
@@ -285,8 +292,9 @@ func validateAlerting(a *Alerting, l *locator) []error {
 
 func validateRules(r *AlertRules, base string, l *locator) []*Error {
 	var errs []*Error
-	for _, key := range []string{RuleSlowResponse, RuleHighErrorRate, RuleLowAvailability, RuleComplianceViolation, RuleComplianceUnknown} {
-		s := r.byKey()[key]
+	rules := r.byKey()
+	for _, key := range slices.Sorted(maps.Keys(rules)) {
+		s := rules[key]
 		if s.Severity != "" && !slices.Contains(Severities, s.Severity) {
 			errs = append(errs, l.errorf(base+"."+key+".severity", "invalid severity %q (one of %s)", s.Severity, strings.Join(Severities, ", ")))
 		}

@@ -188,8 +188,8 @@ type Target struct {
 	// The alert conditions' settings (docs/alerting.md, "Conditions"): the
 	// low-traffic guard of each window on this schedule, and how long each
 	// condition keeps failing after its last failing result (clear_for).
-	ErrorMinSamples, AvailabilityMinSamples           int
-	SlowClearFor, ErrorClearFor, AvailabilityClearFor time.Duration
+	ErrorMinSamples, AvailabilityMinSamples                            int
+	SlowClearFor, ErrorClearFor, AvailabilityClearFor, BacklogClearFor time.Duration
 }
 
 // namedService pairs a service with its YAML name.
@@ -346,6 +346,7 @@ func (c *Config) resolveConditions(t *Target) {
 	t.SlowClearFor = c.Alerting.Rule(RuleSlowResponse, t.Service, iv).ClearFor
 	t.ErrorClearFor = c.Alerting.Rule(RuleHighErrorRate, t.Service, iv).ClearFor
 	t.AvailabilityClearFor = c.Alerting.Rule(RuleLowAvailability, t.Service, iv).ClearFor
+	t.BacklogClearFor = c.Alerting.Rule(RuleBacklog, t.Service, iv).ClearFor
 }
 
 func firstString(vs ...string) string {

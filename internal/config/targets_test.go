@@ -32,7 +32,7 @@ func conditions(t Target) Target {
 	iv := Interval(t.Schedule)
 	half := func(w time.Duration) int { return int((w + 2*iv - 1) / (2 * iv)) }
 	t.ErrorMinSamples, t.AvailabilityMinSamples = half(t.ErrorRateWindow), half(t.AvailabilityWindow)
-	t.SlowClearFor, t.ErrorClearFor, t.AvailabilityClearFor = iv*3/2, iv*3/2, iv*3/2
+	t.SlowClearFor, t.ErrorClearFor, t.AvailabilityClearFor, t.BacklogClearFor = iv*3/2, iv*3/2, iv*3/2, iv*3/2
 	return t
 }
 
@@ -44,6 +44,7 @@ alerting:
   min_sample_ratio: 0.3
   rules:
     low_availability: {clear_for: 2m}
+    backlog: {clear_for: 3m}
   services:
     s3:
       high_error_rate: {clear_for: 5s}
@@ -57,7 +58,7 @@ services:
 	got := c.Targets()
 	// @every 1m: 10m holds 10 results, 30 % is 3; 1h holds 60, 30 % is 18.
 	if g := got[0]; g.ErrorMinSamples != 3 || g.AvailabilityMinSamples != 18 ||
-		g.SlowClearFor != 90*time.Second || g.ErrorClearFor != 5*time.Second || g.AvailabilityClearFor != 2*time.Minute {
+		g.SlowClearFor != 90*time.Second || g.ErrorClearFor != 5*time.Second || g.AvailabilityClearFor != 2*time.Minute || g.BacklogClearFor != 3*time.Minute {
 		t.Errorf("b: %+v", g)
 	}
 	// @every 4m: 10m holds 2.5 results, 30 % rounds up to 1; 1h: 15 → 5.

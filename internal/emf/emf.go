@@ -45,10 +45,14 @@ const (
 	// socmond_compliance_check_passed does), so a check that cannot read
 	// its facts neither raises nor clears an alarm.
 	MetricComplianceFailure = "ComplianceFailure"
+	// MetricBacklog is the items a resource holds that the pipeline could
+	// not deliver (a dead-letter queue's messages), on the lines of the
+	// resources whose probe reads one (probes.Result.Backlog).
+	MetricBacklog = "Backlog"
 )
 
 // Metrics lists every metric name socmond emits.
-var Metrics = []string{MetricResponseTime, MetricError, MetricUnavailable, MetricComplianceFailure}
+var Metrics = []string{MetricResponseTime, MetricError, MetricUnavailable, MetricComplianceFailure, MetricBacklog}
 
 // The dimensions. Each takes a bounded set of values: the configured
 // resources, the compliance checks and the one tenant.
@@ -72,7 +76,7 @@ type Writer struct {
 	log zerolog.Logger
 
 	// The directives of the three kinds of lines, rendered once.
-	probeHead, errorHead, complianceHead string
+	probeHead, errorHead, backlogHead, complianceHead string
 
 	mu      sync.Mutex
 	buf     []byte // lines not yet written
@@ -119,6 +123,7 @@ func New(out io.Writer, namespace, tenant string, log zerolog.Logger) *Writer {
 		out: out, log: log, tenant: tenant,
 		probeHead:      head(probeDims, MetricResponseTime, "Milliseconds", MetricError, "Count", MetricUnavailable, "Count"),
 		errorHead:      head(probeDims, MetricError, "Count", MetricUnavailable, "Count"),
+		backlogHead:    head(probeDims, MetricResponseTime, "Milliseconds", MetricError, "Count", MetricUnavailable, "Count", MetricBacklog, "Count"),
 		complianceHead: head([]string{DimCheck, DimResource, DimTenant}, MetricComplianceFailure, "Count"),
 		failing:        map[[2]string]bool{},
 		wake:           make(chan struct{}, 1),
@@ -139,8 +144,11 @@ func (w *Writer) Result(r probes.Result) {
 	defer w.mu.Unlock()
 	mark := len(w.buf)
 	head := w.probeHead
-	if isErr {
+	switch {
+	case isErr:
 		head = w.errorHead
+	case r.Backlog != nil:
+		head = w.backlogHead
 	}
 	b := w.open(head, r.Start, `},"Service":`, r.Service, r.Resource)
 	if !isErr {
@@ -152,6 +160,10 @@ func (w *Writer) Result(r probes.Result) {
 	b = appendBit(b, isErr)
 	b = append(b, `,"Unavailable":`...)
 	b = appendBit(b, r.Status == probes.Unavailable)
+	if head == w.backlogHead {
+		b = append(b, `,"Backlog":`...)
+		b = strconv.AppendInt(b, *r.Backlog, 10)
+	}
 	// The rest is for people reading the log event (Logs Insights), not
 	// metrics: what the probe saw, and the request id for AWS support.
 	b = append(b, `,"Status":`...)

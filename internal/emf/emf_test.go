@@ -49,17 +49,25 @@ func TestProbeLines(t *testing.T) {
 		return probes.Result{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Check: "DescribeTable",
 			Start: start, Duration: d, Status: status, Class: class, RequestID: "req-1"}
 	}
+	queue := func(status probes.Status, class probes.Class, items int64) probes.Result {
+		r := res(status, class, 5*time.Millisecond)
+		r.Backlog = &items
+		return r
+	}
 	tests := map[string]struct {
 		r            probes.Result
 		responseTime float64 // -1: none
 		err, unavail float64
+		backlog      float64 // -1: none
 	}{
-		"healthy":     {r: res(probes.Healthy, "", 12345678*time.Nanosecond), responseTime: 12.345},
-		"slow":        {r: res(probes.Degraded, probes.ClassSlow, 6*time.Second), responseTime: 6000},
-		"normal work": {r: res(probes.Degraded, probes.ClassInvalidState, 3*time.Millisecond), responseTime: 3},
-		"throttled":   {r: res(probes.Degraded, probes.ClassThrottled, 40*time.Millisecond), responseTime: -1, err: 1},
-		"timeout":     {r: res(probes.Unavailable, probes.ClassTimeout, 10*time.Second), responseTime: -1, err: 1, unavail: 1},
-		"bad state":   {r: res(probes.Unavailable, probes.ClassInvalidState, 2*time.Millisecond), responseTime: -1, err: 1, unavail: 1},
+		"healthy":       {r: res(probes.Healthy, "", 12345678*time.Nanosecond), responseTime: 12.345, backlog: -1},
+		"slow":          {r: res(probes.Degraded, probes.ClassSlow, 6*time.Second), responseTime: 6000, backlog: -1},
+		"normal work":   {r: res(probes.Degraded, probes.ClassInvalidState, 3*time.Millisecond), responseTime: 3, backlog: -1},
+		"throttled":     {r: res(probes.Degraded, probes.ClassThrottled, 40*time.Millisecond), responseTime: -1, err: 1, backlog: -1},
+		"timeout":       {r: res(probes.Unavailable, probes.ClassTimeout, 10*time.Second), responseTime: -1, err: 1, unavail: 1, backlog: -1},
+		"bad state":     {r: res(probes.Unavailable, probes.ClassInvalidState, 2*time.Millisecond), responseTime: -1, err: 1, unavail: 1, backlog: -1},
+		"empty queue":   {r: queue(probes.Healthy, "", 0), responseTime: 5, backlog: 0},
+		"messages held": {r: queue(probes.Degraded, probes.ClassBacklog, 7), responseTime: 5, backlog: 7},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -88,6 +96,12 @@ func TestProbeLines(t *testing.T) {
 				units["ResponseTime"] = "Milliseconds"
 			} else if _, ok := doc.Root["ResponseTime"]; ok {
 				t.Error("an error carries a response time")
+			}
+			if tc.backlog >= 0 {
+				want["Backlog"] = tc.backlog
+				units["Backlog"] = "Count"
+			} else if _, ok := doc.Root["Backlog"]; ok {
+				t.Error("a resource without a backlog carries one")
 			}
 			got := map[string]string{}
 			for _, m := range d.Metrics {

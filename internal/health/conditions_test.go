@@ -15,12 +15,13 @@ var shipped = Options{
 	ErrorWindow: 5 * time.Minute, AvailabilityWindow: time.Hour,
 	ErrorRateThreshold: 0.05, AvailabilityThreshold: 0.99,
 	ErrorMinSamples: 5, AvailabilityMinSamples: 60,
-	ClearFor: [NumKinds]time.Duration{45 * time.Second, 45 * time.Second, 45 * time.Second},
+	ClearFor: [NumKinds]time.Duration{45 * time.Second, 45 * time.Second, 45 * time.Second, 45 * time.Second},
 }
 
 // outcome letters of a scenario, one per 30 s probe: . healthy, T throttled
 // (degraded, an error), X unavailable (an error), U a table UPDATING
-// (degraded, not an error), S slow.
+// (degraded, not an error), S slow, B a dead-letter queue holding messages
+// (degraded, not an error).
 func result(at time.Time, c byte) probes.Result {
 	switch c {
 	case 'T':
@@ -31,13 +32,15 @@ func result(at time.Time, c byte) probes.Result {
 		return res(at, probes.Degraded, probes.ClassInvalidState)
 	case 'S':
 		return res(at, probes.Degraded, probes.ClassSlow)
+	case 'B':
+		return res(at, probes.Degraded, probes.ClassBacklog)
 	}
 	return ok(at)
 }
 
 // play feeds the results to a window, 30 s apart, and returns after each
 // one the active conditions as letters (s slow, e error rate, a
-// availability, - none) and the status word's first letter.
+// availability, b backlog, - none) and the status word's first letter.
 func play(o Options, results string) (conds, status string) {
 	w := NewWindow(tgt, o)
 	var c, st strings.Builder
@@ -45,7 +48,7 @@ func play(o Options, results string) (conds, status string) {
 		at := t0.Add(time.Duration(i) * 30 * time.Second)
 		s := w.full(w.add(result(at, results[i])))
 		letters := ""
-		for k, name := range []string{"s", "e", "a"} {
+		for k, name := range []string{"s", "e", "a", "b"} {
 			if s.Conditions[k].Active {
 				letters += name
 			}
@@ -94,6 +97,14 @@ func TestConditions(t *testing.T) {
 		"two slow answers in the window are a slow response": {
 			shipped, warm + "S.S..",
 			"- - s s -", "dhddh",
+		},
+		"a backlog is confirmed by the next probe and clears at the second empty one": {
+			shipped, warm + "BBBB..",
+			"- b b b b -", "dddddh",
+		},
+		"a backlog needs no traffic guard and is no error": {
+			shipped, "BB..",
+			"- b b -", "dddh",
 		},
 		"a window too empty to trust pages nothing": {
 			// 5 results reach the error window's guard, the hour's needs 60.

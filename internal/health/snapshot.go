@@ -45,7 +45,7 @@ type Snapshot struct {
 	AvailabilityMinSamples int `json:"availability_min_samples"`
 
 	// Conditions are the alert conditions as of the latest result,
-	// indexed by Kind: slow response, high error rate, low availability.
+	// indexed by Kind: slow response, high error rate, low availability, backlog.
 	Conditions [NumKinds]Condition `json:"conditions"`
 
 	// P95 is the 95th percentile response time over the recent results.

@@ -51,8 +51,23 @@ const (
 	KindSlow        Kind = iota // a slow success: the slow-response condition
 	KindError                   // an error (probes.Result.IsError): the high-error-rate condition
 	KindUnavailable             // an UNAVAILABLE result: the low-availability condition
+	KindBacklog                 // a result holding undelivered items (probes.ClassBacklog): the backlog condition
 	NumKinds
 )
+
+// kindNames are the conditions' names: the keys of their rules under
+// alerting.rules, and the condition label of socmond_service_failing.
+var kindNames = [NumKinds]string{
+	KindSlow: "slow_response", KindError: "high_error_rate", KindUnavailable: "low_availability", KindBacklog: "backlog",
+}
+
+// String is the condition's name, the key of its rule under alerting.rules.
+func (k Kind) String() string {
+	if k < 0 || k >= NumKinds {
+		return "unknown"
+	}
+	return kindNames[k]
+}
 
 // Is reports whether r counts against k.
 func (k Kind) Is(r probes.Result) bool {
@@ -63,6 +78,8 @@ func (k Kind) Is(r probes.Result) bool {
 		return r.IsError()
 	case KindUnavailable:
 		return r.Status == probes.Unavailable
+	case KindBacklog:
+		return r.Class == probes.ClassBacklog
 	}
 	return false
 }
@@ -288,6 +305,9 @@ func (w *Window) core(now time.Time) Snapshot {
 			s.ErrorSamples > 0 && s.ErrorSamples >= o.ErrorMinSamples && s.ErrorRatio > o.ErrorRateThreshold},
 		KindUnavailable: {Failing: f[KindUnavailable], Active: f[KindUnavailable] &&
 			s.AvailabilitySamples > 0 && s.AvailabilitySamples >= o.AvailabilityMinSamples && s.Availability < o.AvailabilityThreshold},
+		// A backlog is no ratio: two results in the window that found one,
+		// the latest among them, are the condition.
+		KindBacklog: {Failing: f[KindBacklog], Active: f[KindBacklog]},
 	}
 	s.Status = derivedStatus(w.last.Status, s.Conditions)
 	return s
@@ -298,7 +318,7 @@ func (w *Window) core(now time.Time) Snapshot {
 // word never says HEALTHY while an alert on the resource is active.
 func derivedStatus(latest probes.Status, c [NumKinds]Condition) probes.Status {
 	st := latest
-	if (c[KindSlow].Active || c[KindError].Active) && st == probes.Healthy {
+	if (c[KindSlow].Active || c[KindError].Active || c[KindBacklog].Active) && st == probes.Healthy {
 		st = probes.Degraded
 	}
 	if c[KindUnavailable].Active {

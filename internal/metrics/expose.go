@@ -14,8 +14,8 @@ import (
 	"github.com/socmond/socmond/internal/probes"
 )
 
-// The per-resource families, 34 series per resource (68,000 at 2,000
-// resources), are written by socmond itself in the Prometheus text format
+// The per-resource families, 33 series per resource (66,000 at 2,000
+// resources; a dead-letter queue has one more), are written by socmond itself in the Prometheus text format
 // (text/plain; version=0.0.4), straight from the series state into one
 // buffer. Through client_golang's registry each series cost a protobuf
 // message, a hash of its labels to check it was unique and a pass through
@@ -64,6 +64,9 @@ var targetFamilies = []targetFamily{
 	perTargetFamily("socmond_service_availability_samples_min", "gauge",
 		"Low-traffic guard: the fewest runs the availability window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
 		func(r *reading) float64 { return r.conditions.availMin }),
+	optionalTargetFamily("socmond_service_backlog", "gauge",
+		"Items the resource held at its latest probe that read them and that the pipeline could not deliver: the messages in a dead-letter queue. Only for resources whose probe reads one.",
+		func(r *reading) (float64, bool) { return r.backlog, r.hasBacklog }),
 	perTargetFamily("socmond_service_error_ratio", "gauge",
 		"Share of probe runs in the error-rate window that were errors (0 to 1).",
 		func(r *reading) float64 { return r.errorRatio }),
@@ -88,10 +91,18 @@ var targetFamilies = []targetFamily{
 
 // perTargetFamily has one series per target, labelled resource and service.
 func perTargetFamily(name, typ, help string, value func(*reading) float64) targetFamily {
+	return optionalTargetFamily(name, typ, help, func(r *reading) (float64, bool) { return value(r), true })
+}
+
+// optionalTargetFamily is a perTargetFamily whose series only some
+// targets have: value's ok says whether this one does.
+func optionalTargetFamily(name, typ, help string, value func(*reading) (float64, bool)) targetFamily {
 	prefix := name + "{"
 	return newFamily(name, typ, help, nil, func(e *expoWriter, sc *scrape) {
 		for i, s := range sc.list {
-			e.line(prefix, s.labels, "} ", value(&sc.reads[i]))
+			if v, ok := value(&sc.reads[i]); ok {
+				e.line(prefix, s.labels, "} ", v)
+			}
 		}
 	})
 }
@@ -146,11 +157,15 @@ func byConditionFamily(name, typ, help string, value func(r *reading, condition 
 	})
 }
 
-// conditionNames are the condition label values: the rule keys of
-// alerting.rules, in the order of conditionKinds.
+// conditionNames are the condition label values, the names of the
+// health.Kinds (the rule keys of alerting.rules), indexed by kind.
 var (
-	conditionNames = [...]string{"slow_response", "high_error_rate", "low_availability"}
-	conditionKinds = [len(conditionNames)]health.Kind{health.KindSlow, health.KindError, health.KindUnavailable}
+	conditionNames = func() (n [health.NumKinds]string) {
+		for k := range health.NumKinds {
+			n[k] = k.String()
+		}
+		return n
+	}()
 	conditionOrder = byValue(conditionNames[:])
 )
 
@@ -226,6 +241,8 @@ type reading struct {
 	errorRatio, availability  float64
 	skipped, panics, errors   uint64
 	conditions                conditionState
+	backlog                   float64
+	hasBacklog                bool
 }
 
 var scrapePool = sync.Pool{New: func() any { return &scrape{buf: make([]byte, 0, chunkSize+4<<10)} }}
@@ -278,6 +295,7 @@ func (m *Metrics) read(sc *scrape) {
 		r.errorRatio, r.availability = s.errorRatio, s.availability
 		r.skipped, r.panics, r.errors = s.skipped, s.panics, s.errors
 		r.conditions = s.conditions
+		r.backlog, r.hasBacklog = s.backlog, s.hasBacklog
 		s.mu.Unlock()
 	}
 }

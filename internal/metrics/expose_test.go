@@ -71,6 +71,9 @@ var (
 			"The resource's response-time threshold: a successful run slower than it is slow (thresholds.response_time).",
 			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.rtThreshold }},
 	}
+	oracleBacklog = prometheus.NewDesc("socmond_service_backlog",
+		"Items the resource held at its latest probe that read them and that the pipeline could not deliver: the messages in a dead-letter queue. Only for resources whose probe reads one.",
+		[]string{"service", "resource"}, nil)
 	oracleStatus = prometheus.NewDesc("socmond_service_status",
 		"Current status of a resource: 1 for the status it is in, 0 for the others.", []string{"service", "resource", "status"}, nil)
 	oracleErrorRatio = prometheus.NewDesc("socmond_service_error_ratio",
@@ -85,7 +88,7 @@ var (
 
 func (oracle) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{oracleProbes, oracleFailures, oracleDuration, oracleStatus,
-		oracleErrorRatio, oracleAvailability, oracleSkipped, oraclePanics, oracleErrors, oracleFailing} {
+		oracleErrorRatio, oracleAvailability, oracleSkipped, oraclePanics, oracleErrors, oracleFailing, oracleBacklog} {
 		ch <- d
 	}
 	for _, g := range oracleGauges {
@@ -123,6 +126,9 @@ func (o oracle) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, g := range oracleGauges {
 			ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value(&s.conditions), svc, res)
+		}
+		if s.hasBacklog {
+			ch <- prometheus.MustNewConstMetric(oracleBacklog, prometheus.GaugeValue, s.backlog, svc, res)
 		}
 		s.mu.Unlock()
 	}
@@ -192,7 +198,12 @@ func populated() *Metrics {
 						snap.Conditions[c].Failing = (n+k+c)%3 == 0
 					}
 				}
-				m.Observe(result(tg, st, cl, durations[(n+k)%len(durations)]), snap,
+				r := result(tg, st, cl, durations[(n+k)%len(durations)])
+				if n%6 == 2 { // a queue: its probe reads a backlog
+					items := int64(n * k)
+					r.Backlog = &items
+				}
+				m.Observe(r, snap,
 					Thresholds{ResponseTime: durations[n%len(durations)], ErrorRate: ratios[n%len(ratios)], Availability: ratios[(n+3)%len(ratios)]})
 			}
 			for range n % 3 {
@@ -238,10 +249,16 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 		}
 		series += len(wantFams[i].GetMetric())
 	}
-	// 45 series per target: the contract's count, so the fixture cannot
-	// shrink to something that proves nothing.
-	if targets := len(m.targets); series != targets*(2*len(probes.Statuses)+len(probes.Classes)+len(conditionNames)+13) || targets < 50 {
-		t.Errorf("%d series for %d targets", series, targets)
+	// Every target's series and the queues' backlog: the contract's
+	// count, so the fixture cannot shrink to something that proves nothing.
+	queues := 0
+	for _, s := range m.targets {
+		if s.hasBacklog {
+			queues++
+		}
+	}
+	if targets := len(m.targets); series != targets*(2*len(probes.Statuses)+len(probes.Classes)+len(conditionNames)+13)+queues || targets < 50 || queues < 5 {
+		t.Errorf("%d series for %d targets, %d of them with a backlog", series, targets, queues)
 	}
 	for _, s := range []string{`\"`, `\\`, `\n`, "表-ü", "\uFFFD", `le="+Inf"`, "e+06", "e-07"} {
 		if !strings.Contains(got, s) {

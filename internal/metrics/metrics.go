@@ -105,6 +105,9 @@ func (m *Metrics) Observe(r probes.Result, s health.Snapshot, th Thresholds) {
 	if r.IsError() {
 		rs.errors++
 	}
+	if r.Backlog != nil {
+		rs.backlog, rs.hasBacklog = float64(*r.Backlog), true
+	}
 	rs.observe(r.Duration.Seconds())
 	if ss == rs {
 		rs.setHealth(s, th)
@@ -128,8 +131,8 @@ func (ss *series) setHealth(s health.Snapshot, th Thresholds) {
 	c.rtThreshold, c.errThreshold, c.availThreshold = th.ResponseTime.Seconds(), th.ErrorRate, th.Availability
 	c.errSamples, c.errMin = float64(s.ErrorSamples), float64(s.ErrorMinSamples)
 	c.availSamples, c.availMin = float64(s.AvailabilitySamples), float64(s.AvailabilityMinSamples)
-	for i, k := range conditionKinds {
-		c.failing[i] = s.Conditions[k].Failing
+	for k := range health.NumKinds {
+		c.failing[k] = s.Conditions[k].Failing
 	}
 }
 

@@ -198,6 +198,7 @@ socmond_probe_errors_total{%[2]s} 0
 # HELP socmond_probe_failures_total Probe runs that did not come back healthy, by failure class (slow is a class of its own).
 # TYPE socmond_probe_failures_total counter
 socmond_probe_failures_total{class="auth",%[2]s} 0
+socmond_probe_failures_total{class="backlog",%[2]s} 0
 socmond_probe_failures_total{class="invalid_state",%[2]s} 0
 socmond_probe_failures_total{class="network",%[2]s} 0
 socmond_probe_failures_total{class="not_found",%[2]s} 0
@@ -311,8 +312,8 @@ func TestForget(t *testing.T) {
 		}
 	}
 	// 3 probes_total + 9 failures + 1 histogram + 3 status + 2 ratios + skipped + panics
-	// + errors + 3 thresholds + 4 samples and guards + 3 failing.
-	if want := 3 + len(probes.Classes) + 1 + 3 + 2 + 2 + 1 + 3 + 4 + 3; seen != want {
+	// + errors + 3 thresholds + 4 samples and guards + one failing per condition.
+	if want := 3 + len(probes.Classes) + 1 + 3 + 2 + 2 + 1 + 3 + 4 + int(health.NumKinds); seen != want {
 		t.Errorf("kept resource has %d series, want %d", seen, want)
 	}
 

@@ -39,6 +39,10 @@ type series struct {
 	panics       uint64
 	errors       uint64 // results that count as errors (probes.Result.IsError)
 	conditions   conditionState
+	// backlog is the items the resource held at the latest probe that read
+	// them (probes.Result.Backlog); the series exists once one did.
+	backlog    float64
+	hasBacklog bool
 }
 
 // conditionState is what the Prometheus rules need to evaluate a resource's

@@ -376,6 +376,7 @@ func HealthOptions(t config.Target) health.Options {
 		ErrorMinSamples: t.ErrorMinSamples, AvailabilityMinSamples: t.AvailabilityMinSamples,
 		ClearFor: [health.NumKinds]time.Duration{
 			health.KindSlow: t.SlowClearFor, health.KindError: t.ErrorClearFor, health.KindUnavailable: t.AvailabilityClearFor,
+			health.KindBacklog: t.BacklogClearFor,
 		},
 	}
 }

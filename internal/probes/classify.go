@@ -196,7 +196,7 @@ func StatusFor(c Class) Status {
 	switch c {
 	case ClassNone:
 		return Healthy
-	case ClassThrottled, ClassSlow:
+	case ClassThrottled, ClassSlow, ClassBacklog:
 		return Degraded
 	default:
 		return Unavailable

@@ -27,3 +27,6 @@ func SimClients(tb testing.TB, seed awssim.Seed) (*awssim.Sim, *awsclient.Client
 
 // HeldFor is how long the simulator held the answer with request id rid.
 var HeldFor = heldFor
+
+// Backlog is backlog, for the tests of Run in package probes_test.
+var Backlog = backlog

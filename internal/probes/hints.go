@@ -31,6 +31,8 @@ func (a advice) hint(class Class) string {
 		return fmt.Sprintf("Could not connect to the %s endpoint: check the endpoint URL, DNS resolution, the VPC endpoint or NAT route, security groups and any HTTPS proxy settings", a.name)
 	case ClassSlow:
 		return fmt.Sprintf("%s answered, but slower than the threshold: check the AWS Health Dashboard and the network path to the endpoint; raise the threshold if this latency is normal for the region", a.name)
+	case ClassBacklog:
+		return fmt.Sprintf("%s holds items the pipeline could not deliver: read them to see why delivery failed, fix what they were meant for, then redrive them", a.resource)
 	case ClassOther:
 		return fmt.Sprintf("Unexpected error from %s for %s: see the detail and the AWS error code, and check socmond's configuration for this target", a.name, a.resource)
 	}

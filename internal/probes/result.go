@@ -38,10 +38,16 @@ const (
 	// ClassSlow marks a call that succeeded but took longer than the
 	// response-time threshold. It is not an error, only a degradation.
 	ClassSlow Class = "slow"
+	// ClassBacklog marks a call that succeeded and found the resource
+	// holding work the pipeline could not deliver: messages in a
+	// dead-letter queue, each an alert that never reached its
+	// investigation. The resource serves (DEGRADED, not an error); what it
+	// holds is the problem, and it has an alert of its own.
+	ClassBacklog Class = "backlog"
 )
 
-// Classes lists every failure class (ClassSlow included).
-var Classes = []Class{ClassTimeout, ClassThrottled, ClassAuth, ClassNotFound, ClassInvalidState, ClassServer, ClassNetwork, ClassOther, ClassSlow}
+// Classes lists every failure class (ClassSlow and ClassBacklog included).
+var Classes = []Class{ClassTimeout, ClassThrottled, ClassAuth, ClassNotFound, ClassInvalidState, ClassServer, ClassNetwork, ClassOther, ClassSlow, ClassBacklog}
 
 // Target names what a probe checks.
 type Target struct {
@@ -64,6 +70,10 @@ type Result struct {
 	RequestID string        `json:"request_id,omitempty"` // AWS request id, for support cases
 	Hint      string        `json:"hint,omitempty"`       // what a person should do about it
 	Detail    string        `json:"detail,omitempty"`     // what was seen, for a person
+	// Backlog is how many items the resource holds that the pipeline
+	// could not deliver (a dead-letter queue's messages), for probes that
+	// read one; nil for the others and for a call that failed.
+	Backlog *int64 `json:"backlog,omitempty"`
 }
 
 // IsError reports whether the result counts towards the error ratio

@@ -17,7 +17,8 @@ type Observation struct {
 	Detail    string // what was seen: "TableStatus UPDATING", "model LEGACY, end of life 2026-…"
 	Hint      string // for state-derived problems
 	RequestID string
-	Err       error // the SDK error, if the call failed; Run classifies it
+	Backlog   *int64 // items the resource holds that the pipeline could not deliver, for probes that read one (see backlog)
+	Err       error  // the SDK error, if the call failed; Run classifies it
 }
 
 // Options bound one probe run.
@@ -72,6 +73,7 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 		RequestID: obs.RequestID,
 		Hint:      obs.Hint,
 		Detail:    obs.Detail,
+		Backlog:   obs.Backlog,
 	}
 
 	if obs.Err != nil {
@@ -166,6 +168,22 @@ func invalid(obs Observation, s Status, detail, hint string) Observation {
 	obs.Status = s
 	obs.Class = ClassInvalidState
 	obs.Detail = detail
+	obs.Hint = hint
+	return obs
+}
+
+// backlog records the items a resource holds that the pipeline could not
+// deliver: n of them, more than the resource's allowance when over (then
+// DEGRADED with ClassBacklog, the detail and hint saying what they are).
+func backlog(obs Observation, n int64, over bool, detail, hint string) Observation {
+	obs.Backlog = &n
+	obs.Detail = detail
+	if !over {
+		obs.Status = Healthy
+		return obs
+	}
+	obs.Status = Degraded
+	obs.Class = ClassBacklog
 	obs.Hint = hint
 	return obs
 }

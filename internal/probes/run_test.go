@@ -56,6 +56,8 @@ func TestRun(t *testing.T) {
 		probe probes.Probe
 		took  time.Duration
 		want  want
+		// backlog is the items Result.Backlog must count; nil for none.
+		backlog *int64
 	}{
 		"healthy, fast": {
 			probe: &fakeProbe{obs: probes.Observation{Check: "Op", Status: probes.Healthy, RequestID: "r-ok"}},
@@ -88,6 +90,18 @@ func TestRun(t *testing.T) {
 			took:  time.Millisecond,
 			want:  want{Status: probes.Degraded, Class: probes.ClassInvalidState, Hint: []string{"fake/r1"}},
 		},
+		"a backlog over its allowance is degraded, not an error": {
+			probe:   &fakeProbe{obs: probes.Backlog(probes.Observation{Check: "Op"}, 3, true, "3 messages waiting", "redrive them")},
+			took:    time.Millisecond,
+			want:    want{Status: probes.Degraded, Class: probes.ClassBacklog, Detail: []string{"3 messages waiting"}, Hint: []string{"redrive them"}},
+			backlog: items(3),
+		},
+		"a backlog within its allowance is healthy and still counted": {
+			probe:   &fakeProbe{obs: probes.Backlog(probes.Observation{Check: "Op"}, 0, false, "0 messages waiting", "redrive them")},
+			took:    time.Millisecond,
+			want:    want{Status: probes.Healthy, Detail: []string{"0 messages waiting"}},
+			backlog: items(0),
+		},
 		"error is classified": {
 			probe: &fakeProbe{obs: probes.Observation{Check: "Op", Err: apiErr(400, "ThrottlingException")}},
 			took:  time.Millisecond,
@@ -115,6 +129,12 @@ func TestRun(t *testing.T) {
 			}
 			r := probes.Run(context.Background(), tc.probe, probes.Options{Timeout: 10 * time.Second, SlowThreshold: 5 * time.Second, Now: clock.Now})
 			assertResult(t, r, tc.want)
+			if (r.Backlog == nil) != (tc.backlog == nil) || (r.Backlog != nil && *r.Backlog != *tc.backlog) {
+				t.Errorf("Backlog = %v, want %v", r.Backlog, tc.backlog)
+			}
+			if r.IsError() && r.Class == probes.ClassBacklog {
+				t.Error("a backlog counts as an error")
+			}
 			if !r.Start.Equal(t0) {
 				t.Errorf("Start = %v, want %v", r.Start, t0)
 			}
@@ -127,6 +147,8 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+func items(n int64) *int64 { return &n }
 
 func TestRunRequestID(t *testing.T) {
 	ok := probes.Run(context.Background(), &fakeProbe{obs: probes.Observation{Check: "Op", RequestID: "from-output"}}, probes.Options{})

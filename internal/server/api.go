@@ -51,16 +51,15 @@ type resourceStatus struct {
 	// windows must reach before their ratios can page.
 	SamplesMin             int `json:"samples_min"`
 	AvailabilitySamplesMin int `json:"availability_samples_min"`
+	// Backlog is the items the resource held at its latest probe that the
+	// pipeline could not deliver (a dead-letter queue's messages), for
+	// resources whose probe reads one.
+	Backlog *int64 `json:"backlog,omitempty"`
 	// Conditions are the alert conditions as of the latest result
 	// (docs/alerting.md), by rule: slow_response, high_error_rate,
-	// low_availability.
+	// low_availability, backlog.
 	Conditions map[string]health.Condition `json:"conditions"`
 	LastError  *lastError                  `json:"last_error,omitempty"`
-}
-
-// conditionRules name the snapshot's conditions as alerting.rules does.
-var conditionRules = [health.NumKinds]string{
-	health.KindSlow: "slow_response", health.KindError: "high_error_rate", health.KindUnavailable: "low_availability",
 }
 
 // lastError is what on-call needs to act on the latest failure: its class,
@@ -110,10 +109,11 @@ func toResourceStatus(sn health.Snapshot) resourceStatus {
 		AvailabilitySamples:     sn.AvailabilitySamples,
 		SamplesMin:              sn.ErrorMinSamples,
 		AvailabilitySamplesMin:  sn.AvailabilityMinSamples,
-		Conditions:              make(map[string]health.Condition, len(conditionRules)),
+		Backlog:                 sn.Last.Backlog,
+		Conditions:              make(map[string]health.Condition, health.NumKinds),
 	}
-	for k, name := range conditionRules {
-		rs.Conditions[name] = sn.Conditions[k]
+	for k := range health.NumKinds {
+		rs.Conditions[k.String()] = sn.Conditions[k]
 	}
 	if f := sn.LastFailure; f != nil {
 		rs.LastError = &lastError{

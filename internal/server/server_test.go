@@ -239,7 +239,7 @@ func TestStatusAPI(t *testing.T) {
 					"availability_samples_min":   30.0,
 					"conditions": map[string]any{
 						"slow_response": map[string]any{"failing": false, "active": false}, "high_error_rate": map[string]any{"failing": true, "active": true},
-						"low_availability": map[string]any{"failing": true, "active": false}},
+						"low_availability": map[string]any{"failing": true, "active": false}, "backlog": map[string]any{"failing": false, "active": false}},
 					"last_error": map[string]any{
 						"class":      "throttled",
 						"code":       "ThrottlingException",
@@ -261,7 +261,7 @@ func TestStatusAPI(t *testing.T) {
 					"availability_samples_min":   0.0,
 					"conditions": map[string]any{
 						"slow_response": map[string]any{"failing": false, "active": false}, "high_error_rate": map[string]any{"failing": false, "active": false},
-						"low_availability": map[string]any{"failing": false, "active": false}},
+						"low_availability": map[string]any{"failing": false, "active": false}, "backlog": map[string]any{"failing": false, "active": false}},
 				},
 				map[string]any{
 					"service": "s3", "resource": "soc-evidence", "status": "healthy",
@@ -278,7 +278,7 @@ func TestStatusAPI(t *testing.T) {
 					"availability_samples_min":   0.0,
 					"conditions": map[string]any{
 						"slow_response": map[string]any{"failing": false, "active": false}, "high_error_rate": map[string]any{"failing": false, "active": false},
-						"low_availability": map[string]any{"failing": false, "active": false}},
+						"low_availability": map[string]any{"failing": false, "active": false}, "backlog": map[string]any{"failing": false, "active": false}},
 				},
 			},
 		},
