@@ -21,8 +21,9 @@ const ServiceSQS = "sqs"
 // SQS is Amazon SQS: the dead-letter queues where EventBridge targets and
 // Lambda functions put what they could not deliver. A message there is an
 // alert the pipeline lost, so a queue holding more than max_messages is
-// DEGRADED. socmond also watches the queues named as dead-letter targets by
-// the pipeline's rules and functions (the workflow check finds them).
+// DEGRADED with class backlog, which pages (AWSServiceBacklog). socmond
+// also watches the queues named as dead-letter targets by the pipeline's
+// rules and functions (the workflow check finds them).
 var SQS = Service{
 	Name: ServiceSQS, DisplayName: "Amazon SQS", Resources: "queue URLs or ARNs",
 	Example: "https://sqs.us-east-1.amazonaws.com/123456789012/soc-alerts-dlq",
@@ -127,8 +128,9 @@ type sqsQueue struct {
 }
 
 // NewSQSQueue probes a queue, named by URL or ARN, with GetQueueAttributes:
-// more than max messages waiting is DEGRADED. owner is what the queue is
-// the dead-letter queue of, for the hint; empty when unknown.
+// more than max messages waiting or in flight is a backlog (DEGRADED).
+// owner is what the queue is the dead-letter queue of, for the hint; empty
+// when unknown.
 func NewSQSQueue(c SQSAPI, queue string, max int, owner string) Probe {
 	return &sqsQueue{c: c, queue: queue, url: queueURL(queue), max: max, owner: owner}
 }
@@ -151,16 +153,17 @@ func (p *sqsQueue) Check(ctx context.Context) Observation {
 	if err1 != nil || err2 != nil {
 		return invalid(obs, Degraded, fmt.Sprintf("unreadable message counts %q", out.Attributes), "")
 	}
-	obs.Detail = fmt.Sprintf("%d messages waiting, %d in flight", visible, inFlight)
-	if visible+inFlight <= p.max {
-		obs.Status = Healthy
-		return obs
+	held := int64(visible + inFlight)
+	detail := fmt.Sprintf("%d messages waiting, %d in flight", visible, inFlight)
+	over := held > int64(p.max)
+	if over {
+		detail = fmt.Sprintf("%s (more than %s %d)", detail, sqsMaxMessages, p.max)
 	}
 	what := "queue " + p.queue
 	if p.owner != "" {
 		what = "the dead-letter queue of " + p.owner
 	}
-	return invalid(obs, Degraded, fmt.Sprintf("%s (more than %s %d)", obs.Detail, sqsMaxMessages, p.max),
+	return backlog(obs, held, over, detail,
 		fmt.Sprintf("%s holds messages the pipeline could not deliver: alerts that never reached their investigation. Read them (sqs:ReceiveMessage) to see why delivery failed, fix the target, then redrive them (StartMessageMoveTask) or handle them by hand", what))
 }
 

@@ -34,21 +34,23 @@ func TestSQSQueue(t *testing.T) {
 
 	for _, name := range []string{url, arn} {
 		messages("")
-		if r := run(probes.Resource{Name: name}); r.Status != probes.Healthy || r.Check != "GetQueueAttributes" || !strings.Contains(r.Detail, "0 messages waiting") {
-			t.Errorf("%s empty: %s %s %q", name, r.Status, r.Check, r.Detail)
+		if r := run(probes.Resource{Name: name}); r.Status != probes.Healthy || r.Check != "GetQueueAttributes" || !strings.Contains(r.Detail, "0 messages waiting") ||
+			r.Backlog == nil || *r.Backlog != 0 {
+			t.Errorf("%s empty: %s %s %q, backlog %v", name, r.Status, r.Check, r.Detail, r.Backlog)
 		}
 	}
 
 	messages("3")
 	r := run(probes.Resource{Name: arn, Owner: "rule soc-alerts target pipeline"})
-	if r.Status != probes.Degraded || r.Class != probes.ClassInvalidState || !strings.Contains(r.Detail, "3 messages waiting") {
-		t.Errorf("3 messages: %s %s %q", r.Status, r.Class, r.Detail)
+	if r.Status != probes.Degraded || r.Class != probes.ClassBacklog || !strings.Contains(r.Detail, "3 messages waiting") ||
+		r.Backlog == nil || *r.Backlog != 3 {
+		t.Errorf("3 messages: %s %s %q, backlog %v", r.Status, r.Class, r.Detail, r.Backlog)
 	}
 	if !strings.Contains(r.Hint, "the dead-letter queue of rule soc-alerts target pipeline") || r.IsError() {
 		t.Errorf("3 messages: hint %q names no owner, or counts as an error (%v)", r.Hint, r.IsError())
 	}
-	if r := run(probes.Resource{Name: url, Params: probes.Params{"max_messages": "5"}}); r.Status != probes.Healthy {
-		t.Errorf("3 messages under max_messages 5: %s %q", r.Status, r.Detail)
+	if r := run(probes.Resource{Name: url, Params: probes.Params{"max_messages": "5"}}); r.Status != probes.Healthy || r.Backlog == nil || *r.Backlog != 3 {
+		t.Errorf("3 messages under max_messages 5: %s %q, backlog %v", r.Status, r.Detail, r.Backlog)
 	}
 
 	messages("")
