@@ -77,9 +77,12 @@ type Clients struct {
 
 	// tune applies the factory's HTTP client and retry policy to a client
 	// built outside New (Client); its zero value leaves the SDK's.
-	tune  Tune
-	mu    sync.Mutex
-	other map[string]any
+	tune Tune
+	// pathStyle is whether S3 is addressed path style (an endpoint
+	// override), kept for the clients Assume builds.
+	pathStyle bool
+	mu        sync.Mutex
+	other     map[string]any
 }
 
 // Client returns the SDK client of a service New does not build itself —
@@ -159,10 +162,17 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set region in the config file or AWS_REGION")
 	}
-	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
+	return build(cfg, o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")), nil
+}
+
+// build makes one client per service from cfg, each on the factory's HTTP
+// client and capped retryer, S3 path style when pathStyle says so. It is
+// the one list of New's services, for any Clients made from a configuration.
+func build(cfg aws.Config, pathStyle bool) *Clients {
 	hc := serviceHTTPClient(cfg.HTTPClient)
 	return &Clients{
 		tune:           Tune{hc: hc},
+		pathStyle:      pathStyle,
 		Config:         cfg,
 		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
@@ -180,7 +190,7 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
-	}, nil
+	}
 }
 
 // serviceHTTPClient returns what each service's client option does to the
