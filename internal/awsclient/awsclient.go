@@ -79,10 +79,13 @@ type Clients struct {
 	// built outside New (Client); its zero value leaves the SDK's.
 	tune Tune
 	// pathStyle is whether S3 is addressed path style (an endpoint
-	// override), kept for the clients Assume builds.
+	// override), kept for the clients Assume derives.
 	pathStyle bool
-	mu        sync.Mutex
-	other     map[string]any
+	// derived holds the clients Assume made and their roles' credentials;
+	// New's Clients and every one derived from it share it.
+	derived *derived
+	mu      sync.Mutex
+	other   map[string]any
 }
 
 // Client returns the SDK client of a service New does not build itself —
@@ -162,7 +165,10 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set region in the config file or AWS_REGION")
 	}
-	return build(cfg, o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")), nil
+	c := build(cfg, o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3"))
+	c.derived = &derived{base: c, cache: refreshBeforeExpiry,
+		clients: map[Assumption]*Clients{}, roles: map[role]aws.CredentialsProvider{}}
+	return c, nil
 }
 
 // build makes one client per service from cfg, each on the factory's HTTP
