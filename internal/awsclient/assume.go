@@ -41,10 +41,10 @@ const DefaultSessionName = "socmond"
 // identity, never chained through another role.
 //
 // A role's credentials come from STS AssumeRole, called with New's own STS
-// client (the task's credentials, at its region's STS endpoint: the SDK
-// always uses regional STS endpoints, so sts.<region>.amazonaws.com, or its
-// VPC endpoint, which is what a task in a private subnet can reach; the
-// credentials it issues are valid in every region). They are cached once
+// client: the task's credentials, at the STS endpoint of New's region (the
+// SDK always uses regional STS endpoints: sts.<region>.amazonaws.com, or
+// the VPC endpoint that a task in a private subnet reaches it by); the
+// credentials a regional endpoint issues are valid in every region. They are cached once
 // per role, external id and session name, shared by every region's clients
 // of the role, and refreshed before they expire (refreshBeforeExpiry): one
 // AssumeRole per role per credential lifetime however many regions,
@@ -61,7 +61,7 @@ func (c *Clients) Assume(a Assumption) (*Clients, error) {
 	if a.Region == "" {
 		a.Region = base.Config.Region
 	}
-	if err := a.check(); err != nil {
+	if err := a.check(base.Config.Region); err != nil {
 		return nil, err
 	}
 	if a.RoleARN != "" && a.SessionName == "" {
@@ -92,10 +92,11 @@ var (
 	regionRe      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 )
 
-// check says what is wrong with an Assumption whose region is filled in.
-func (a Assumption) check() error {
+// check says what is wrong with an Assumption whose region is filled in;
+// New's region is taken as it is.
+func (a Assumption) check(baseRegion string) error {
 	switch {
-	case !regionRe.MatchString(a.Region):
+	case a.Region != baseRegion && !regionRe.MatchString(a.Region):
 		return fmt.Errorf("region %q is not an AWS region name (like eu-west-1)", a.Region)
 	case a.RoleARN == "" && (a.ExternalID != "" || a.SessionName != ""):
 		return errors.New("an external id or session name needs a role ARN to assume")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"slices"
@@ -197,6 +198,7 @@ func calls(sim *awssim.Sim) (byKey map[string]int, assumed []string) {
 // and every call reaches the region it was made for, signed with its
 // role's credentials.
 func TestAssumeOneSessionPerRoleAcrossRegions(t *testing.T) {
+	t.Setenv("AWS_DEFAULTS_MODE", "") // a defaults mode makes a pool per client (serviceHTTPClient)
 	rs := serveRegions(t, seeded, "us-east-1", "eu-west-1")
 	base := baseClients(t, rs.url)
 	type pair struct{ role, region string }
@@ -225,11 +227,18 @@ func TestAssumeOneSessionPerRoleAcrossRegions(t *testing.T) {
 		t.Error(err)
 	}
 
-	// The task's own identity in the other region: no role, its own key.
+	// The task's own identity in the other region: no role, its own key,
+	// and, new as they are, its clients' first call goes out on a
+	// connection the others left in the one pool.
 	own := assume(t, base, Assumption{Region: "eu-west-1"})
-	for _, call := range probeCalls {
-		if err := call(context.Background(), own); err != nil {
+	var reused bool
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }})
+	for i, call := range probeCalls {
+		if err := call(ctx, own); err != nil {
 			t.Errorf("own identity in eu-west-1: %v", err)
+		}
+		if i == 0 && !reused {
+			t.Error("new clients dialled a connection of their own: they do not share the pool")
 		}
 	}
 
