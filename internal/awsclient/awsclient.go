@@ -77,9 +77,15 @@ type Clients struct {
 
 	// tune applies the factory's HTTP client and retry policy to a client
 	// built outside New (Client); its zero value leaves the SDK's.
-	tune  Tune
-	mu    sync.Mutex
-	other map[string]any
+	tune Tune
+	// pathStyle is whether S3 is addressed path style (an endpoint
+	// override), kept for the clients Assume derives.
+	pathStyle bool
+	// derived holds the clients Assume made and their roles' credentials;
+	// New's Clients and every one derived from it share it.
+	derived *derived
+	mu      sync.Mutex
+	other   map[string]any
 }
 
 // Client returns the SDK client of a service New does not build itself —
@@ -159,10 +165,20 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set region in the config file or AWS_REGION")
 	}
-	pathStyle := o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3")
+	c := build(cfg, o.Endpoint != "" || endpointFromEnv(os.Getenv, "S3"))
+	c.derived = &derived{base: c, cache: refreshBeforeExpiry,
+		clients: map[Assumption]*Clients{}, roles: map[role]aws.CredentialsProvider{}}
+	return c, nil
+}
+
+// build makes one client per service from cfg, each on the factory's HTTP
+// client and capped retryer, S3 path style when pathStyle says so. It is
+// the one list of New's services, for any Clients made from a configuration.
+func build(cfg aws.Config, pathStyle bool) *Clients {
 	hc := serviceHTTPClient(cfg.HTTPClient)
 	return &Clients{
 		tune:           Tune{hc: hc},
+		pathStyle:      pathStyle,
 		Config:         cfg,
 		Bedrock:        bedrock.NewFromConfig(cfg, func(o *bedrock.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		BedrockRuntime: bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
@@ -180,7 +196,7 @@ func New(ctx context.Context, o Options) (*Clients, error) {
 		SFN:         sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		Lambda:      lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
 		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient, o.Retryer = hc(o.HTTPClient), capped(o.Retryer) }),
-	}, nil
+	}
 }
 
 // serviceHTTPClient returns what each service's client option does to the

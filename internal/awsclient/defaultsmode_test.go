@@ -67,7 +67,7 @@ var everyClient = map[string]func(ctx context.Context, c *Clients) error{
 // config) the SDK derives each service's HTTP client with its own dialer,
 // which replaced awsclient's: the connections stopped offering wire times
 // and every probe silently fell back to the coarser hooks. Every client's
-// connections must offer them whatever the mode.
+// connections must offer them whatever the mode, a role's clients' too.
 func TestConnectionsOfferWireTimesInEveryDefaultsMode(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("wireconn wraps connections only on Linux")
@@ -75,18 +75,25 @@ func TestConnectionsOfferWireTimesInEveryDefaultsMode(t *testing.T) {
 	for _, mode := range []string{"", "legacy", "standard", "in-region", "cross-region", "mobile"} {
 		t.Run("mode "+mode, func(t *testing.T) {
 			t.Setenv("AWS_DEFAULTS_MODE", mode)
-			_, c := simClients(t, awssim.Seed{})
-			for name, call := range everyClient {
-				var conn any
-				ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
-					GotConn: func(i httptrace.GotConnInfo) { conn = i.Conn },
-				})
-				_ = call(ctx, c) // the simulator holds none of these; any answer will do
-				if conn == nil {
-					t.Fatalf("%s: the call got no connection", name)
-				}
-				if _, ok := conn.(wireconn.Exchanges); !ok {
-					t.Errorf("%s: connection %T offers no wire times", name, conn)
+			_, base := simClients(t, awssim.Seed{})
+			// The clients of a role (Assume) are built as New's are.
+			role, err := base.Assume(Assumption{RoleARN: "arn:aws:iam::123456789012:role/socmond"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*Clients{base, role} {
+				for name, call := range everyClient {
+					var conn any
+					ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+						GotConn: func(i httptrace.GotConnInfo) { conn = i.Conn },
+					})
+					_ = call(ctx, c) // the simulator holds none of these; any answer will do
+					if conn == nil {
+						t.Fatalf("%s: the call got no connection", name)
+					}
+					if _, ok := conn.(wireconn.Exchanges); !ok {
+						t.Errorf("%s: connection %T offers no wire times", name, conn)
+					}
 				}
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/socmond/socmond/internal/awsclient"
 )
 
 // codeClasses maps AWS error codes to classes. Classification is on the
@@ -212,6 +214,10 @@ func isTimeout(err error) bool {
 }
 
 func isCredentialError(err error) bool {
+	var assume *awsclient.AssumeRoleError
+	if errors.As(err, &assume) {
+		return true
+	}
 	msg := err.Error()
 	for _, m := range credentialErrorMarkers {
 		if strings.Contains(msg, m) {

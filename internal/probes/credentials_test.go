@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/probes"
 )
 
@@ -46,3 +49,47 @@ func TestCredentialRefreshFailureIsAuth(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestAssumeRoleRefusalIsAuth: a resource whose account's role cannot be
+// assumed is auth, with a hint naming the role and its trust policy, and
+// nothing reaches the service; another role's resource stays healthy.
+func TestAssumeRoleRefusalIsAuth(t *testing.T) {
+	const refused, allowed = "arn:aws:iam::111111111111:role/socmond-a", "arn:aws:iam::222222222222:role/socmond-b"
+	sim, url := awssim.Serve(t, awssim.Seed{Keys: []string{simKey}})
+	sim.AddFault(awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: refused, Error: "AccessDenied"})
+	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(role string) probes.Result {
+		c, err := base.Assume(awsclient.Assumption{RoleARN: role, ExternalID: "ext-id-never-shown"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return probes.Run(context.Background(), probes.NewKMSKey(c.KMS, simKey), probes.Options{Timeout: 5 * time.Second})
+	}
+	r := run(refused)
+	if r.Status != probes.Unavailable || r.Class != probes.ClassAuth {
+		t.Fatalf("status %s class %s, want unavailable/auth (%s)", r.Status, r.Class, r.Detail)
+	}
+	for _, want := range []string{refused, "trust policy", "external id"} {
+		if !strings.Contains(r.Hint, want) {
+			t.Errorf("hint %q does not say %q", r.Hint, want)
+		}
+	}
+	if strings.Contains(r.Hint+r.Detail, "ext-id-never-shown") || strings.Contains(r.Hint+r.Detail, simSecret) {
+		t.Errorf("the result shows a secret: %+v", r)
+	}
+	if r := run(allowed); r.Status != probes.Healthy {
+		t.Errorf("the other role's key: %s %s (%s)", r.Status, r.Class, r.Detail)
+	}
+	for _, call := range sim.Calls() {
+		if call.Service == "kms" && call.AccessKey != "ASIAAWSSIMEXAMPLE" {
+			t.Errorf("a KMS call was signed by %s", call.AccessKey)
+		}
+		if call.Service == "kms" && call.Attempt > 1 {
+			t.Errorf("KMS call %+v: one attempt expected", call)
+		}
+	}
+}

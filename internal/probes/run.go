@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/socmond/socmond/internal/awsclient"
 )
 
 // Observation is what one call saw before timing and classification are applied.
@@ -138,6 +140,10 @@ type reclassifier interface {
 }
 
 func hintFor(p Probe, class Class, code string, err error) string {
+	var assume *awsclient.AssumeRoleError
+	if errors.As(err, &assume) {
+		return "socmond could not assume the role of this resource's account, so nothing was sent to it: " + assume.Hint()
+	}
 	if err != nil && isCredentialError(err) {
 		return credentialHint
 	}
