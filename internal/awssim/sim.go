@@ -62,6 +62,11 @@ type Seed struct {
 	Definitions map[string]string
 	// Pipeline says what executions write when they succeed (pipeline.go).
 	Pipeline *Pipeline
+	// FunctionDeadLetters gives seeded functions, by name or ARN, the ARN
+	// of the queue or topic they send the asynchronous invocations they
+	// could not process to (GetFunctionConfiguration's DeadLetterConfig;
+	// a fault's Set TargetArn overrides it, "NONE" removes it).
+	FunctionDeadLetters map[string]string
 }
 
 // Rule is an EventBridge rule for Seed.Rules.
