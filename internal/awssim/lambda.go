@@ -3,6 +3,7 @@ package awssim
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -43,19 +44,38 @@ var lambdaService = &service{
 		c.writeRESTJSON(status, map[string]string{"Type": typ, "Message": e.Message})
 	}),
 	states: []string{"Pending", "Active", "Inactive", "Failed", "Deactivating", "Deactivated", "ActiveNonInvocable", "Deleting"},
-	canonical: func(s *Sim, name string) string {
-		if _, rest, ok := strings.Cut(name, ":function:"); ok {
-			fn, _, _ := strings.Cut(rest, ":")
-			return fn
-		}
-		return name
+	settings: map[string]func(string) error{ // applied by lambdaGetFunctionConfiguration
+		// DeadLetterConfig.TargetArn: an SQS queue's or SNS topic's ARN.
+		"TargetArn": func(v string) error {
+			if v != "NONE" && !strings.HasPrefix(v, "arn:") {
+				return fmt.Errorf(`want an ARN or "NONE"`)
+			}
+			return nil
+		},
 	},
+	canonical: functionCanonical,
 	// Functions are encrypted with the first seeded KMS key.
 	seed: func(s *Sim, seed *Seed, names []string) any {
 		l := &lambdaState{}
 		l.seed(s, slices.Concat(seed.Functions, names), s.kms().firstKeyARN())
+		for name, arn := range seed.FunctionDeadLetters {
+			f := l.functions[functionCanonical(s, name)]
+			if f == nil {
+				panic(fmt.Sprintf("awssim: FunctionDeadLetters names %q, which is not a seeded function", name))
+			}
+			f.deadLetter = arn
+		}
 		return l
 	},
+}
+
+// functionCanonical is a function's name, from its name or ARN.
+func functionCanonical(s *Sim, name string) string {
+	if _, rest, ok := strings.Cut(name, ":function:"); ok {
+		fn, _, _ := strings.Cut(rest, ":")
+		return fn
+	}
+	return name
 }
 
 func (s *Sim) lambda() *lambdaState { return s.state["lambda"].(*lambdaState) }
@@ -67,9 +87,10 @@ type lambdaState struct {
 }
 
 type function struct {
-	name, arn string
-	kmsKeyARN string
-	modified  time.Time
+	name, arn  string
+	kmsKeyARN  string
+	deadLetter string // DeadLetterConfig.TargetArn; "" for none
+	modified   time.Time
 }
 
 func (l *lambdaState) seed(s *Sim, names []string, keyARN string) {
@@ -180,6 +201,14 @@ func lambdaGetFunctionConfiguration(c *call) {
 	}
 	if f.kmsKeyARN != "" {
 		out["KMSKeyArn"] = f.kmsKeyARN
+	}
+	// Lambda leaves DeadLetterConfig out for a function without one.
+	dl := f.deadLetter
+	if v, ok := c.set["TargetArn"]; ok {
+		dl = v
+	}
+	if dl != "" && dl != "NONE" {
+		out["DeadLetterConfig"] = map[string]string{"TargetArn": dl}
 	}
 	if r, ok := stateReasons[state]; ok {
 		out["StateReasonCode"], out["StateReason"] = r[0], r[1]

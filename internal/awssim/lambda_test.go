@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,49 @@ func TestLambdaGetFunctionConfiguration(t *testing.T) {
 	wantAPIErr(t, err, "ResourceNotFoundException", 404)
 	_, err = c.GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("bad name!")})
 	wantAPIErr(t, err, "ValidationException", 400)
+}
+
+// TestLambdaDeadLetterConfig: a seeded function's dead-letter target comes
+// back as Lambda sends it (DeadLetterConfig.TargetArn, left out for a
+// function without one), and a fault's Set changes or removes it.
+func TestLambdaDeadLetterConfig(t *testing.T) {
+	const dlq = "arn:aws:sqs:us-east-1:123456789012:triage-dlq"
+	seed := testSeed()
+	seed.FunctionDeadLetters = map[string]string{"arn:aws:lambda:us-east-1:123456789012:function:triage": dlq}
+	e := start(t, seed)
+	target := func(name string) string {
+		t.Helper()
+		out, err := e.lambda().GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.DeadLetterConfig == nil {
+			return "(none)"
+		}
+		return aws.ToString(out.DeadLetterConfig.TargetArn)
+	}
+	if got := target("triage"); got != dlq {
+		t.Errorf("triage's dead-letter target %q, want %q", got, dlq)
+	}
+	if got := target("enrich"); got != "(none)" {
+		t.Errorf("enrich has no dead-letter target, got %q", got)
+	}
+	_, body := rawAWS(t, "GET", e.url+"/2015-03-31/functions/triage/configuration", map[string]string{
+		"Authorization": authHeader("us-east-1", "lambda"), "X-Amz-Date": "20261127T000000Z",
+	}, "")
+	if !strings.Contains(string(body), `"DeadLetterConfig":{"TargetArn":"`+dlq+`"}`) {
+		t.Errorf("wire shape: %s", body)
+	}
+
+	const topic = "arn:aws:sns:us-east-1:123456789012:triage-failures"
+	e.sim.AddFault(Fault{Service: "lambda", Resource: "enrich", Set: map[string]string{"TargetArn": topic}})
+	e.sim.AddFault(Fault{Service: "lambda", Resource: "triage", Set: map[string]string{"TargetArn": "NONE"}})
+	if got, other := target("enrich"), target("triage"); got != topic || other != "(none)" {
+		t.Errorf("after Set: enrich %q (want %q), triage %q (want none)", got, topic, other)
+	}
+	if _, err := e.sim.normaliseFault(Fault{Service: "lambda", Set: map[string]string{"TargetArn": "triage-dlq"}}); err == nil {
+		t.Error("a TargetArn that is no ARN was accepted")
+	}
 }
 
 func TestLambdaNotFoundWireShape(t *testing.T) {

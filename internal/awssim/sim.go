@@ -31,8 +31,8 @@ import (
 
 // Seed lists the resources the simulator starts with.
 type Seed struct {
-	Region    string // default "us-east-1"
-	AccountID string // default "123456789012"
+	Region    string // default DefaultRegion
+	AccountID string // default DefaultAccount
 
 	// Resources lists resource names by service (a service's name or alias,
 	// as in a Fault; Add checks it), for any service. Each service seeds
@@ -62,6 +62,11 @@ type Seed struct {
 	Definitions map[string]string
 	// Pipeline says what executions write when they succeed (pipeline.go).
 	Pipeline *Pipeline
+	// FunctionDeadLetters gives seeded functions, by name or ARN, the ARN
+	// of the queue or topic they send the asynchronous invocations they
+	// could not process to (GetFunctionConfiguration's DeadLetterConfig;
+	// a fault's Set TargetArn overrides it, "NONE" removes it).
+	FunctionDeadLetters map[string]string
 }
 
 // Rule is an EventBridge rule for Seed.Rules.
@@ -124,16 +129,22 @@ type Sim struct {
 	closeOnce sync.Once
 }
 
+// The region and account of a seed that names none.
+const (
+	DefaultRegion  = "us-east-1"
+	DefaultAccount = "123456789012"
+)
+
 // New builds a simulator holding the seeded resources. Every table and bucket
 // is encrypted with the first seeded KMS key (SSE-KMS, bucket key enabled), so
 // compliance checks pass against a fresh simulator.
 func New(seed Seed) *Sim {
 	s := &Sim{region: seed.Region, account: seed.AccountID, services: services, state: map[string]any{}, closed: make(chan struct{})}
 	if s.region == "" {
-		s.region = "us-east-1"
+		s.region = DefaultRegion
 	}
 	if s.account == "" {
-		s.account = "123456789012"
+		s.account = DefaultAccount
 	}
 	s.seedServices(&seed)
 	if seed.Pipeline != nil {

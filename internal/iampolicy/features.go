@@ -69,8 +69,9 @@ func addWorkflow(b *builder, s scope, cfg *config.Config) {
 	}
 	b.add("ReadStepFunctionsStateMachines", []string{"states:DescribeStateMachine", "states:ListExecutions"}, sm)
 	b.add("ReadStepFunctionsExecutions", []string{"states:DescribeExecution", "states:GetExecutionHistory"}, s.executions(sm))
-	// The rules' targets name the queues they send what they cannot
-	// deliver to, which the check probes as their services' probes would:
+	// The rules' targets and the definition's functions name the queues
+	// they send what they cannot deliver or process to, which the check
+	// probes as their services' probes would:
 	// those of a service whose resources can be dead-letter targets,
 	// read-only, anywhere in the pipeline's account and region.
 	for _, d := range probes.All() {
@@ -79,7 +80,8 @@ func addWorkflow(b *builder, s scope, cfg *config.Config) {
 		}
 	}
 	// The check reads the configuration of the functions the definition
-	// invokes; they are the pipeline's, which the lambda section lists.
+	// invokes (their state and dead-letter target, one call); they are the
+	// pipeline's, which the lambda section lists.
 	for _, f := range cfg.Services.Get(probes.ServiceLambda).Resources {
 		grant(b, s, probes.Lambda.Read, f.Name)
 	}

@@ -29,8 +29,9 @@ type Service struct {
 	Runtime *Runtime
 
 	// DeadLetter says its resources can be where the pipeline's rule
-	// targets send what they cannot deliver: the workflow check probes
-	// those it finds (by ARN, ForARN), and the IAM policy lets it.
+	// targets send what they cannot deliver, and its functions what they
+	// cannot process: the workflow check probes those it finds (by ARN,
+	// ForARN), and the IAM policy lets it.
 	DeadLetter bool
 
 	// Params are the service's own settings (services.<name>.params in
@@ -50,7 +51,7 @@ type Resource struct {
 	Params Params // every Param of the service, defaults filled in
 	// Owner says what the resource serves when socmond found it in the
 	// pipeline rather than in the config ("dead-letter queue of rule X's
-	// target Y"); empty for a configured one.
+	// target Y", "of function F"); empty for a configured one.
 	Owner string
 }
 

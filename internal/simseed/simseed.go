@@ -5,11 +5,13 @@
 package simseed
 
 import (
+	"cmp"
 	"encoding/json"
 	"time"
 
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // FromConfig creates in the simulator every resource the configuration
@@ -26,7 +28,37 @@ func FromConfig(cfg *config.Config) awssim.Seed {
 		seed.AuditBuckets = append(seed.AuditBuckets, b)
 	}
 	seedPipeline(&seed, cfg)
+	seedDeadLetters(&seed, cfg)
 	return seed
+}
+
+// seedDeadLetters gives the configured functions a dead-letter target: the
+// first configured resource of a service that can be one (the example's
+// queue, "where the rule's targets and the functions put the alerts they
+// could not deliver"). The workflow check finds it in each function's
+// configuration and leaves it to the configured check.
+func seedDeadLetters(seed *awssim.Seed, cfg *config.Config) {
+	arn := ""
+	var functions []string
+	for _, t := range cfg.Targets() {
+		d, _ := probes.Lookup(t.Service)
+		switch {
+		case t.Service == probes.ServiceLambda:
+			functions = append(functions, t.Resource)
+		case d.DeadLetter && arn == "":
+			scope := probes.Scope{Partition: "aws", Region: cmp.Or(seed.Region, awssim.DefaultRegion), Account: cmp.Or(seed.AccountID, awssim.DefaultAccount)}
+			arn = d.Read.ARN(scope, t.Resource).Resource
+		}
+	}
+	if arn == "" {
+		return
+	}
+	for _, fn := range functions {
+		if seed.FunctionDeadLetters == nil {
+			seed.FunctionDeadLetters = map[string]string{}
+		}
+		seed.FunctionDeadLetters[fn] = arn
+	}
 }
 
 // simStageDuration is how long each simulated Lambda stage takes, so

@@ -63,8 +63,8 @@ type Feature struct {
 	metrics    *Metrics       // nil while neither check runs
 	passive    bool
 	canary     bool
-	discovered []string        // the functions of the last round that read the definition
-	letters    []config.Target // the dead-letter queues of the last round that read every rule
+	discovered []string // the functions of the last round that read the definition
+	letters    []Letter // the dead-letter queues found, each as of the last round that read where it was found
 	leading    bool
 }
 
@@ -140,8 +140,8 @@ func (f *Feature) targetsLocked() []config.Target {
 	for _, fn := range f.discovered {
 		ts = append(ts, f.cfg.DiscoveredTarget(probes.ServiceLambda, fn, ""))
 	}
-	for _, t := range f.letters {
-		ts = append(ts, f.cfg.DiscoveredTarget(t.Service, t.Resource, t.Owner))
+	for _, l := range f.letters {
+		ts = append(ts, f.cfg.DiscoveredTarget(l.Target.Service, l.Target.Resource, l.Target.Owner))
 	}
 	return ts
 }
@@ -158,8 +158,10 @@ func (f *Feature) Runner() *Runner { return f.runner }
 
 // passiveDone publishes a round: the results of the discovered functions
 // and dead-letter queues, and WorkflowExecutionsFailing. A round that
-// could not read the definition (or a rule's targets) leaves the functions
-// (or the queues) discovered before as they were.
+// could not read the definition leaves the functions discovered before as
+// they were; one that could not read a rule's targets or a function's
+// configuration (or the definition) leaves the queues that rule (or
+// function) named before as they were.
 func (f *Feature) passiveDone(rep PassiveReport) {
 	f.mu.Lock()
 	cfg := f.cfg
@@ -169,17 +171,26 @@ func (f *Feature) passiveDone(rep PassiveReport) {
 			f.discovered = append(f.discovered, r.Resource)
 		}
 	}
-	if rep.RulesRead {
-		f.letters = rep.LetterTargets
-	}
-	if rep.DefinitionRead || rep.RulesRead {
-		f.o.Recorder.SetRecorded(Owner, f.targetsLocked())
-	}
+	f.letters = keptLetters(f.letters, rep)
+	f.o.Recorder.SetRecorded(Owner, f.targetsLocked())
 	f.mu.Unlock()
 	for _, r := range slices.Concat(rep.Lambdas, rep.DeadLetters) {
 		f.o.Recorder.RecordOwned(Owner, r)
 	}
 	f.raise(ExecutionsSignal(cfg, rep))
+}
+
+// keptLetters are the dead-letter queues after rep: those it found, and
+// those found before where rep could not look again.
+func keptLetters(before []Letter, rep PassiveReport) []Letter {
+	out := slices.Clone(rep.Letters)
+	for _, l := range before {
+		unread := slices.Contains(rep.Unread, l.From) || (l.From.Kind == SourceFunction && !rep.DefinitionRead)
+		if unread && !slices.ContainsFunc(out, func(o Letter) bool { return o.Target.Resource == l.Target.Resource }) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (f *Feature) canaryDone(rep CanaryReport) {

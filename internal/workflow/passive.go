@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -37,8 +38,9 @@ type Passive struct {
 	Now           func() time.Time
 
 	// DeadLetter, when set, is the check of a queue the rules' targets
-	// send what they cannot deliver to (found in ListTargetsByRule), as
-	// its service's probe would check it; ok is false for a queue socmond
+	// (ListTargetsByRule) or the definition's functions
+	// (GetFunctionConfiguration) send what they cannot deliver to, as its
+	// service's probe would check it; ok is false for a queue socmond
 	// probes already, or of a service it has no probe for (an SNS topic).
 	DeadLetter func(arn, owner string) (config.Target, probes.Probe, bool)
 }
@@ -106,13 +108,17 @@ type PassiveReport struct {
 	Checks    []Check         `json:"checks"`
 	Functions []LambdaRef     `json:"functions"`
 	Lambdas   []probes.Result `json:"lambdas"` // probes of discovered, not configured, functions
-	// DeadLetters are the probes of the rule targets' dead-letter queues
-	// that are not configured, and their targets (the queue's owner in
-	// Owner); when every rule was read they are the whole set.
-	DeadLetters   []probes.Result `json:"dead_letters,omitempty"`
-	LetterTargets []config.Target `json:"-"`
-	RulesRead     bool            `json:"-"`
-	Executions    *Executions     `json:"executions,omitempty"`
+	// DeadLetters are the probes of the dead-letter queues of the rules'
+	// targets and of the definition's functions that are not configured,
+	// and Letters their targets (the queue's owner in Owner) with where
+	// each was found. Unread are the rules whose targets, and the
+	// functions whose configuration, could not be read: the queues they
+	// named before are unknown, not gone. With every rule and function
+	// read (and the definition), Letters is the whole set.
+	DeadLetters []probes.Result `json:"dead_letters,omitempty"`
+	Letters     []Letter        `json:"-"`
+	Unread      []Source        `json:"-"`
+	Executions  *Executions     `json:"executions,omitempty"`
 	// DefinitionRead: the state machine's definition was read, so
 	// Functions and Lambdas are the whole discovered set (else a failed
 	// call left them empty, and the set is unknown, not empty).
@@ -143,15 +149,16 @@ func (p *Passive) now() time.Time {
 
 // Run performs one passive round. It never writes.
 func (p *Passive) Run(ctx context.Context) PassiveReport {
-	rep := PassiveReport{At: p.now(), RulesRead: true}
+	rep := PassiveReport{At: p.now()}
 	var letters []deadLetter
 	for _, rule := range p.Rules {
 		checks, dl, read := p.checkRule(ctx, rule)
 		rep.Checks = append(rep.Checks, checks...)
 		letters = append(letters, dl...)
-		rep.RulesRead = rep.RulesRead && read
+		if !read {
+			rep.Unread = append(rep.Unread, Source{Kind: SourceRule, Name: rule})
+		}
 	}
-	rep.DeadLetters, rep.LetterTargets = p.probeDeadLetters(ctx, letters)
 	def, c := p.checkStateMachine(ctx)
 	rep.Checks = append(rep.Checks, c)
 	if def != "" {
@@ -161,8 +168,12 @@ func (p *Passive) Run(ctx context.Context) PassiveReport {
 			rep.Checks = append(rep.Checks, Check{Name: "definition", Resource: p.StateMachine, Reason: err.Error()})
 		}
 		rep.Functions = refs
-		rep.Lambdas = p.probeFunctions(ctx, refs)
+		lambdas, dl, unread := p.probeFunctions(ctx, refs)
+		rep.Lambdas, letters, rep.Unread = lambdas, append(letters, dl...), append(rep.Unread, unread...)
 	}
+	// The rules' queues first: a queue a rule's target and a function
+	// both name is the rule's.
+	rep.DeadLetters, rep.Letters = p.probeDeadLetters(ctx, letters)
 	if c.OK {
 		ex, check := p.executions(ctx)
 		rep.Executions = ex
@@ -185,8 +196,32 @@ func errText(err error) string {
 	return s
 }
 
-// deadLetter is a queue a rule's target sends what it cannot deliver to.
-type deadLetter struct{ arn, owner string }
+// deadLetter is a queue a rule's target or a function sends what it
+// cannot deliver to, the owner its hint names, and where it was found.
+type deadLetter struct {
+	arn, owner string
+	from       Source
+}
+
+// Source is where the workflow found a dead-letter queue: a rule's
+// targets or a function's configuration.
+type Source struct {
+	Kind string // SourceRule or SourceFunction
+	Name string // the rule's or the function's name
+}
+
+// The kinds of Source.
+const (
+	SourceRule     = "rule"
+	SourceFunction = "function"
+)
+
+// Letter is a dead-letter queue the workflow probes: its target (the
+// queue's owner in Owner) and where it was found.
+type Letter struct {
+	Target config.Target
+	From   Source
+}
 
 // checkRule checks a rule is enabled and targets the state machine, and
 // returns its targets' dead-letter queues; read is false when its targets
@@ -215,7 +250,7 @@ func (p *Passive) checkRule(ctx context.Context, rule string) (checks []Check, l
 		arns = append(arns, aws.ToString(t.Arn))
 		if t.DeadLetterConfig != nil && aws.ToString(t.DeadLetterConfig.Arn) != "" {
 			letters = append(letters, deadLetter{aws.ToString(t.DeadLetterConfig.Arn),
-				fmt.Sprintf("rule %s's target %s (%s)", rule, aws.ToString(t.Id), aws.ToString(t.Arn))})
+				fmt.Sprintf("rule %s's target %s (%s)", rule, aws.ToString(t.Id), aws.ToString(t.Arn)), Source{SourceRule, rule}})
 		}
 	}
 	if slices.Contains(arns, p.StateMachine) {
@@ -230,13 +265,13 @@ func (p *Passive) checkRule(ctx context.Context, rule string) (checks []Check, l
 }
 
 // probeDeadLetters checks each dead-letter queue once (the first target
-// naming it owns it) with its service's probe.
-func (p *Passive) probeDeadLetters(ctx context.Context, letters []deadLetter) ([]probes.Result, []config.Target) {
+// or function naming it owns it) with its service's probe.
+func (p *Passive) probeDeadLetters(ctx context.Context, letters []deadLetter) ([]probes.Result, []Letter) {
 	if p.DeadLetter == nil {
 		return nil, nil
 	}
 	var results []probes.Result
-	var targets []config.Target
+	var targets []Letter
 	seen := map[string]bool{}
 	for _, l := range letters {
 		if seen[l.arn] {
@@ -247,7 +282,7 @@ func (p *Passive) probeDeadLetters(ctx context.Context, letters []deadLetter) ([
 		if !ok {
 			continue
 		}
-		targets = append(targets, t)
+		targets = append(targets, Letter{Target: t, From: l.from})
 		results = append(results, probes.Run(ctx, probe, probes.Options{Timeout: t.Timeout, SlowThreshold: t.ResponseTimeThreshold, Now: p.Now}))
 	}
 	return results, targets
@@ -276,23 +311,61 @@ func (p *Passive) checkStateMachine(ctx context.Context) (string, Check) {
 }
 
 // probeFunctions runs the ordinary Lambda probe on every discovered function
-// that is not configured (and so not probed) already.
-func (p *Passive) probeFunctions(ctx context.Context, refs []LambdaRef) []probes.Result {
+// that is not configured (and so not probed) already, and returns the
+// dead-letter targets of all the definition's functions, configured or
+// not, and the functions whose configuration could not be read. The
+// probe's own GetFunctionConfiguration answer names a probed function's
+// target; a configured function's takes one call of the workflow's own.
+func (p *Passive) probeFunctions(ctx context.Context, refs []LambdaRef) ([]probes.Result, []deadLetter, []Source) {
 	if p.Lambda == nil {
-		return nil
+		return nil, nil, nil
+	}
+	timeout := p.LambdaTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
 	}
 	var out []probes.Result
+	var letters []deadLetter
+	var unread []Source
 	for _, fn := range Functions(refs) {
+		seen := &configSeen{LambdaAPI: p.Lambda}
 		if slices.ContainsFunc(p.Configured, func(c string) bool { return FunctionName(c) == fn }) {
-			continue
+			if p.DeadLetter == nil {
+				continue
+			}
+			// Probed on its own schedule, which reports a failure to read
+			// it: here a failure only leaves its queue unknown.
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			_, _ = seen.GetFunctionConfiguration(cctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
+			cancel()
+		} else {
+			out = append(out, probes.Run(ctx, probes.NewLambdaFunction(seen, fn), probes.Options{Timeout: timeout, Now: p.Now}))
 		}
-		timeout := p.LambdaTimeout
-		if timeout == 0 {
-			timeout = 10 * time.Second
+		switch {
+		case seen.out == nil:
+			unread = append(unread, Source{SourceFunction, fn})
+		case seen.out.DeadLetterConfig != nil && aws.ToString(seen.out.DeadLetterConfig.TargetArn) != "":
+			letters = append(letters, deadLetter{aws.ToString(seen.out.DeadLetterConfig.TargetArn), "function " + fn, Source{SourceFunction, fn}})
 		}
-		out = append(out, probes.Run(ctx, probes.NewLambdaFunction(p.Lambda, fn), probes.Options{Timeout: timeout, Now: p.Now}))
 	}
-	return out
+	return out, letters, unread
+}
+
+// configSeen is the Lambda client keeping the configuration it last read:
+// the function probe's answer names the function's dead-letter target
+// too, so one call serves both, and the probe still returns only its
+// Result.
+type configSeen struct {
+	probes.LambdaAPI
+	out *lambda.GetFunctionConfigurationOutput
+}
+
+func (c *configSeen) GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error) {
+	out, err := c.LambdaAPI.GetFunctionConfiguration(ctx, in, optFns...)
+	if err == nil {
+		c.out = out
+	}
+	return out, err
 }
 
 // maxExecutionPages bounds one round's listing (100 per page).
