@@ -34,6 +34,7 @@ const (
 	key            = "alias/AsiaAgenticSoc"
 	analyze        = "AsiaAgenticSoc-Analyze-dev"
 	haiku          = "anthropic.claude-3-haiku-20240307-v1:0"
+	deadLetters    = "https://sqs.us-east-1.amazonaws.com/123456789012/AsiaAgenticSocAlerts-DLQ-dev"
 )
 
 // scenario is one fault and the notifications it must cause.
@@ -86,6 +87,10 @@ var phases = [][]scenario{{
 	{name: "KMS rotation disabled", faults: []awssim.Fault{{Service: "kms", Resource: key, Set: map[string]string{"KeyRotationEnabled": "false"}}},
 		group: "compliance", receiver: "pager", alerts: []string{"ComplianceViolation"},
 		page: complRound + groupWait, resolve: complRound + groupIntvl},
+	{name: "alerts in the dead-letter queue (a backlog: one page, no error alerts)",
+		faults: []awssim.Fault{{Service: "sqs", Resource: deadLetters, Set: map[string]string{"ApproximateNumberOfMessages": "2"}}},
+		group:  "sqs", receiver: "pager", alerts: []string{"AWSServiceBacklog"},
+		page: 2*probe + groupWait, resolve: 2*probe + groupIntvl},
 	{name: "audit bucket on @every 1m failing", faults: []awssim.Fault{{Service: "s3", Resource: audit, Operation: "HeadBucket", Error: "InternalError"}},
 		group: "s3", receiver: "pager", alerts: []string{"AWSServiceHighErrorRate"},
 		page: 2*auditProbe + groupWait, resolve: 2*auditProbe + groupIntvl},
