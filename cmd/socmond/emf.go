@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -26,9 +24,6 @@ type emfFlags struct {
 	namespace string
 }
 
-// cloudWatchNamespace is what CloudWatch accepts as a custom namespace.
-var cloudWatchNamespace = regexp.MustCompile(`^[0-9A-Za-z.\-_/#: ]{1,255}$`)
-
 func addEMFFlags(cmd *kingpin.CmdClause, e *emfFlags) {
 	cmd.Flag("cloudwatch.emf", "Write every probe result and compliance finding to stdout as a CloudWatch Embedded Metric Format line (logs stay on stderr); the ECS awslogs driver turns them into CloudWatch metrics.").
 		Envar("SOCMOND_CLOUDWATCH_EMF").Default("false").BoolVar(&e.enabled)
@@ -38,8 +33,8 @@ func addEMFFlags(cmd *kingpin.CmdClause, e *emfFlags) {
 
 // validate is run by the daemon flags' validator (addDaemonFlags).
 func (e *emfFlags) validate() error {
-	if !cloudWatchNamespace.MatchString(e.namespace) || strings.HasPrefix(e.namespace, "AWS/") {
-		return fmt.Errorf("--cloudwatch.emf.namespace %q: CloudWatch takes 1–255 of 0-9 A-Z a-z . - _ / # : and space, not starting with AWS/", e.namespace)
+	if err := emf.CheckNamespace(e.namespace); err != nil {
+		return fmt.Errorf("--cloudwatch.emf.namespace %w", err)
 	}
 	return nil
 }

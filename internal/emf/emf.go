@@ -13,8 +13,11 @@ package emf
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -87,6 +90,18 @@ type Writer struct {
 
 	writeMu sync.Mutex // one write to out at a time (Run and Flush)
 	spare   []byte     // the buffer being written, swapped with buf
+}
+
+// namespaceRe is what CloudWatch accepts as a custom namespace.
+var namespaceRe = regexp.MustCompile(`^[0-9A-Za-z.\-_/#: ]{1,255}$`)
+
+// CheckNamespace says why CloudWatch would refuse ns as the namespace of
+// custom metrics (the AWS/ prefix is its own services'); nil if it takes it.
+func CheckNamespace(ns string) error {
+	if !namespaceRe.MatchString(ns) || strings.HasPrefix(ns, "AWS/") {
+		return fmt.Errorf("%q: CloudWatch takes 1–255 of 0-9 A-Z a-z . - _ / # : and space, not starting with AWS/", ns)
+	}
+	return nil
 }
 
 // New returns a Writer of lines in namespace (DefaultNamespace when empty)

@@ -274,3 +274,14 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckNamespace(t *testing.T) {
+	for ns, ok := range map[string]bool{
+		DefaultNamespace: true, "SOC/Health": true, "a b.c-d_e/f#g:h": true, strings.Repeat("x", 255): true,
+		"": false, "AWS/Lambda": false, "café": false, "a\nb": false, strings.Repeat("x", 256): false,
+	} {
+		if err := CheckNamespace(ns); (err == nil) != ok {
+			t.Errorf("CheckNamespace(%q) = %v, want ok %v", ns, err, ok)
+		}
+	}
+}
