@@ -67,7 +67,7 @@ func TestFromEnv(t *testing.T) {
 		},
 		"nothing set": {
 			env:     map[string]string{"AWS_REGION": "us-east-1", "KMS_KEY_ID": "  "},
-			wantErr: "config: no config file and none of these environment variables is set: BEDROCK_TEXT_MODEL, BEDROCK_EMBED_MODEL, DDB_INVESTIGATIONS_TABLE, DDB_METRICS_TABLE, ARTIFACTS_BUCKET, AUDIT_BUCKET, KMS_KEY_ID, EVENT_BUS_NAME, STATE_MACHINE_ARN, LAMBDA_FUNCTIONS",
+			wantErr: "config: no config file and none of these environment variables is set: BEDROCK_TEXT_MODEL, BEDROCK_EMBED_MODEL, DDB_INVESTIGATIONS_TABLE, DDB_METRICS_TABLE, ARTIFACTS_BUCKET, AUDIT_BUCKET, KMS_KEY_ID, EVENT_BUS_NAME, STATE_MACHINE_ARN, LAMBDA_FUNCTIONS, DEAD_LETTER_QUEUES",
 		},
 		"same table twice": {
 			env:     map[string]string{"DDB_INVESTIGATIONS_TABLE": "t", "DDB_METRICS_TABLE": "t"},
@@ -206,10 +206,7 @@ func TestFromEnvAlertmanagers(t *testing.T) {
 func TestFromEnvEveryDescriptorVariable(t *testing.T) {
 	for _, d := range probes.All() {
 		for _, v := range d.Env {
-			name := "resource-1"
-			if d.Validate != nil && d.Validate(name) != nil {
-				name = "arn:aws:states:ap-east-1:111122223333:stateMachine:resource-1"
-			}
+			name := d.Example // what the descriptor documents as a valid name
 			env := map[string]string{v.Name: name}
 			if d.Validate != nil && d.Validate(name) != nil {
 				t.Fatalf("%s: no sample name passes its validation", d.Name)

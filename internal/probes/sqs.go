@@ -34,6 +34,7 @@ var SQS = Service{
 	Read: Access{Sid: "ReadSQSQueues", Actions: []string{"sqs:GetQueueAttributes"}, ARN: QueueARN},
 	// EventBridge targets name their dead-letter queues by ARN.
 	DeadLetter: true,
+	Env:        []EnvVar{{Name: "DEAD_LETTER_QUEUES", List: true}},
 	Params: []Param{{Key: sqsMaxMessages, Default: "0",
 		Help: "messages a queue may hold before it is DEGRADED (0: any message in a dead-letter queue is one the pipeline lost)",
 		Check: func(v string) error {
