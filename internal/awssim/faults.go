@@ -174,18 +174,18 @@ func (e effect) describe() string {
 	return d
 }
 
-// takeFaults applies every fault matching the request (op is its AWS
-// operation, "" for the simulator's own deliveries), in the order they were
-// added: latencies add up, the first error/state/malformed wins. Counted faults
-// are used up here.
-func (s *Sim) takeFaults(service, op, resource string) effect {
+// takeFaults applies every fault matching the request served in sc (op is
+// its AWS operation, "" for the simulator's own deliveries), in the order
+// they were added: latencies add up, the first error/state/malformed wins.
+// Counted faults are used up here.
+func (s *Sim) takeFaults(sc *scope, service, op, resource string) effect {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var e effect
 	kept := s.faults[:0]
 	for _, f := range s.faults {
 		if f.Service != service || (f.Operation != "" && f.Operation != op) ||
-			(f.Resource != "" && s.canonical(service, f.Resource) != s.canonical(service, resource)) {
+			(f.Resource != "" && s.canonical(sc, service, f.Resource) != s.canonical(sc, service, resource)) {
 			kept = append(kept, f)
 			continue
 		}
@@ -207,10 +207,11 @@ func (s *Sim) takeFaults(service, op, resource string) effect {
 }
 
 // canonical reduces the different names of one resource (alias, key id, ARN)
-// to one string so a fault matches however the request names the resource.
-func (s *Sim) canonical(service, name string) string {
+// to one string so a fault matches however the request names the resource
+// in sc.
+func (s *Sim) canonical(sc *scope, service, name string) string {
 	if svc := s.faultTarget(service); svc != nil && svc.canonical != nil {
-		return svc.canonical(s, name)
+		return svc.canonical(sc, name)
 	}
 	return name
 }
