@@ -30,6 +30,11 @@ type Fault struct {
 	// Set overrides resource settings while the fault is active (kms, dynamodb,
 	// s3; see overrides.go), e.g. {"KeyRotationEnabled":"false"}.
 	Set map[string]string `json:"set,omitempty"`
+	// Account and Region narrow the fault to the calls served in that
+	// account (12 digits) or region (one the simulator serves): a region's
+	// outage while the others answer. Empty means every account or region.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
 }
 
 type activeFault struct {
@@ -92,6 +97,12 @@ func (s *Sim) normaliseFault(f Fault) (activeFault, error) {
 	}
 	if f.Malformed && f.State != "" {
 		return activeFault{}, fmt.Errorf("malformed cannot be combined with state")
+	}
+	if f.Account != "" && !accountRe.MatchString(f.Account) {
+		return activeFault{}, fmt.Errorf("bad account %q: want 12 digits", f.Account)
+	}
+	if f.Region != "" && !slices.Contains(s.regions, f.Region) {
+		return activeFault{}, fmt.Errorf("region %q is not served (have %s)", f.Region, strings.Join(s.regions, ", "))
 	}
 	if f.Count < 0 {
 		return activeFault{}, fmt.Errorf("count must be >= 0, got %d", f.Count)
@@ -185,6 +196,7 @@ func (s *Sim) takeFaults(sc *scope, service, op, resource string) effect {
 	kept := s.faults[:0]
 	for _, f := range s.faults {
 		if f.Service != service || (f.Operation != "" && f.Operation != op) ||
+			(f.Account != "" && f.Account != sc.account) || (f.Region != "" && f.Region != sc.region) ||
 			(f.Resource != "" && s.canonical(sc, service, f.Resource) != s.canonical(sc, service, resource)) {
 			kept = append(kept, f)
 			continue

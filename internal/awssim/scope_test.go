@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -328,6 +329,71 @@ func TestExpiredCredentials(t *testing.T) {
 	wantAPIErr(t, err, "ExpiredTokenException", 403)
 	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{})
 	wantAPIErr(t, err, "ExpiredToken", 403)
+}
+
+// TestScopeFaults: a fault with a Region fails or slows only that region's
+// calls, one with an Account only that account's, in every other account
+// and region the same calls answer at once.
+func TestScopeFaults(t *testing.T) {
+	e := start(t, scopedSeed())
+	creds := map[string]aws.CredentialsProvider{}
+	for _, a := range scopeAccounts {
+		creds[a] = e.assume(readerRole(a), externalIDOf(a))
+	}
+	describe := func(a, r string, timeout time.Duration) error {
+		c, cancel := context.WithTimeout(ctx(t), timeout)
+		defer cancel()
+		_, err := dynamodb.NewFromConfig(e.in(creds[a], r)).DescribeTable(c, &dynamodb.DescribeTableInput{TableName: aws.String("soc-alerts")})
+		return err
+	}
+
+	e.sim.AddFault(Fault{Service: "dynamodb", Region: "eu-west-1", Error: "ServiceUnavailable"})
+	for _, a := range scopeAccounts {
+		wantAPIErr(t, describe(a, "eu-west-1", 5*time.Second), "ServiceUnavailable", 503)
+		if err := describe(a, "us-east-1", 5*time.Second); err != nil {
+			t.Errorf("%s us-east-1 during eu-west-1's outage: %v", a, err)
+		}
+	}
+	e.sim.ClearFaults()
+
+	// A slow region holds its calls to their deadline; the other answers.
+	e.sim.AddFault(Fault{Service: "dynamodb", Region: "us-east-1", Latency: "5s"})
+	for _, a := range scopeAccounts {
+		start := time.Now()
+		if err := describe(a, "us-east-1", 200*time.Millisecond); err == nil {
+			t.Errorf("%s us-east-1 answered through a 5s latency", a)
+		}
+		if err := describe(a, "eu-west-1", 2*time.Second); err != nil {
+			t.Errorf("%s eu-west-1 while us-east-1 is slow: %v", a, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: %s for a timed-out and a prompt call", a, d)
+		}
+	}
+	e.sim.ClearFaults()
+
+	// Through the control API, one account.
+	if status, body := postFault(t, e.url, `{"service":"dynamodb","account":"222222222222","error":"AccessDeniedException"}`); status != http.StatusCreated {
+		t.Fatalf("POST account fault: %d %s", status, body)
+	}
+	for _, a := range scopeAccounts {
+		for _, r := range scopeRegions {
+			err := describe(a, r, 5*time.Second)
+			if a == "222222222222" {
+				wantAPIErr(t, err, "AccessDeniedException", 400)
+			} else if err != nil {
+				t.Errorf("%s %s during the other account's fault: %v", a, r, err)
+			}
+		}
+	}
+	for body, want := range map[string]string{
+		`{"service":"dynamodb","region":"ap-east-1","error":"ServiceUnavailable"}`: `region \"ap-east-1\" is not served (have us-east-1, eu-west-1)`,
+		`{"service":"dynamodb","account":"2222","error":"ServiceUnavailable"}`:     `bad account \"2222\"`,
+	} {
+		if status, got := postFault(t, e.url, body); status != http.StatusBadRequest || !strings.Contains(got, want) {
+			t.Errorf("POST %s: %d %s, want 400 saying %s", body, status, got, want)
+		}
+	}
 }
 
 // TestUnseededScopes: any role may be assumed when the seed grants none; an
