@@ -115,7 +115,7 @@ func (e *Engine) Observe(r probes.Result, s health.Snapshot, t config.Target) {
 	settings := e.settings
 	tracked := e.machine.Tracks(t.Service, t.Resource)
 	e.mu.Unlock()
-	// Nearly every result changes nothing: all three conditions are clear
+	// Nearly every result changes nothing: all four conditions are clear
 	// and the resource has no pending or firing alert, so each inactive
 	// signal would leave the machine as it is. Building them (six
 	// Sprintf, six maps, three label keys) was 8 % of socmond's CPU at
