@@ -80,7 +80,7 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 
 	if obs.Err != nil {
 		class, code, rid := Classify(obs.Err)
-		if rc, ok := p.(reclassifier); ok {
+		if rc, ok := unplaced(p).(reclassifier); ok {
 			class = rc.reclassify(class, code, obs.Err)
 		}
 		// When the deadline passes mid-body, the transport closes the
@@ -147,7 +147,7 @@ func hintFor(p Probe, class Class, code string, err error) string {
 	if err != nil && isCredentialError(err) {
 		return credentialHint
 	}
-	if h, ok := p.(Hinter); ok {
+	if h, ok := unplaced(p).(Hinter); ok {
 		if s := h.Hint(class, code, err); s != "" {
 			return s
 		}
