@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/metrics"
@@ -33,6 +34,11 @@ type Check struct {
 	// holding the leader lease at that instant, so a replica resumed from
 	// a pause does not call before it learns it no longer leads.
 	Gate func() bool
+
+	// clients are those the probe calls through (ChecksFromConfig): a
+	// check whose clients changed (its account's role, a new top-level
+	// region's clients deriving it) gets its new probe, keeping its window.
+	clients *awsclient.Clients
 
 	gen uint64 // set by Apply; changes when the check is added or replaced
 }
@@ -175,7 +181,7 @@ func (m *Monitor) apply(checks []Check) (gone []probes.Target, err error) {
 			m.ready.Store(false)
 			m.checks[k] = c
 			continue // not kept: Retain drops the old region's window
-		case old.Target != c.Target:
+		case old.Target != c.Target || old.clients != c.clients:
 			if err := m.sched.Update(m.job(k, c)); err != nil {
 				return gone, err
 			}
@@ -222,7 +228,7 @@ func (m *Monitor) setRecorded(owner string, targets []config.Target) (gone []pro
 		if _, scheduled := m.checks[k]; scheduled || m.isRecordedLocked(k) {
 			continue
 		}
-		gone = append(gone, probes.Target{Service: t.Service, Resource: t.Resource})
+		gone = append(gone, t.ID())
 	}
 	if len(gone) > 0 {
 		keep := make(map[probes.Target]bool, len(m.checks))
@@ -249,9 +255,7 @@ func (m *Monitor) RecordOwned(owner string, r probes.Result) bool {
 	return ok
 }
 
-func recordedKey(t config.Target) string {
-	return probes.Target{Service: t.Service, Resource: t.Resource}.String()
-}
+func recordedKey(t config.Target) string { return t.ID().String() }
 
 // isRecordedLocked reports whether any owner checks the resource of key;
 // the caller holds mu.
@@ -269,7 +273,7 @@ func (m *Monitor) isRecordedLocked(key string) bool {
 func (m *Monitor) retainLocked(keep map[probes.Target]bool) {
 	for _, ts := range m.recorded {
 		for _, t := range ts {
-			keep[probes.Target{Service: t.Service, Resource: t.Resource}] = true
+			keep[t.ID()] = true
 		}
 	}
 	m.store.Retain(keep)
@@ -386,8 +390,11 @@ func (m *Monitor) logChange(prev health.Snapshot, r probes.Result) {
 	if r.Status != probes.Healthy {
 		ev = m.log.Warn()
 	}
-	ev = ev.Str("service", r.Service).Str("resource", r.Resource).Str("status", string(r.Status)).
-		Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
+	ev = ev.Str("service", r.Service).Str("resource", r.Resource)
+	if p := r.Place; !p.IsZero() {
+		ev = ev.Str("tenant", p.Tenant).Str("account", p.Account).Str("region", p.Region)
+	}
+	ev = ev.Str("status", string(r.Status)).Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
 	if prev.Status != "" {
 		ev = ev.Str("previous", string(prev.Status))
 	}
