@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -213,5 +214,30 @@ func TestAccountErrors(t *testing.T) {
 				t.Fatalf("error:\n%s\nwant:\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestREADMEAccountsExample: the README's example of accounts and tenants
+// loads, and instantiates what it says.
+func TestREADMEAccountsExample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "### Several accounts, regions and tenants")
+	_, block, _ := strings.Cut(section, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	c, err := Parse("README.md", []byte(block), func(name string) string {
+		return map[string]string{"ACME_EXTERNAL_ID": "acme-ext-id"}[name]
+	})
+	if err != nil {
+		t.Fatalf("the README's example does not load: %v\n%s", err, block)
+	}
+	want := []probes.Place{{Tenant: "acme", Account: "111111111111", Region: "ap-east-1"}, {Tenant: "beta", Account: "222222222222", Region: "ap-east-1"}}
+	if got := c.Pipelines(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("pipelines %+v, want %+v", got, want)
+	}
+	if n := len(c.Targets()); n != 4 {
+		t.Errorf("%d targets, want 2 per pipeline", n)
 	}
 }
