@@ -45,9 +45,11 @@ const (
 // refuses a request scoped to another region. A call recorded by a region's
 // simulator was therefore signed for that region.
 //
-// The simulator issues one access key for every role; the front gives each
-// role's AssumeRole answer a key of its own (roleKey), so a simulator's
-// recorded calls (Call.AccessKey) say whose credentials signed them.
+// The front gives each role's AssumeRole answer a key of its own (roleKey),
+// so a simulator's recorded calls (Call.AccessKey) say whose credentials
+// signed them in whichever region's simulator they reach. Those keys are
+// not the simulator's own, so it serves their calls from its default
+// account, where the seed is.
 type regionSims struct {
 	sims map[string]*awssim.Sim
 	url  string
@@ -102,7 +104,7 @@ func serveRegions(t *testing.T, seed awssim.Seed, regions ...string) *regionSims
 			return
 		}
 		if role != "" {
-			answer = bytes.ReplaceAll(answer, []byte("<AccessKeyId>ASIAAWSSIMEXAMPLE<"), []byte("<AccessKeyId>"+roleKey(role)+"<"))
+			answer = accessKeyRe.ReplaceAll(answer, []byte("<AccessKeyId>"+roleKey(role)+"<"))
 		}
 		for k, v := range resp.Header {
 			w.Header()[k] = v
@@ -119,6 +121,8 @@ func serveRegions(t *testing.T, seed awssim.Seed, regions ...string) *regionSims
 	rs.url = srv.URL
 	return rs
 }
+
+var accessKeyRe = regexp.MustCompile(`<AccessKeyId>[^<]*<`)
 
 var scopeRe = regexp.MustCompile(`Credential=[^/]+/\d{8}/([a-z0-9-]+)/`)
 
@@ -264,7 +268,11 @@ func sameSet(a, b []string) bool {
 // while the calls go on: the simulator issues credentials that live just
 // over the cache's expiry window, so the window opens within two seconds.
 func TestAssumeRefreshesBeforeExpiry(t *testing.T) {
-	sim, url := awssim.Serve(t, seeded)
+	// The simulator serves roleA's calls from roleA's account, and refuses
+	// them once its credentials have expired.
+	inA := seeded
+	inA.AccountID = "111111111111"
+	sim, url := awssim.Serve(t, inA)
 	base := baseClients(t, url)
 	var opts aws.CredentialsCacheOptions
 	refreshBeforeExpiry(&opts)

@@ -3,6 +3,7 @@ package awssim
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -13,10 +14,12 @@ var credentialRe = regexp.MustCompile(`^([A-Za-z0-9+/=_-]+)/(\d{8})/([a-z0-9-]+)
 var signatureRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // checkAuth checks the shape of the SigV4 Authorization header and its scope
-// (region and service). The signature itself is not verified: the simulator
-// does not know the secret, and the shape check is what catches an unsigned or
-// mis-scoped client.
-func checkAuth(c *call, region string) *apiError {
+// (a region the simulator serves, and the service), and works out whose
+// credentials signed: an access key STS issued is its role's, in the role's
+// account, until it expires; any other key is the default account's. The
+// signature itself is not verified: the simulator does not know the secret,
+// and the shape check is what catches an unsigned or mis-scoped client.
+func (s *Sim) checkAuth(c *call) *apiError {
 	if c.signing == "" { // unroutable request: the routing error speaks for itself
 		return nil
 	}
@@ -54,11 +57,19 @@ func checkAuth(c *call, region string) *apiError {
 		return authError(c, authMalformed, "Credential should be of the form AccessKey/yyyyMMdd/region/service/aws4_request.")
 	}
 	c.accessKey = m[1]
-	if m[3] != region {
+	if !slices.Contains(s.regions, m[3]) {
 		return authError(c, authRegion, m[3])
 	}
 	if m[4] != c.signing {
 		return authError(c, authScope, "Credential should be scoped to correct service: '"+c.signing+"'.")
+	}
+	sess, expired := s.signer(c.accessKey)
+	if expired {
+		return authError(c, authExpired, "")
+	}
+	c.account, c.region = s.def.account, m[3]
+	if sess != nil {
+		c.account, c.role, c.session = sess.account, sess.role, sess
 	}
 	if signed := c.svc.protocol.signed; signed != nil {
 		return signed(c)
@@ -74,7 +85,12 @@ const (
 	authMalformed                 // an Authorization header of the wrong shape
 	authScope                     // scoped to another service
 	authRegion                    // scoped to another region; the message is that region
+	authExpired                   // signed with temporary credentials that have expired
 )
+
+// expiredToken is the message of the JSON and query protocols for expired
+// credentials.
+const expiredToken = "The security token included in the request is expired"
 
 // authError returns the error the call's protocol answers for a missing,
 // malformed or mis-scoped signature.

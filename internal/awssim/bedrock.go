@@ -44,20 +44,20 @@ var bedrockService = &service{
 		c.writeRESTJSON(status, map[string]string{"message": e.Message})
 	}),
 	states: []string{"ACTIVE", "LEGACY"}, // a model's lifecycle status
-	canonical: func(s *Sim, name string) string {
+	canonical: func(sc *scope, name string) string {
 		if _, rest, ok := strings.Cut(name, "foundation-model/"); ok {
 			return rest
 		}
 		return name
 	},
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		b := &bedrockState{}
-		b.seed(s, slices.Concat(seed.Models, names))
+		b.seed(slices.Concat(seed.Models, names))
 		return b
 	},
 }
 
-func (s *Sim) models() *bedrockState { return s.state["bedrock"].(*bedrockState) }
+func (sc *scope) models() *bedrockState { return sc.state["bedrock"].(*bedrockState) }
 
 // bedrockState holds the Bedrock foundation models. Runtime calls (Converse,
 // InvokeModel) answer from the same models.
@@ -66,7 +66,7 @@ type bedrockState struct {
 	order  []string
 }
 
-func (b *bedrockState) seed(s *Sim, ids []string) {
+func (b *bedrockState) seed(ids []string) {
 	b.models = map[string]bool{}
 	for _, id := range ids {
 		if !b.models[id] {
@@ -157,7 +157,7 @@ func (c *call) modelDetails(id string) map[string]any {
 		}
 	}
 	return map[string]any{
-		"modelArn":                   "arn:aws:bedrock:" + c.sim.region + "::foundation-model/" + id,
+		"modelArn":                   "arn:aws:bedrock:" + c.sc.region + "::foundation-model/" + id,
 		"modelId":                    id,
 		"modelName":                  id,
 		"providerName":               providerOf(id),
@@ -175,7 +175,7 @@ func modelNotFound() *apiError {
 }
 
 func bedrockGetFoundationModel(c *call) {
-	id := c.sim.models().resolve(c.resource, false)
+	id := c.sc.models().resolve(c.resource, false)
 	if id == "" {
 		c.writeError(modelNotFound())
 		return
@@ -186,7 +186,7 @@ func bedrockGetFoundationModel(c *call) {
 func bedrockListFoundationModels(c *call) {
 	byProvider := c.r.URL.Query().Get("byProvider")
 	summaries := []map[string]any{}
-	for _, id := range c.sim.models().order {
+	for _, id := range c.sc.models().order {
 		if byProvider != "" && !strings.EqualFold(byProvider, providerOf(id)) && !strings.HasPrefix(id, strings.ToLower(byProvider)+".") {
 			continue
 		}
@@ -196,7 +196,7 @@ func bedrockListFoundationModels(c *call) {
 }
 
 func bedrockGetAvailability(c *call) {
-	id := c.sim.models().resolve(c.resource, false)
+	id := c.sc.models().resolve(c.resource, false)
 	if id == "" {
 		c.writeError(modelNotFound())
 		return
@@ -217,7 +217,7 @@ var reply = []string{"pong", "from", "awssim"}
 func countWords(s string) int { return max(1, len(strings.Fields(s))) }
 
 func (c *call) runtimeModel() (string, *apiError) {
-	id := c.sim.models().resolve(c.resource, true)
+	id := c.sc.models().resolve(c.resource, true)
 	if id == "" {
 		return "", validation("The provided model identifier is invalid.")
 	}

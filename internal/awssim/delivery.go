@@ -9,10 +9,12 @@ import (
 // deliver hands ev to every rule on its bus whose pattern matches, the way
 // EventBridge does: asynchronously, after PutEvents has answered. A rule
 // that is DISABLED (seeded, or through an eventbridge fault with state
-// DISABLED on the rule's name) delivers nothing. It is called under s.mu.
-func (s *Sim) deliver(ev Event) {
+// DISABLED on the rule's name) delivers nothing. The rules and targets are
+// those of sc, the account and region the event was put in. It is called
+// under s.mu.
+func (s *Sim) deliver(sc *scope, ev Event) {
 	var rules []*eventRule
-	for _, r := range s.events().rules {
+	for _, r := range sc.events().rules {
 		if r.EventBus == ev.Bus && patternMatches(r.EventPattern, ev) {
 			rules = append(rules, r)
 		}
@@ -22,20 +24,20 @@ func (s *Sim) deliver(ev Event) {
 	}
 	envelope, _ := json.Marshal(map[string]any{
 		"version": "0", "id": ev.ID, "detail-type": ev.DetailType, "source": ev.Source,
-		"account": s.account, "time": ev.Time.UTC().Format(time.RFC3339), "region": s.region,
+		"account": sc.account, "time": ev.Time.UTC().Format(time.RFC3339), "region": sc.region,
 		"resources": nonNil(ev.Resources), "detail": json.RawMessage(ev.Detail),
 	})
 	go func() {
 		for _, r := range rules {
 			state := r.State
-			if f := s.takeFaults("eventbridge", "", r.Name); f.state != "" {
+			if f := s.takeFaults(sc, "eventbridge", "", r.Name); f.state != "" {
 				state = f.state
 			}
 			if state == "DISABLED" {
 				continue
 			}
 			for _, target := range r.Targets {
-				s.startExecution(target, string(envelope))
+				s.startExecution(sc, target, string(envelope))
 			}
 		}
 	}()
@@ -48,20 +50,21 @@ func nonNil(v []string) []string {
 	return v
 }
 
-// startExecution starts an execution as a rule target does (generated name).
-func (s *Sim) startExecution(machineARN, input string) {
+// startExecution starts an execution of a state machine of sc as a rule
+// target does (generated name).
+func (s *Sim) startExecution(sc *scope, machineARN, input string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.sfn().machines[machineARN]
+	m := sc.sfn().machines[machineARN]
 	if m == nil {
 		return // a target pointing at a missing state machine: EventBridge drops the event
 	}
 	name := newUUID()
 	arn := strings.Replace(m.arn, ":stateMachine:", ":execution:", 1) + ":" + name
 	x := &execution{arn: arn, machineARN: m.arn, name: name, status: "RUNNING", input: input, start: time.Now()}
-	s.sfn().executions[arn] = x
-	s.sfn().byMachine[m.arn] = append(s.sfn().byMachine[m.arn], x)
-	s.runExecution(m, x)
+	sc.sfn().executions[arn] = x
+	sc.sfn().byMachine[m.arn] = append(sc.sfn().byMachine[m.arn], x)
+	s.runExecution(sc, m, x)
 }
 
 // patternMatches implements the part of EventBridge's pattern language the

@@ -33,21 +33,21 @@ var dynamoService = &service{
 		"KMSMasterKeyArn":                nonEmpty,
 		"InaccessibleEncryptionDateTime": timeOrNow,
 	},
-	canonical: func(s *Sim, name string) string {
+	canonical: func(sc *scope, name string) string {
 		if _, rest, ok := strings.Cut(name, ":table/"); ok {
 			return rest
 		}
 		return name
 	},
 	// Tables are encrypted with the first seeded KMS key.
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		d := &dynamoState{}
-		d.seed(s, slices.Concat(seed.Tables, names), seed.TableKeys, s.kms().firstKeyARN())
+		d.seed(sc, slices.Concat(seed.Tables, names), seed.TableKeys, sc.kms().firstKeyARN())
 		return d
 	},
 }
 
-func (s *Sim) ddb() *dynamoState { return s.state["dynamodb"].(*dynamoState) }
+func (sc *scope) ddb() *dynamoState { return sc.state["dynamodb"].(*dynamoState) }
 
 // dynamoErrorType returns the namespaced __type DynamoDB puts in error bodies:
 // front-door errors (auth, throttling, serialization) come from the Coral
@@ -81,7 +81,7 @@ type table struct {
 
 var tableNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
-func (d *dynamoState) seed(s *Sim, names []string, keys map[string]string, keyARN string) {
+func (d *dynamoState) seed(sc *scope, names []string, keys map[string]string, keyARN string) {
 	d.tables = map[string]*table{}
 	for _, n := range names {
 		k := keys[n]
@@ -89,7 +89,7 @@ func (d *dynamoState) seed(s *Sim, names []string, keys map[string]string, keyAR
 			k = "pk"
 		}
 		d.tables[n] = &table{
-			name: n, arn: s.arn("dynamodb", "table/"+n), id: newUUID(), keyAttr: k,
+			name: n, arn: sc.arn("dynamodb", "table/"+n), id: newUUID(), keyAttr: k,
 			created: time.Now().Add(-24 * time.Hour), sseKeyARN: keyARN,
 			items: map[string]map[string]json.RawMessage{},
 		}
@@ -111,14 +111,15 @@ func (c *call) findTable(name string) (*table, *apiError) {
 	if name == "" {
 		return nil, validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
 	}
+	arn := name
 	if _, rest, ok := strings.Cut(name, ":table/"); ok && strings.HasPrefix(name, "arn:") {
 		name = rest
 	}
 	if !tableNameRe.MatchString(name) {
 		return nil, validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", name)
 	}
-	t := c.sim.ddb().tables[name]
-	if t == nil {
+	t := c.sc.ddb().tables[name]
+	if t == nil || c.sc.elsewhere(arn) {
 		return nil, errorf("ResourceNotFoundException", "Requested resource not found: Table: %s not found", name)
 	}
 	return t, nil
@@ -356,8 +357,8 @@ func (c *call) tableSSE(t *table, status string) map[string]any {
 	keyARN := t.sseKeyARN
 	if v, ok := c.set["KMSMasterKeyArn"]; ok {
 		if strings.HasPrefix(v, "alias/aws/") {
-			keyARN = c.sim.kms().awsManagedKey(v).arn
-		} else if k := c.sim.kms().lookup(v); k != nil {
+			keyARN = c.sc.kms().awsManagedKey(v).arn
+		} else if k := c.sc.kms().lookup(v); k != nil {
 			keyARN = k.arn
 		} else {
 			keyARN = v

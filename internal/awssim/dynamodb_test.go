@@ -22,7 +22,7 @@ func TestDynamoDBDescribeTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb := out.Table
-	keyARN := e.sim.kms().firstKeyARN()
+	keyARN := e.sim.def.kms().firstKeyARN()
 	if tb.TableStatus != types.TableStatusActive || aws.ToString(tb.TableArn) != "arn:aws:dynamodb:us-east-1:123456789012:table/soc-alerts" {
 		t.Fatalf("table %s %s", tb.TableStatus, aws.ToString(tb.TableArn))
 	}

@@ -86,6 +86,8 @@ func coralAuthError(status int) func(c *call, kind authKind, msg string) *apiErr
 			return &apiError{Code: "InvalidSignatureException", Message: wrongRegion(msg), Status: status}
 		case authScope:
 			return &apiError{Code: "InvalidSignatureException", Message: msg, Status: status}
+		case authExpired:
+			return &apiError{Code: "ExpiredTokenException", Message: expiredToken, Status: status}
 		}
 		return &apiError{Code: "IncompleteSignatureException", Message: msg, Status: status}
 	}

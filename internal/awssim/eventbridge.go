@@ -27,20 +27,20 @@ var eventsService = &service{
 	protocol: awsJSON("1.1", nil),
 	// A rule's State; DISABLED also stops delivery (delivery.go).
 	states: []string{"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"},
-	canonical: func(s *Sim, name string) string {
+	canonical: func(sc *scope, name string) string {
 		if _, rest, ok := strings.Cut(name, ":event-bus/"); ok {
 			return rest
 		}
 		return name
 	},
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		ev := &eventsState{}
-		ev.seed(s, slices.Concat(seed.EventBuses, names), seed.Rules)
+		ev.seed(sc, slices.Concat(seed.EventBuses, names), seed.Rules)
 		return ev
 	},
 }
 
-func (s *Sim) events() *eventsState { return s.state["eventbridge"].(*eventsState) }
+func (sc *scope) events() *eventsState { return sc.state["eventbridge"].(*eventsState) }
 
 // eventsState holds EventBridge buses, rules and the events put on them.
 // Matching events are delivered to the rules' state machine targets
@@ -70,14 +70,16 @@ type Event struct {
 	Detail     string
 	Resources  []string
 	Time       time.Time
+	// Account and Region are where the event was put.
+	Account, Region string
 }
 
-func (ev *eventsState) seed(s *Sim, buses []string, rules []Rule) {
+func (ev *eventsState) seed(sc *scope, buses []string, rules []Rule) {
 	ev.buses = map[string]*eventBus{}
 	ev.rules = map[string]*eventRule{}
 	add := func(name string) {
 		if ev.buses[name] == nil {
-			ev.buses[name] = &eventBus{name: name, arn: s.arn("events", "event-bus/"+name), created: time.Now().Add(-24 * time.Hour)}
+			ev.buses[name] = &eventBus{name: name, arn: sc.arn("events", "event-bus/"+name), created: time.Now().Add(-24 * time.Hour)}
 		}
 	}
 	add("default") // every account and region has the default bus
@@ -99,15 +101,21 @@ func (ev *eventsState) seed(s *Sim, buses []string, rules []Rule) {
 		if r.EventBus != "default" {
 			path = "rule/" + r.EventBus + "/" + r.Name
 		}
-		ev.rules[r.EventBus+"/"+r.Name] = &eventRule{Rule: r, arn: s.arn("events", path)}
+		ev.rules[r.EventBus+"/"+r.Name] = &eventRule{Rule: r, arn: sc.arn("events", path)}
 	}
 }
 
-// Events returns the events accepted by PutEvents, in order.
+// Events returns the events accepted by PutEvents: the default account's in
+// its default region first, then each other account and region's, each in
+// order.
 func (s *Sim) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Event(nil), s.events().events...)
+	var out []Event
+	for _, sc := range s.order {
+		out = append(out, sc.events().events...)
+	}
+	return out
 }
 
 var eventsOps = map[string]jsonOp{
@@ -151,7 +159,7 @@ func busName(n string) string {
 }
 
 func (c *call) findBus(name string) (*eventBus, *apiError) {
-	b := c.sim.events().buses[busName(name)]
+	b := c.sc.events().buses[busName(name)]
 	if b == nil {
 		return nil, errorf("ResourceNotFoundException", "Event bus %s does not exist.", busName(name))
 	}
@@ -178,7 +186,7 @@ func (c *call) findRule(name, bus string) (*eventRule, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	r := c.sim.events().rules[b.name+"/"+name]
+	r := c.sc.events().rules[b.name+"/"+name]
 	if r == nil {
 		return nil, errorf("ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", name, b.name)
 	}
@@ -199,7 +207,7 @@ func eventsDescribeRule(c *call) (any, *apiError) {
 		state = c.state
 	}
 	return map[string]any{"Name": r.Name, "Arn": r.arn, "EventPattern": r.EventPattern, "State": state,
-		"EventBusName": r.EventBus, "CreatedBy": c.sim.account}, nil
+		"EventBusName": r.EventBus, "CreatedBy": c.sc.account}, nil
 }
 
 func eventsListTargetsByRule(c *call) (any, *apiError) {
@@ -215,7 +223,7 @@ func eventsListTargetsByRule(c *call) (any, *apiError) {
 	for i, arn := range r.Targets {
 		t := map[string]any{"Id": "target-" + strconv.Itoa(i+1), "Arn": arn}
 		if strings.Contains(arn, ":states:") {
-			t["RoleArn"] = c.sim.iamARN("role/" + r.Name + "-invoke-sfn")
+			t["RoleArn"] = c.sc.iamARN("role/" + r.Name + "-invoke-sfn")
 		}
 		if r.DeadLetter != "" {
 			t["DeadLetterConfig"] = map[string]string{"Arn": r.DeadLetter}
@@ -276,14 +284,11 @@ func eventsPutEvents(c *call) (any, *apiError) {
 		if en.Time != nil {
 			t = time.UnixMilli(int64(*en.Time * 1000))
 		}
-		ev := Event{ID: newUUID(), Bus: b.name, Source: en.Source, DetailType: en.DetailType, Detail: en.Detail, Resources: en.Resources, Time: t}
-		c.sim.events().events = append(c.sim.events().events, ev)
-		c.sim.deliver(ev)
+		ev := Event{ID: newUUID(), Bus: b.name, Source: en.Source, DetailType: en.DetailType, Detail: en.Detail, Resources: en.Resources, Time: t,
+			Account: c.sc.account, Region: c.sc.region}
+		c.sc.events().events = append(c.sc.events().events, ev)
+		c.sim.deliver(c.sc, ev)
 		results = append(results, map[string]string{"EventId": ev.ID})
 	}
 	return map[string]any{"FailedEntryCount": failed, "Entries": results}, nil
-}
-
-func (s *Sim) iamARN(resource string) string {
-	return "arn:aws:iam::" + s.account + ":" + resource
 }

@@ -30,6 +30,11 @@ type Fault struct {
 	// Set overrides resource settings while the fault is active (kms, dynamodb,
 	// s3; see overrides.go), e.g. {"KeyRotationEnabled":"false"}.
 	Set map[string]string `json:"set,omitempty"`
+	// Account and Region narrow the fault to the calls served in that
+	// account (12 digits) or region (one the simulator serves): a region's
+	// outage while the others answer. Empty means every account or region.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
 }
 
 type activeFault struct {
@@ -92,6 +97,12 @@ func (s *Sim) normaliseFault(f Fault) (activeFault, error) {
 	}
 	if f.Malformed && f.State != "" {
 		return activeFault{}, fmt.Errorf("malformed cannot be combined with state")
+	}
+	if f.Account != "" && !accountRe.MatchString(f.Account) {
+		return activeFault{}, fmt.Errorf("bad account %q: want 12 digits", f.Account)
+	}
+	if f.Region != "" && !slices.Contains(s.regions, f.Region) {
+		return activeFault{}, fmt.Errorf("region %q is not served (have %s)", f.Region, strings.Join(s.regions, ", "))
 	}
 	if f.Count < 0 {
 		return activeFault{}, fmt.Errorf("count must be >= 0, got %d", f.Count)
@@ -174,18 +185,19 @@ func (e effect) describe() string {
 	return d
 }
 
-// takeFaults applies every fault matching the request (op is its AWS
-// operation, "" for the simulator's own deliveries), in the order they were
-// added: latencies add up, the first error/state/malformed wins. Counted faults
-// are used up here.
-func (s *Sim) takeFaults(service, op, resource string) effect {
+// takeFaults applies every fault matching the request served in sc (op is
+// its AWS operation, "" for the simulator's own deliveries), in the order
+// they were added: latencies add up, the first error/state/malformed wins.
+// Counted faults are used up here.
+func (s *Sim) takeFaults(sc *scope, service, op, resource string) effect {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var e effect
 	kept := s.faults[:0]
 	for _, f := range s.faults {
 		if f.Service != service || (f.Operation != "" && f.Operation != op) ||
-			(f.Resource != "" && s.canonical(service, f.Resource) != s.canonical(service, resource)) {
+			(f.Account != "" && f.Account != sc.account) || (f.Region != "" && f.Region != sc.region) ||
+			(f.Resource != "" && s.canonical(sc, service, f.Resource) != s.canonical(sc, service, resource)) {
 			kept = append(kept, f)
 			continue
 		}
@@ -207,10 +219,11 @@ func (s *Sim) takeFaults(service, op, resource string) effect {
 }
 
 // canonical reduces the different names of one resource (alias, key id, ARN)
-// to one string so a fault matches however the request names the resource.
-func (s *Sim) canonical(service, name string) string {
+// to one string so a fault matches however the request names the resource
+// in sc.
+func (s *Sim) canonical(sc *scope, service, name string) string {
 	if svc := s.faultTarget(service); svc != nil && svc.canonical != nil {
-		return svc.canonical(s, name)
+		return svc.canonical(sc, name)
 	}
 	return name
 }

@@ -36,24 +36,24 @@ var kmsService = &service{
 		"Origin":               oneOf("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"),
 		"RotationPeriodInDays": intIn(90, 2560),
 	},
-	canonical: func(s *Sim, name string) string {
-		if k := s.kms().lookup(name); k != nil {
+	canonical: func(sc *scope, name string) string {
+		if k := sc.kms().lookup(name); k != nil {
 			return k.id
 		}
 		return name
 	},
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		k := &kmsState{}
-		k.seed(s, slices.Concat(seed.Keys, names))
+		k.seed(sc, slices.Concat(seed.Keys, names))
 		return k
 	},
 }
 
-func (s *Sim) kms() *kmsState { return s.state["kms"].(*kmsState) }
+func (sc *scope) kms() *kmsState { return sc.state["kms"].(*kmsState) }
 
 // kmsState holds the KMS keys and their aliases.
 type kmsState struct {
-	s       *Sim
+	sc      *scope             // the account and region the keys are in
 	keys    map[string]*kmsKey // by key id
 	aliases map[string]string  // "alias/x" → key id
 	order   []string           // key ids in seed order
@@ -72,8 +72,8 @@ type kmsKey struct {
 	rotationDays int
 }
 
-func (k *kmsState) seed(s *Sim, entries []string) {
-	k.s = s
+func (k *kmsState) seed(sc *scope, entries []string) {
+	k.sc = sc
 	k.keys = map[string]*kmsKey{}
 	k.aliases = map[string]string{}
 	for _, e := range entries {
@@ -88,7 +88,7 @@ func (k *kmsState) seed(s *Sim, entries []string) {
 		}
 		key := k.keys[id]
 		if key == nil {
-			key = &kmsKey{id: id, arn: s.arn("kms", "key/"+id), manager: "CUSTOMER", created: time.Now().Add(-30 * 24 * time.Hour), rotation: true}
+			key = &kmsKey{id: id, arn: sc.arn("kms", "key/"+id), manager: "CUSTOMER", created: time.Now().Add(-30 * 24 * time.Hour), rotation: true}
 			if strings.HasPrefix(alias, "alias/aws/") {
 				key.manager = "AWS"
 			}
@@ -117,7 +117,7 @@ func (k *kmsState) firstKeyARN() string {
 // lookup resolves a key id, key ARN, alias name or alias ARN.
 func (k *kmsState) lookup(name string) *kmsKey {
 	if strings.HasPrefix(name, "arn:") {
-		prefix := "arn:aws:kms:" + k.s.region + ":" + k.s.account + ":"
+		prefix := "arn:aws:kms:" + k.sc.region + ":" + k.sc.account + ":"
 		rest, ok := strings.CutPrefix(name, prefix)
 		if !ok {
 			return nil
@@ -142,9 +142,9 @@ func kmsResource(s *Sim, op string, in map[string]json.RawMessage) string {
 	return stringField(in, "KeyId")
 }
 
-func kmsNotFound(s *Sim, id string) *apiError {
+func kmsNotFound(sc *scope, id string) *apiError {
 	if strings.HasPrefix(id, "alias/") {
-		return errorf("NotFoundException", "Alias %s is not found.", s.arn("kms", id))
+		return errorf("NotFoundException", "Alias %s is not found.", sc.arn("kms", id))
 	}
 	if strings.HasPrefix(id, "arn:") && strings.Contains(id, ":alias/") {
 		return errorf("NotFoundException", "Alias %s is not found.", id)
@@ -160,9 +160,9 @@ func kmsDescribeKey(c *call) (any, *apiError) {
 	if in.KeyId == "" {
 		return nil, validation("1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 	}
-	found := c.sim.kms().lookup(in.KeyId)
+	found := c.sc.kms().lookup(in.KeyId)
 	if found == nil {
-		return nil, kmsNotFound(c.sim, in.KeyId)
+		return nil, kmsNotFound(c.sc, in.KeyId)
 	}
 	key := c.kmsView(found)
 	state := "Enabled"
@@ -170,7 +170,7 @@ func kmsDescribeKey(c *call) (any, *apiError) {
 		state = c.state
 	}
 	md := map[string]any{
-		"AWSAccountId":          c.sim.account,
+		"AWSAccountId":          c.sc.account,
 		"KeyId":                 key.id,
 		"Arn":                   key.arn,
 		"CreationDate":          epoch(key.created),
@@ -205,9 +205,9 @@ func kmsGetKeyRotationStatus(c *call) (any, *apiError) {
 	if strings.HasPrefix(in.KeyId, "alias/") || strings.Contains(in.KeyId, ":alias/") {
 		return nil, errorf("NotFoundException", "Invalid keyId %s", in.KeyId)
 	}
-	found := c.sim.kms().lookup(in.KeyId)
+	found := c.sc.kms().lookup(in.KeyId)
 	if found == nil {
-		return nil, kmsNotFound(c.sim, in.KeyId)
+		return nil, kmsNotFound(c.sc, in.KeyId)
 	}
 	key := c.kmsView(found)
 	// Only symmetric keys with KMS-generated material rotate automatically.
@@ -256,7 +256,7 @@ func (k *kmsState) awsManagedKey(alias string) *kmsKey {
 		return key
 	}
 	id := uuidFrom(alias)
-	key := &kmsKey{id: id, arn: k.s.arn("kms", "key/"+id), manager: "AWS", created: time.Now().Add(-24 * time.Hour), rotation: true}
+	key := &kmsKey{id: id, arn: k.sc.arn("kms", "key/"+id), manager: "AWS", created: time.Now().Add(-24 * time.Hour), rotation: true}
 	k.keys[id] = key
 	k.order = append(k.order, id)
 	k.aliases[alias] = id

@@ -20,8 +20,8 @@ func TestKMSDescribeKey(t *testing.T) {
 		md.KeySpec != types.KeySpecSymmetricDefault || md.CreationDate == nil {
 		t.Fatalf("metadata %+v", md)
 	}
-	if aws.ToString(md.Arn) != e.sim.kms().firstKeyARN() {
-		t.Fatalf("alias key %s is not the first seeded key %s", aws.ToString(md.Arn), e.sim.kms().firstKeyARN())
+	if aws.ToString(md.Arn) != e.sim.def.kms().firstKeyARN() {
+		t.Fatalf("alias key %s is not the first seeded key %s", aws.ToString(md.Arn), e.sim.def.kms().firstKeyARN())
 	}
 	id := aws.ToString(md.KeyId)
 	for _, name := range []string{id, aws.ToString(md.Arn), "arn:aws:kms:us-east-1:123456789012:alias/AsiaAgenticSoc"} {
@@ -90,7 +90,7 @@ func TestKMSFaults(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			e := start(t, testSeed())
-			arn := e.sim.kms().firstKeyARN()
+			arn := e.sim.def.kms().firstKeyARN()
 			if tc.fault.Resource == "arn" {
 				tc.fault.Resource = arn
 			}

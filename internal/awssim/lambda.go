@@ -55,11 +55,11 @@ var lambdaService = &service{
 	},
 	canonical: functionCanonical,
 	// Functions are encrypted with the first seeded KMS key.
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		l := &lambdaState{}
-		l.seed(s, slices.Concat(seed.Functions, names), s.kms().firstKeyARN())
+		l.seed(sc, slices.Concat(seed.Functions, names), sc.kms().firstKeyARN())
 		for name, arn := range seed.FunctionDeadLetters {
-			f := l.functions[functionCanonical(s, name)]
+			f := l.functions[functionCanonical(sc, name)]
 			if f == nil {
 				panic(fmt.Sprintf("awssim: FunctionDeadLetters names %q, which is not a seeded function", name))
 			}
@@ -70,7 +70,7 @@ var lambdaService = &service{
 }
 
 // functionCanonical is a function's name, from its name or ARN.
-func functionCanonical(s *Sim, name string) string {
+func functionCanonical(sc *scope, name string) string {
 	if _, rest, ok := strings.Cut(name, ":function:"); ok {
 		fn, _, _ := strings.Cut(rest, ":")
 		return fn
@@ -78,7 +78,7 @@ func functionCanonical(s *Sim, name string) string {
 	return name
 }
 
-func (s *Sim) lambda() *lambdaState { return s.state["lambda"].(*lambdaState) }
+func (sc *scope) lambda() *lambdaState { return sc.state["lambda"].(*lambdaState) }
 
 // lambdaState holds the Lambda functions.
 type lambdaState struct {
@@ -93,13 +93,13 @@ type function struct {
 	modified   time.Time
 }
 
-func (l *lambdaState) seed(s *Sim, names []string, keyARN string) {
+func (l *lambdaState) seed(sc *scope, names []string, keyARN string) {
 	l.functions = map[string]*function{}
 	for _, n := range names {
 		if l.functions[n] != nil {
 			continue
 		}
-		l.functions[n] = &function{name: n, arn: s.arn("lambda", "function:"+n), kmsKeyARN: keyARN, modified: time.Now().Add(-24 * time.Hour)}
+		l.functions[n] = &function{name: n, arn: sc.arn("lambda", "function:"+n), kmsKeyARN: keyARN, modified: time.Now().Add(-24 * time.Hour)}
 		l.order = append(l.order, n)
 	}
 }
@@ -144,9 +144,9 @@ func (c *call) findFunction() (*function, string, *apiError) {
 	if q := c.r.URL.Query().Get("Qualifier"); q != "" {
 		qualifier = q
 	}
-	f := c.sim.lambda().functions[name]
-	if f == nil || (qualifier != "" && qualifier != "$LATEST") {
-		arn := c.sim.arn("lambda", "function:"+name)
+	f := c.sc.lambda().functions[name]
+	if f == nil || c.sc.elsewhere(c.resource) || (qualifier != "" && qualifier != "$LATEST") {
+		arn := c.sc.arn("lambda", "function:"+name)
 		if qualifier != "" {
 			arn += ":" + qualifier
 		}
@@ -181,7 +181,7 @@ func lambdaGetFunctionConfiguration(c *call) {
 		"FunctionName":     f.name,
 		"FunctionArn":      f.arn,
 		"Runtime":          "python3.12",
-		"Role":             c.sim.iamARN("role/" + f.name + "-role"),
+		"Role":             c.sc.iamARN("role/" + f.name + "-role"),
 		"Handler":          "app.handler",
 		"CodeSize":         1024,
 		"Description":      "",

@@ -18,7 +18,7 @@ func TestLambdaGetFunctionConfiguration(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if aws.ToString(out.FunctionName) != "triage" || out.State != types.StateActive || out.LastUpdateStatus != types.LastUpdateStatusSuccessful ||
-			aws.ToString(out.KMSKeyArn) != e.sim.kms().firstKeyARN() || aws.ToString(out.LastModified) == "" {
+			aws.ToString(out.KMSKeyArn) != e.sim.def.kms().firstKeyARN() || aws.ToString(out.LastModified) == "" {
 			t.Fatalf("%s: %+v", name, out)
 		}
 	}

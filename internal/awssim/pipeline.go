@@ -69,9 +69,10 @@ func (p *Pipeline) appliesTo(m *stateMachine) bool {
 	return p.StateMachine == "" || p.StateMachine == m.arn || p.StateMachine == m.name
 }
 
-// writeOutputs stores what a successful execution produces. It runs under s.mu.
-func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
-	p := s.pipeline
+// writeOutputs stores what a successful execution of a state machine of sc
+// produces, in sc. It runs under s.mu.
+func (s *Sim) writeOutputs(sc *scope, m *stateMachine, x *execution, defect string) {
+	p := sc.pipeline
 	if p == nil || !p.appliesTo(m) {
 		return
 	}
@@ -90,7 +91,7 @@ func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
 	fill := strings.NewReplacer("{investigation_id}", id, "{tenant}", in.Detail.TenantID).Replace
 	now := time.Now()
 
-	if t := s.ddb().tables[p.Table]; t != nil && defect != "ITEM_NOT_WRITTEN" {
+	if t := sc.ddb().tables[p.Table]; t != nil && defect != "ITEM_NOT_WRITTEN" {
 		keyAttr := firstNonEmpty(p.KeyAttribute, t.keyAttr)
 		str := func(v string) json.RawMessage { b, _ := json.Marshal(map[string]string{"S": v}); return b }
 		item := map[string]json.RawMessage{
@@ -107,7 +108,7 @@ func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
 		t.items[fill(p.KeyTemplate)] = item
 	}
 	report := []byte(`{"investigationId":"` + id + `","verdict":"benign"}`)
-	if b := s.s3().buckets[p.ArtifactsBucket]; b != nil {
+	if b := sc.s3().buckets[p.ArtifactsBucket]; b != nil {
 		if defect != "ARTIFACT_MISSING" {
 			v := s.newObject(b, report)
 			if defect == "ARTIFACT_UNENCRYPTED" {
@@ -119,7 +120,7 @@ func (s *Sim) writeOutputs(m *stateMachine, x *execution, defect string) {
 			b.put(fill(p.CompliancePrefix)+"evidence.json", s.newObject(b, report))
 		}
 	}
-	if b := s.s3().buckets[p.AuditBucket]; b != nil && defect != "AUDIT_MISSING" {
+	if b := sc.s3().buckets[p.AuditBucket]; b != nil && defect != "AUDIT_MISSING" {
 		v := s.newObject(b, report)
 		v.lockMode, v.retainUntil = "COMPLIANCE", now.AddDate(7, 0, 2)
 		if defect == "RETENTION_SHORT" {

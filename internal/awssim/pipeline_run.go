@@ -10,9 +10,9 @@ import (
 // Step Functions does: it stays RUNNING while its Lambda stages take their
 // simulated time, records the history events a real execution records, and
 // ends SUCCEEDED (after the pipeline's writes) or FAILED. It is called under
-// s.mu.
-func (s *Sim) runExecution(m *stateMachine, x *execution) {
-	r := &run{sim: s, m: m, x: x}
+// s.mu. sc is the account and region the state machine is in.
+func (s *Sim) runExecution(sc *scope, m *stateMachine, x *execution) {
+	r := &run{sim: s, sc: sc, m: m, x: x}
 	r.add("ExecutionStarted", "executionStartedEventDetails", map[string]any{"input": x.input, "inputDetails": map[string]bool{"truncated": false}, "roleArn": m.roleARN})
 	go r.play()
 }
@@ -20,6 +20,7 @@ func (s *Sim) runExecution(m *stateMachine, x *execution) {
 // run is one execution being played.
 type run struct {
 	sim *Sim
+	sc  *scope
 	m   *stateMachine
 	x   *execution
 }
@@ -51,7 +52,7 @@ func (r *run) play() {
 	f := r.states(def, &steps)
 	defect := ""
 	if f == nil {
-		defect = r.sim.takeFaults("pipeline", "", r.m.name).state
+		defect = r.sim.takeFaults(r.sc, "pipeline", "", r.m.name).state
 	}
 	s := r.sim
 	s.mu.Lock()
@@ -62,7 +63,7 @@ func (r *run) play() {
 		r.x.errorCode, r.x.cause = f.err, f.cause
 		return
 	}
-	s.writeOutputs(r.m, r.x, defect)
+	s.writeOutputs(r.sc, r.m, r.x, defect)
 	r.add("ExecutionSucceeded", "executionSucceededEventDetails", map[string]any{"output": r.x.input, "outputDetails": map[string]bool{"truncated": false}})
 	r.x.status, r.x.output, r.x.stop = "SUCCEEDED", r.x.input, time.Now()
 }
@@ -186,7 +187,7 @@ func (r *run) task(st map[string]any) *failure {
 	case strings.HasPrefix(resource, "arn:aws:lambda:"):
 		return r.lambdaStage("LambdaFunction", "lambdaFunction", resource, resource, nil)
 	default:
-		r.record("TaskScheduled", "taskScheduledEventDetails", map[string]any{"resourceType": "states", "resource": resource, "region": r.sim.region, "parameters": "{}"})
+		r.record("TaskScheduled", "taskScheduledEventDetails", map[string]any{"resourceType": "states", "resource": resource, "region": r.sc.region, "parameters": "{}"})
 		r.record("TaskSucceeded", "taskSucceededEventDetails", map[string]any{"resourceType": "states", "resource": resource, "output": "{}"})
 		return nil
 	}
@@ -204,7 +205,7 @@ func (r *run) lambdaStage(kind, prefix, resource, fn string, params map[string]a
 	}
 	if kind == "Task" {
 		p, _ := json.Marshal(params)
-		r.record("TaskScheduled", "taskScheduledEventDetails", map[string]any{"resourceType": "lambda", "resource": resource, "region": r.sim.region, "parameters": string(p)})
+		r.record("TaskScheduled", "taskScheduledEventDetails", map[string]any{"resourceType": "lambda", "resource": resource, "region": r.sc.region, "parameters": string(p)})
 	} else {
 		r.record("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", map[string]any{"resource": resource, "input": r.x.input})
 	}
@@ -216,13 +217,13 @@ func (r *run) lambdaStage(kind, prefix, resource, fn string, params map[string]a
 	}
 	name, _, _ = strings.Cut(name, ":")
 	r.sim.mu.Lock()
-	exists := r.sim.lambda().functions[name] != nil
+	exists := r.sc.lambda().functions[name] != nil
 	stage := time.Duration(0)
-	if p := r.sim.pipeline; p != nil && p.appliesTo(r.m) {
+	if p := r.sc.pipeline; p != nil && p.appliesTo(r.m) {
 		stage = p.StageDuration
 	}
 	r.sim.mu.Unlock()
-	fault := r.sim.takeFaults("lambda", "", name)
+	fault := r.sim.takeFaults(r.sc, "lambda", "", name)
 	r.sim.sleep(stage + fault.latency)
 
 	var f *failure

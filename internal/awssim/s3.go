@@ -76,14 +76,14 @@ var s3Service = &service{
 	},
 	// Buckets are encrypted with the first seeded KMS key; AuditBuckets
 	// have Object Lock.
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		st := &s3State{}
-		st.seed(s, slices.Concat(seed.Buckets, names), seed.AuditBuckets, s.kms().firstKeyARN())
+		st.seed(slices.Concat(seed.Buckets, names), seed.AuditBuckets, sc.kms().firstKeyARN())
 		return st
 	},
 }
 
-func (s *Sim) s3() *s3State { return s.state["s3"].(*s3State) }
+func (sc *scope) s3() *s3State { return sc.state["s3"].(*s3State) }
 
 // s3WriteError answers e as an S3 XML error.
 func s3WriteError(c *call, status int, e *apiError) {
@@ -132,8 +132,10 @@ func s3AuthError(c *call, kind authKind, msg string) *apiError {
 	case authMissing:
 		return &apiError{Code: "AccessDenied", Message: "Access Denied", Status: http.StatusForbidden}
 	case authRegion:
-		c.w.Header().Set("X-Amz-Bucket-Region", c.sim.region)
-		msg = "The authorization header is malformed; the region '" + msg + "' is wrong; expecting '" + c.sim.region + "'"
+		c.w.Header().Set("X-Amz-Bucket-Region", c.sim.def.region)
+		msg = "The authorization header is malformed; the region '" + msg + "' is wrong; expecting '" + c.sim.def.region + "'"
+	case authExpired:
+		return &apiError{Code: "ExpiredToken", Message: "The provided token has expired.", Status: http.StatusBadRequest}
 	}
 	return &apiError{Code: "AuthorizationHeaderMalformed", Message: msg, Status: http.StatusBadRequest}
 }
@@ -183,7 +185,7 @@ type objectVersion struct {
 	meta         map[string]string // x-amz-meta-* headers as sent
 }
 
-func (s3 *s3State) seed(s *Sim, names, audit []string, keyARN string) {
+func (s3 *s3State) seed(names, audit []string, keyARN string) {
 	s3.buckets = map[string]*bucket{}
 	add := func(n string, lock bool) {
 		b := s3.buckets[n]
@@ -273,7 +275,7 @@ func (c *call) hostID() string {
 // s3Bucket is the request's bucket as faults make it look (overrides.go);
 // it shares the bucket's objects.
 func (c *call) s3Bucket() (*bucket, *apiError) {
-	b := c.sim.s3().buckets[c.resource]
+	b := c.sc.s3().buckets[c.resource]
 	if b == nil {
 		return nil, errorf("NoSuchBucket", "The specified bucket does not exist")
 	}
@@ -291,7 +293,7 @@ func s3HeadBucket(c *call) {
 		return
 	}
 	c.setS3RequestHeaders()
-	c.w.Header().Set("X-Amz-Bucket-Region", c.sim.region)
+	c.w.Header().Set("X-Amz-Bucket-Region", c.sc.region)
 	c.w.WriteHeader(http.StatusOK)
 }
 

@@ -17,7 +17,7 @@ import (
 func TestS3Buckets(t *testing.T) {
 	e := start(t, testSeed())
 	c := e.s3()
-	keyARN := e.sim.kms().firstKeyARN()
+	keyARN := e.sim.def.kms().firstKeyARN()
 
 	head, err := c.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String("soc-data")})
 	if err != nil || aws.ToString(head.BucketRegion) != "us-east-1" {
@@ -78,7 +78,7 @@ func TestS3RequestIDs(t *testing.T) {
 func TestS3Objects(t *testing.T) {
 	e := start(t, testSeed())
 	c := e.s3()
-	keyARN := e.sim.kms().firstKeyARN()
+	keyARN := e.sim.def.kms().firstKeyARN()
 	body := []byte(`{"investigationId":"inv-1"}`)
 
 	put, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("soc-data"), Key: aws.String("alerts/a 1.json"),

@@ -218,10 +218,10 @@ func (c *call) applySSE(b *bucket, v *objectVersion) *apiError {
 		// No key named: S3 uses the bucket's key, or the AWS managed aws/s3 key.
 		v.kmsKeyARN = b.sseKeyARN
 		if v.kmsKeyARN == "" {
-			v.kmsKeyARN = c.sim.arn("kms", "key/"+uuidFrom("alias/aws/s3"))
+			v.kmsKeyARN = c.sc.arn("kms", "key/"+uuidFrom("alias/aws/s3"))
 		}
 	} else {
-		k := c.sim.kms().lookup(keyID)
+		k := c.sc.kms().lookup(keyID)
 		if k == nil {
 			return errorf("KMS.NotFoundException", "Invalid keyId %s", keyID)
 		}

@@ -62,18 +62,20 @@ type service struct {
 	// no state to override), settings the keys a fault's Set may override
 	// and their valid values (overrides.go). The service's handlers apply
 	// both (call.state, call.set). canonical reduces the names of one
-	// resource (alias, id, ARN) to one string, so a fault matches however a
-	// request names the resource; nil means names are taken as they are.
+	// resource (alias, id, ARN) of a scope to one string, so a fault
+	// matches however a request names the resource; nil means names are
+	// taken as they are.
 	states    []string
 	settings  map[string]func(string) error
-	canonical func(s *Sim, name string) string
+	canonical func(sc *scope, name string) string
 
-	// seed creates the service's state and resources in a new simulator
-	// and returns the state, which the simulator keeps under the service's
-	// name (Sim.state) for the service's accessor. names are those
-	// Seed.Resources gives it, to which it adds its own Seed fields. It
-	// runs for every service, with or without names.
-	seed func(s *Sim, seed *Seed, names []string) any
+	// seed creates the service's state and resources in a new scope (an
+	// account in a region, scope.go) and returns the state, which the
+	// scope keeps under the service's name (scope.state) for the service's
+	// accessor. names are those Seed.Resources gives it, to which it adds
+	// its own Seed fields. It runs for every service and scope, with or
+	// without names (nil: the service keeps no state per scope).
+	seed func(sc *scope, seed *Seed, names []string) any
 }
 
 // protocol is how a service answers beyond its successful bodies: errors,
@@ -179,10 +181,10 @@ func (sd *Seed) Add(service, name string) error {
 	return nil
 }
 
-// seedServices creates every service's resources from seed, in the order of
-// s.services. Resources naming a service the simulator does not have is a
+// seedServices creates every service's resources in sc from seed, in the
+// order of s.services. Resources naming a service the simulator does not have is a
 // programming error in the caller, as an invalid fault is, and panics.
-func (s *Sim) seedServices(seed *Seed) {
+func (s *Sim) seedServices(sc *scope, seed *Seed) {
 	names := map[*service][]string{}
 	keys := make([]string, 0, len(seed.Resources))
 	for k := range seed.Resources {
@@ -197,6 +199,6 @@ func (s *Sim) seedServices(seed *Seed) {
 		names[svc] = append(names[svc], seed.Resources[k]...)
 	}
 	for _, svc := range s.services {
-		s.state[svc.name] = svc.seed(s, seed, names[svc])
+		sc.state[svc.name] = svc.seed(sc, seed, names[svc])
 	}
 }

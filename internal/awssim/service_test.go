@@ -93,8 +93,8 @@ func TestServicesAreComplete(t *testing.T) {
 				if svc.seed == nil {
 					t.Fatal("no seed")
 				}
-				if sim := New(seed); sim.state[svc.name] == nil {
-					t.Errorf("seeding %s keeps no state under its name", n)
+				if _, ok := New(seed).def.state[svc.name]; !ok {
+					t.Errorf("seeding %s keeps nothing under its name", n)
 				}
 			}
 
@@ -212,7 +212,7 @@ func TestSeedResourcesAsFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyARN := e.sim.kms().firstKeyARN()
+	keyARN := e.sim.def.kms().firstKeyARN()
 	if keyARN == "" || aws.ToString(table.Table.SSEDescription.KMSMasterKeyArn) != keyARN {
 		t.Errorf("table encrypted with %v, want the seeded key %s", table.Table.SSEDescription, keyARN)
 	}

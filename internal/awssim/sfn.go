@@ -32,7 +32,7 @@ var sfnService = &service{
 	protocol: awsJSON("1.0", func(code string) string { return "com.amazonaws.swf.service.v2.model#" + code }),
 	states:   []string{"ACTIVE", "DELETING"},
 	// A fault on a state machine also hits its executions.
-	canonical: func(s *Sim, name string) string {
+	canonical: func(sc *scope, name string) string {
 		if _, rest, ok := strings.Cut(name, ":stateMachine:"); ok {
 			return rest
 		}
@@ -44,14 +44,14 @@ var sfnService = &service{
 	},
 	// The default definition chains the seeded Lambda functions, so Lambda
 	// seeds first (services).
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		st := &sfnState{}
-		st.seed(s, slices.Concat(seed.StateMachines, names), s.lambda().names(), seed.Definitions)
+		st.seed(sc, slices.Concat(seed.StateMachines, names), sc.lambda().names(), seed.Definitions)
 		return st
 	},
 }
 
-func (s *Sim) sfn() *sfnState { return s.state["stepfunctions"].(*sfnState) }
+func (sc *scope) sfn() *sfnState { return sc.state["stepfunctions"].(*sfnState) }
 
 // sfnState holds Step Functions state machines and their executions.
 type sfnState struct {
@@ -79,7 +79,7 @@ type execution struct {
 
 // seed creates the state machines. definitions (by name or ARN) replace the
 // default definition, which chains every seeded Lambda function.
-func (st *sfnState) seed(s *Sim, entries []string, functionARNs []string, definitions map[string]string) {
+func (st *sfnState) seed(sc *scope, entries []string, functionARNs []string, definitions map[string]string) {
 	st.machines = map[string]*stateMachine{}
 	st.executions = map[string]*execution{}
 	st.byMachine = map[string][]*execution{}
@@ -88,12 +88,12 @@ func (st *sfnState) seed(s *Sim, entries []string, functionARNs []string, defini
 		if _, rest, ok := strings.Cut(e, ":stateMachine:"); ok {
 			name = rest
 		} else {
-			arn = s.arn("states", "stateMachine:"+e)
+			arn = sc.arn("states", "stateMachine:"+e)
 		}
 		def := firstNonEmpty(definitions[arn], definitions[name], pipelineDefinition(functionARNs))
 		st.machines[arn] = &stateMachine{
 			arn: arn, name: name, definition: def,
-			roleARN: s.iamARN("role/" + name + "-role"), functions: functionARNs,
+			roleARN: sc.iamARN("role/" + name + "-role"), functions: functionARNs,
 			created: time.Now().Add(-24 * time.Hour),
 		}
 	}
@@ -158,7 +158,7 @@ func (c *call) findMachine(arn string) (*stateMachine, *apiError) {
 	if !machineARNRe.MatchString(arn) {
 		return nil, errorf("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 	}
-	m := c.sim.sfn().machines[arn]
+	m := c.sc.sfn().machines[arn]
 	if m == nil {
 		return nil, errorf("StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", arn)
 	}
@@ -172,7 +172,7 @@ func (c *call) findExecution(arn string) (*execution, *apiError) {
 	if !executionARNRe.MatchString(arn) {
 		return nil, errorf("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 	}
-	e := c.sim.sfn().executions[arn]
+	e := c.sc.sfn().executions[arn]
 	if e == nil {
 		return nil, errorf("ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
 	}
@@ -250,7 +250,7 @@ func sfnListExecutions(c *call) (any, *apiError) {
 	if in.StatusFilter != "" && !executionStatuses[in.StatusFilter] {
 		return nil, validation("1 validation error detected: Value '%s' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE]", in.StatusFilter)
 	}
-	all := c.sim.sfn().byMachine[m.arn]
+	all := c.sc.sfn().byMachine[m.arn]
 	items := []map[string]any{}
 	for i := len(all) - 1; i >= 0; i-- { // newest first, as AWS lists them
 		x := all[i]
@@ -363,12 +363,12 @@ func sfnStartExecution(c *call) (any, *apiError) {
 		return nil, errorf("InvalidExecutionInput", "Invalid State Machine Execution Input: 'Unexpected token'")
 	}
 	arn := strings.Replace(m.arn, ":stateMachine:", ":execution:", 1) + ":" + in.Name
-	if c.sim.sfn().executions[arn] != nil {
+	if c.sc.sfn().executions[arn] != nil {
 		return nil, errorf("ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
 	}
 	x := &execution{arn: arn, machineARN: m.arn, name: in.Name, status: "RUNNING", input: input, start: time.Now()}
-	c.sim.sfn().executions[arn] = x
-	c.sim.sfn().byMachine[m.arn] = append(c.sim.sfn().byMachine[m.arn], x)
-	c.sim.runExecution(m, x)
+	c.sc.sfn().executions[arn] = x
+	c.sc.sfn().byMachine[m.arn] = append(c.sc.sfn().byMachine[m.arn], x)
+	c.sim.runExecution(c.sc, m, x)
 	return map[string]any{"executionArn": arn, "startDate": epoch(x.start)}, nil
 }

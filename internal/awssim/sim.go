@@ -29,10 +29,28 @@ import (
 	"github.com/socmond/socmond/internal/wireconn"
 )
 
-// Seed lists the resources the simulator starts with.
+// Seed lists the resources the simulator starts with, in its default
+// account and region: those a request signed with plain credentials for that
+// region reaches. Scopes seeds other accounts and regions.
 type Seed struct {
 	Region    string // default DefaultRegion
 	AccountID string // default DefaultAccount
+
+	// Scopes seeds more accounts and regions, each as this Seed seeds the
+	// default one: its AccountID and Region (defaults: the default
+	// scope's) name the scope, the rest its resources; its own Scopes and
+	// Roles must be empty. The simulator serves the regions of all its
+	// scopes; a request signed for another region is refused as on a
+	// single-region endpoint. A request reaches the scope of its signing
+	// region and of the account whose role's AssumeRole credentials signed
+	// it (plain credentials: the default account); an account or region
+	// with nothing seeded is served empty, as an AWS account without those
+	// resources.
+	Scopes []Seed
+	// Roles are the roles AssumeRole grants; any other, or one asked for
+	// without its external id, is AccessDenied. Empty: any role may be
+	// assumed.
+	Roles []Role
 
 	// Resources lists resource names by service (a service's name or alias,
 	// as in a Fault; Add checks it), for any service. Each service seeds
@@ -67,6 +85,14 @@ type Seed struct {
 	// could not process to (GetFunctionConfiguration's DeadLetterConfig;
 	// a fault's Set TargetArn overrides it, "NONE" removes it).
 	FunctionDeadLetters map[string]string
+}
+
+// Role is a role for Seed.Roles: its ARN
+// (arn:aws:iam::<account>:role/<name>), and the external id AssumeRole must
+// name, if any.
+type Role struct {
+	ARN        string
+	ExternalID string
 }
 
 // Rule is an EventBridge rule for Seed.Rules.
@@ -105,24 +131,30 @@ type Call struct {
 	// (replicas of socmond) tell whose call it was and in what order.
 	At        time.Time `json:"at"`
 	AccessKey string    `json:"access_key,omitempty"`
+	// Account and Region are the scope that served the call: the signer's
+	// account and the signing region (empty where the signature was not
+	// accepted). Role is the ARN of the role whose AssumeRole credentials
+	// signed it, empty for plain credentials.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Role    string `json:"role,omitempty"`
 }
 
 // Sim is the simulator. It is an http.Handler; Start serves it on a listener.
 type Sim struct {
-	region  string
-	account string
-
+	def      *scope     // the seed's own account and region
+	regions  []string   // the regions served: the seeded scopes'; written only by New
 	services []*service // the registered services (service.go)
 
 	mu     sync.Mutex // guards everything below and all service state
 	faults []activeFault
 	calls  []Call
-	// state holds each service's own state by its name, as its seed
-	// returned it; each service's file reads its own through an accessor
-	// (s.kms(), s.ddb(), ...). The map is written only by New.
-	state map[string]any
-
-	pipeline *Pipeline // what executions write (pipeline.go); nil: nothing
+	// scopes holds the state of each account in each region (scope.go):
+	// the seeded ones, and those made empty on first use; order lists
+	// them as they were made.
+	scopes map[scopeKey]*scope
+	order  []*scope
+	sts    stsState // what STS granted and issued (sts.go)
 
 	srv       *http.Server
 	closed    chan struct{}
@@ -138,20 +170,21 @@ const (
 // New builds a simulator holding the seeded resources. Every table and bucket
 // is encrypted with the first seeded KMS key (SSE-KMS, bucket key enabled), so
 // compliance checks pass against a fresh simulator.
+//
+// Seed.Scopes with Scopes or Roles of their own, a scope seeded twice, a
+// malformed account or role ARN are programming errors in the caller and
+// panic.
 func New(seed Seed) *Sim {
-	s := &Sim{region: seed.Region, account: seed.AccountID, services: services, state: map[string]any{}, closed: make(chan struct{})}
-	if s.region == "" {
-		s.region = DefaultRegion
+	s := &Sim{services: services, scopes: map[scopeKey]*scope{}, closed: make(chan struct{})}
+	s.def = s.seedScope(&seed, DefaultAccount, DefaultRegion)
+	for i := range seed.Scopes {
+		sub := &seed.Scopes[i]
+		if len(sub.Scopes) > 0 || len(sub.Roles) > 0 {
+			panic("awssim: a seed's Scopes have no Scopes or Roles of their own")
+		}
+		s.seedScope(sub, s.def.account, s.def.region)
 	}
-	if s.account == "" {
-		s.account = DefaultAccount
-	}
-	s.seedServices(&seed)
-	if seed.Pipeline != nil {
-		p := *seed.Pipeline
-		p.withDefaults()
-		s.pipeline = &p
-	}
+	s.sts.grant(seed.Roles)
 	return s
 }
 
@@ -224,7 +257,14 @@ type call struct {
 	attempt   int
 	fault     string // what the matching faults did (Call.Fault)
 	accessKey string // from the SigV4 credential scope (Call.AccessKey)
-	chaos     string // transport breakage to apply when answering (chaos.go)
+	// account and region are the scope the signature names (Call.Account,
+	// Call.Region), role the role whose credentials signed (Call.Role) and
+	// session its session; sc is the scope serving the call, set once the
+	// signature is accepted.
+	account, region, role string
+	session               *roleSession
+	sc                    *scope
+	chaos                 string // transport breakage to apply when answering (chaos.go)
 
 	set map[string]string // setting overrides from faults (overrides.go)
 }
@@ -287,7 +327,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// actually handed to the network.
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Service: c.service, Operation: c.op, Resource: c.resource, Attempt: c.attempt,
-		Status: status, Fault: c.fault, RequestID: c.requestID, Held: time.Since(start), At: start, AccessKey: c.accessKey})
+		Status: status, Fault: c.fault, RequestID: c.requestID, Held: time.Since(start), At: start, AccessKey: c.accessKey,
+		Account: c.account, Region: c.region, Role: c.role})
 	idx := len(s.calls) - 1
 	s.mu.Unlock()
 	if c.chaos != "" {
@@ -356,7 +397,7 @@ func arrival(r *http.Request, handlerStart time.Time) time.Time {
 
 func (s *Sim) serve(c *call) {
 	routeErr := s.route(c)
-	if e := checkAuth(c, s.region); e != nil {
+	if e := s.checkAuth(c); e != nil {
 		c.writeError(e)
 		return
 	}
@@ -364,7 +405,13 @@ func (s *Sim) serve(c *call) {
 		c.writeError(routeErr)
 		return
 	}
-	f := s.takeFaults(c.service, c.op, c.resource)
+	if c.region == "" { // unsigned (AssumeRoleWithWebIdentity): the default scope
+		c.account, c.region = s.def.account, s.def.region
+	}
+	s.mu.Lock()
+	c.sc = s.scopeOf(c.account, c.region)
+	s.mu.Unlock()
+	f := s.takeFaults(c.sc, c.service, c.op, c.resource)
 	c.fault, c.chaos = f.describe(), f.chaos
 	if f.latency > 0 {
 		t := time.NewTimer(f.latency)
@@ -451,8 +498,4 @@ func newUUID() string {
 // epoch renders a time the way awsJson protocols carry timestamps.
 func epoch(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000
-}
-
-func (s *Sim) arn(service, resource string) string {
-	return "arn:aws:" + service + ":" + s.region + ":" + s.account + ":" + resource
 }

@@ -223,7 +223,8 @@ func TestControlAPIListClearAndCalls(t *testing.T) {
 	}
 	var calls []Call
 	getJSON(t, e.url+"/_sim/calls", &calls)
-	wantCall := Call{Service: "dynamodb", Operation: "DescribeTable", Resource: "soc-alerts", Attempt: 1, Status: 400, Fault: "error:ThrottlingException"}
+	wantCall := Call{Service: "dynamodb", Operation: "DescribeTable", Resource: "soc-alerts", Attempt: 1, Status: 400, Fault: "error:ThrottlingException",
+		Account: "123456789012", Region: "us-east-1"}
 	if len(calls) != 1 || calls[0].RequestID == "" || calls[0].Held <= 0 || calls[0].At.IsZero() || calls[0].AccessKey == "" {
 		t.Fatalf("calls %+v, want one with its request id, held time, arrival and access key", calls)
 	}

@@ -39,8 +39,8 @@ var sqsService = &service{
 		"ApproximateNumberOfMessages":           intIn(0, 1<<30),
 		"ApproximateNumberOfMessagesNotVisible": intIn(0, 1<<30),
 	},
-	canonical: func(s *Sim, name string) string { return queueName(name) },
-	seed: func(s *Sim, seed *Seed, names []string) any {
+	canonical: func(sc *scope, name string) string { return queueName(name) },
+	seed: func(sc *scope, seed *Seed, names []string) any {
 		q := &sqsState{queues: map[string]bool{}}
 		for _, n := range names {
 			q.queues[queueName(n)] = true
@@ -49,7 +49,7 @@ var sqsService = &service{
 	},
 }
 
-func (s *Sim) sqs() *sqsState { return s.state["sqs"].(*sqsState) }
+func (sc *scope) sqs() *sqsState { return sc.state["sqs"].(*sqsState) }
 
 // sqsState holds the queues, by name; they never change after the seed.
 type sqsState struct {
@@ -103,7 +103,7 @@ func sqsResource(s *Sim, op string, in map[string]json.RawMessage) string {
 }
 
 func (c *call) findQueue(name string) *apiError {
-	if !c.sim.sqs().queues[name] {
+	if !c.sc.sqs().queues[name] {
 		return errorf("QueueDoesNotExist", "The specified queue does not exist.")
 	}
 	return nil
@@ -128,7 +128,7 @@ func sqsGetQueueAttributes(c *call) (any, *apiError) {
 		"ApproximateNumberOfMessages":           "0",
 		"ApproximateNumberOfMessagesNotVisible": "0",
 		"ApproximateNumberOfMessagesDelayed":    "0",
-		"QueueArn":                              "arn:aws:sqs:" + c.sim.region + ":" + c.sim.account + ":" + name,
+		"QueueArn":                              "arn:aws:sqs:" + c.sc.region + ":" + c.sc.account + ":" + name,
 		"VisibilityTimeout":                     "30",
 		"MessageRetentionPeriod":                "1209600",
 	}
@@ -160,5 +160,5 @@ func sqsGetQueueURL(c *call) (any, *apiError) {
 	if e := c.findQueue(in.QueueName); e != nil {
 		return nil, e
 	}
-	return map[string]any{"QueueUrl": "https://sqs." + c.sim.region + ".amazonaws.com/" + c.sim.account + "/" + in.QueueName}, nil
+	return map[string]any{"QueueUrl": "https://sqs." + c.sc.region + ".amazonaws.com/" + c.sc.account + "/" + in.QueueName}, nil
 }

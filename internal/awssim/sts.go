@@ -53,16 +53,16 @@ var stsService = &service{
 				return &apiError{Code: "SignatureDoesNotMatch", Message: wrongRegion(msg), Status: http.StatusForbidden}
 			case authScope:
 				return &apiError{Code: "SignatureDoesNotMatch", Message: msg, Status: http.StatusForbidden}
+			case authExpired:
+				return &apiError{Code: "ExpiredToken", Message: expiredToken, Status: http.StatusForbidden}
 			}
 			return &apiError{Code: "IncompleteSignature", Message: msg, Status: http.StatusBadRequest}
 		},
 	},
-	// Any role may be assumed: there is nothing to create, only the
-	// credentials' lifetime to keep.
-	seed: func(s *Sim, seed *Seed, names []string) any { return &stsState{} },
+	// STS is one for every account and region: what it issued is the
+	// simulator's (Sim.sts), not a scope's.
+	seed: func(sc *scope, seed *Seed, names []string) any { return nil },
 }
-
-func (s *Sim) sts() *stsState { return s.state["sts"].(*stsState) }
 
 // writeQueryXML writes an awsQuery answer.
 func (c *call) writeQueryXML(status int, body string) {
@@ -70,32 +70,101 @@ func (c *call) writeQueryXML(status int, body string) {
 	c.writeXML(status, "text/xml", []byte(body))
 }
 
-// stsState holds what STS needs beyond the simulator's account: how long the
-// temporary credentials it issues last.
+// stsState is what STS grants and has issued.
 type stsState struct {
 	// lifetime, when set, replaces the requested session duration: tests
 	// make credentials expire within seconds so the SDK refreshes them
 	// while they watch (SetCredentialLifetime).
 	lifetime time.Duration
+	// roles are those AssumeRole grants, by ARN (Seed.Roles); nil: any.
+	roles map[string]Role
+	// sessions are the AssumeRole sessions by their access key id, which
+	// is issued counts.
+	sessions map[string]*roleSession
+	issued   int
+}
+
+// roleSession is one AssumeRole session: whose its credentials are, and until when.
+type roleSession struct {
+	role    string // the role ARN
+	arn     string // the assumed-role ARN AWS reports for the session
+	userID  string // AROA...:session name
+	account string // the role's account
+	expires time.Time
+}
+
+// grant makes roles the only ones AssumeRole grants (none: any). A malformed
+// role ARN is a programming error in the caller and panics.
+func (cr *stsState) grant(roles []Role) {
+	for _, r := range roles {
+		if !roleARNRe.MatchString(r.ARN) {
+			panic(fmt.Sprintf("awssim: seed role %q is not a role ARN (arn:aws:iam::<account>:role/<name>)", r.ARN))
+		}
+		if cr.roles == nil {
+			cr.roles = map[string]Role{}
+		}
+		cr.roles[r.ARN] = r
+	}
+}
+
+// signer is the AssumeRole session whose credentials the access key is (nil
+// for credentials STS did not issue), and whether they have expired.
+func (s *Sim) signer(key string) (*roleSession, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sts.sessions[key]
+	return sess, sess != nil && !time.Now().Before(sess.expires)
+}
+
+// AssumeRoleCount is how many AssumeRole calls named role (its ARN), granted
+// or not, among the recorded calls: a client that caches its credentials
+// makes one per session lifetime.
+func (s *Sim) AssumeRoleCount(role string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Service == "sts" && c.Operation == "AssumeRole" && c.Resource == role {
+			n++
+		}
+	}
+	return n
 }
 
 // SetCredentialLifetime makes AssumeRole and AssumeRoleWithWebIdentity issue
 // credentials that expire d after they are issued, whatever duration was
 // asked for (0 restores the asked-for duration). It stands in for a session
-// near its end, so the SDK has to refresh through STS during a test.
+// near its end, so the SDK has to refresh through STS during a test. A call
+// signed with AssumeRole credentials past their expiry is refused with the
+// service's ExpiredToken error; AssumeRoleWithWebIdentity's are not tracked
+// (they are the default account's, and never refused).
 func (s *Sim) SetCredentialLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sts().lifetime = d
+	s.sts.lifetime = d
 }
 
-// sessionExpiry is when credentials issued now for the asked duration end.
-func (s *Sim) sessionExpiry(asked time.Duration) string {
+// sessionExpiry is when credentials issued now for the asked duration end,
+// to the second, as the answer carries it.
+func (s *Sim) sessionExpiry(asked time.Duration) time.Time {
 	d := asked
-	if s.sts().lifetime > 0 {
-		d = s.sts().lifetime
+	if s.sts.lifetime > 0 {
+		d = s.sts.lifetime
 	}
-	return time.Now().Add(d).UTC().Format(time.RFC3339)
+	return time.Now().Add(d).UTC().Truncate(time.Second)
+}
+
+// sessionDuration is the DurationSeconds a request asks for (an hour if none).
+func sessionDuration(form url.Values) (time.Duration, *apiError) {
+	v := form.Get("DurationSeconds")
+	if v == "" {
+		return time.Hour, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 900 || n > 43200 {
+		return 0, errorf("ValidationError", "1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", v)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 var roleSessionRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
@@ -127,9 +196,19 @@ func (s *Sim) routeSTS(c *call) *apiError {
 	return nil
 }
 
+// caller is the ARN and user id of whoever signed c: the assumed role of
+// its session, else the default account's user.
+func (c *call) caller() (arn, userID string) {
+	if c.session != nil {
+		return c.session.arn, c.session.userID
+	}
+	return c.sim.def.iamARN("user/socmond"), "AIDAAWSSIMEXAMPLE"
+}
+
 func stsGetCallerIdentity(c *call) {
-	body := fmt.Sprintf(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AIDAAWSSIMEXAMPLE</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-		c.sim.iamARN("user/socmond"), c.sim.account, c.requestID)
+	arn, userID := c.caller()
+	body := fmt.Sprintf(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>%s</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+		xmlEscape(arn), xmlEscape(userID), c.sc.account, c.requestID)
 	c.writeQueryXML(http.StatusOK, body)
 }
 
@@ -154,9 +233,29 @@ func stsAssumeRole(c *call, form url.Values) {
 		c.writeError(errorf("ValidationError", "1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint", session))
 		return
 	}
-	exp := c.sim.sessionExpiry(time.Hour)
-	body := fmt.Sprintf(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAAWSSIMEXAMPLE</AccessKeyId><SecretAccessKey>awssim-secret</SecretAccessKey><SessionToken>awssim-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAAWSSIMEXAMPLE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-		exp, xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
+	duration, e := sessionDuration(form)
+	if e != nil {
+		c.writeError(e)
+		return
+	}
+	cr := &c.sim.sts
+	if granted, ok := cr.roles[role]; cr.roles != nil && (!ok || granted.ExternalID != "" && granted.ExternalID != form.Get("ExternalId")) {
+		caller, _ := c.caller()
+		c.writeError(errorf("AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller, role))
+		return
+	}
+	// Each session gets its own key id, of the shape of AWS's (ASIA and 16
+	// upper-case letters and digits), by which later calls are the role's.
+	cr.issued++
+	key := fmt.Sprintf("ASIAAWSSIM%010d", cr.issued)
+	sess := &roleSession{role: role, arn: assumedRoleARN(role, session), userID: "AROAAWSSIMEXAMPLE:" + session,
+		account: roleARNRe.FindStringSubmatch(role)[1], expires: c.sim.sessionExpiry(duration)}
+	if cr.sessions == nil {
+		cr.sessions = map[string]*roleSession{}
+	}
+	cr.sessions[key] = sess
+	body := fmt.Sprintf(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>awssim-secret</SecretAccessKey><SessionToken>awssim-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+		key, sess.expires.Format(time.RFC3339), xmlEscape(sess.userID), xmlEscape(sess.arn), c.requestID)
 	c.writeQueryXML(http.StatusOK, body)
 }
 
@@ -178,16 +277,12 @@ func stsAssumeRoleWithWebIdentity(c *call, form url.Values) {
 		c.writeError(errorf("ValidationError", "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4"))
 		return
 	}
-	duration := time.Hour
-	if v := form.Get("DurationSeconds"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 900 || n > 43200 {
-			c.writeError(errorf("ValidationError", "1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", v))
-			return
-		}
-		duration = time.Duration(n) * time.Second
+	duration, e := sessionDuration(form)
+	if e != nil {
+		c.writeError(e)
+		return
 	}
 	body := fmt.Sprintf(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>system:serviceaccount:soc:socmond</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience><Provider>oidc.awssim.local</Provider><Credentials><AccessKeyId>ASIAAWSSIMWEBIDENTITY</AccessKeyId><SecretAccessKey>awssim-web-identity-secret</SecretAccessKey><SessionToken>awssim-web-identity-session-token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAAWSSIMEXAMPLE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
-		c.sim.sessionExpiry(duration), xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
+		c.sim.sessionExpiry(duration).Format(time.RFC3339), xmlEscape(session), xmlEscape(assumedRoleARN(role, session)), c.requestID)
 	c.writeQueryXML(http.StatusOK, body)
 }

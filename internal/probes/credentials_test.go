@@ -55,7 +55,9 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // nothing reaches the service; another role's resource stays healthy.
 func TestAssumeRoleRefusalIsAuth(t *testing.T) {
 	const refused, allowed = "arn:aws:iam::111111111111:role/socmond-a", "arn:aws:iam::222222222222:role/socmond-b"
-	sim, url := awssim.Serve(t, awssim.Seed{Keys: []string{simKey}})
+	// The key is in the allowed role's account: the simulator serves each
+	// account its own resources.
+	sim, url := awssim.Serve(t, awssim.Seed{Scopes: []awssim.Seed{{AccountID: "222222222222", Keys: []string{simKey}}}})
 	sim.AddFault(awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: refused, Error: "AccessDenied"})
 	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
@@ -85,8 +87,8 @@ func TestAssumeRoleRefusalIsAuth(t *testing.T) {
 		t.Errorf("the other role's key: %s %s (%s)", r.Status, r.Class, r.Detail)
 	}
 	for _, call := range sim.Calls() {
-		if call.Service == "kms" && call.AccessKey != "ASIAAWSSIMEXAMPLE" {
-			t.Errorf("a KMS call was signed by %s", call.AccessKey)
+		if call.Service == "kms" && call.Role != allowed {
+			t.Errorf("a KMS call was signed by %q, want the allowed role", call.Role)
 		}
 		if call.Service == "kms" && call.Attempt > 1 {
 			t.Errorf("KMS call %+v: one attempt expected", call)
