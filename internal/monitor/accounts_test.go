@@ -1,0 +1,246 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/rs/zerolog"
+
+	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/awsclient"
+	"github.com/socmond/socmond/internal/awssim"
+	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/metrics"
+	"github.com/socmond/socmond/internal/monitor"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/server"
+	"github.com/socmond/socmond/internal/testenv"
+)
+
+// Three accounts in two regions each, one tenant's pipelines in each
+// account. Account 333333333333's trust policy wants another external id
+// than the one configured: its role cannot be assumed.
+const accountsConfig = `
+region: us-east-1
+tenant: soc
+defaults:
+  schedule: "@every 1s"
+  timeout: 5s
+  windows: {error_rate: 4s, availability: 10s}
+accounts:
+  - id: "111111111111"
+    role_arn: arn:aws:iam::111111111111:role/socmond-monitor
+    external_id: ext-acme
+    regions: [us-east-1, eu-west-1]
+  - id: "222222222222"
+    role_arn: arn:aws:iam::222222222222:role/socmond-monitor
+    regions: [us-east-1, eu-west-1]
+  - id: "333333333333"
+    role_arn: arn:aws:iam::333333333333:role/socmond-monitor
+    external_id: ext-wrong
+    regions: [us-east-1, eu-west-1]
+tenants:
+  - name: acme
+    pipelines: [{account: "111111111111"}]
+  - name: beta
+    pipelines: [{account: "222222222222"}]
+  - name: gamma
+    pipelines: [{account: "333333333333"}]
+services:
+  dynamodb:
+    resources: [{name: investigations}]
+  lambda:
+    resources: [{name: "analyze-${tenant}-${region}"}]
+  s3:
+    resources: [{name: "soc-artifacts-${account_id}-${region}"}]
+`
+
+var accountRoles = []awssim.Role{
+	{ARN: "arn:aws:iam::111111111111:role/socmond-monitor", ExternalID: "ext-acme"},
+	{ARN: "arn:aws:iam::222222222222:role/socmond-monitor"},
+	{ARN: "arn:aws:iam::333333333333:role/socmond-monitor", ExternalID: "ext-gamma"},
+}
+
+// TestAccountsAndRegions runs the daemon's checks of a config with three
+// accounts in two regions against the simulator: every resource is probed
+// with its account's role in its pipeline's region (the simulator serves
+// each account and region its own resources, and records who signed for
+// where), the account whose role cannot be assumed is auth, with a hint
+// naming the role, while the others are healthy, each role is assumed once,
+// and /metrics, /api/v1/status and the alerts say tenant, account and
+// region.
+func TestAccountsAndRegions(t *testing.T) {
+	cfg, err := config.Parse("accounts.yaml", []byte(accountsConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := cfg.Targets()
+	if len(targets) != 3*2*3 {
+		t.Fatalf("%d targets, want 18", len(targets))
+	}
+	// Each account and region holds its pipeline's resources, under the
+	// names the template gives them there; the table has the same name
+	// everywhere.
+	seed := awssim.Seed{Roles: accountRoles}
+	for _, p := range cfg.Pipelines() {
+		sc := awssim.Seed{AccountID: p.Account, Region: p.Region}
+		for _, tg := range targets {
+			if tg.Place == p {
+				if err := sc.Add(tg.Service, tg.Resource); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		seed.Scopes = append(seed.Scopes, sc)
+	}
+	sim, url := awssim.Serve(t, seed)
+	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: cfg.Region, Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New("test", "abc")
+	mon := monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: m})
+	engine := alerting.NewEngine(alerting.SettingsFromConfig(cfg), time.Minute, nil)
+	mon.Subscribe(engine.Observe)
+	if _, err := monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: mon, Config: cfg, Clients: clients}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	mon.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = mon.Stop(ctx)
+	})
+	testenv.Eventually(t, "every resource's first result", mon.Ready)
+
+	roleOf := map[string]string{}
+	for _, a := range cfg.Accounts {
+		roleOf[a.ID] = a.RoleARN
+	}
+	const bad = "333333333333"
+	for _, tg := range targets {
+		s, ok := mon.Snapshot(tg.ID(), time.Now())
+		if !ok {
+			t.Fatalf("%s has no snapshot", tg.ID())
+		}
+		if tg.Place.Account == bad {
+			if s.Last.Class != probes.ClassAuth || !strings.Contains(s.Last.Hint, roleOf[bad]) || !strings.Contains(s.Last.Hint, "trust policy") {
+				t.Errorf("%s: class %q, hint %q; want auth naming %s and its trust policy", tg.ID(), s.Last.Class, s.Last.Hint, roleOf[bad])
+			}
+			continue
+		}
+		if s.Last.Status != probes.Healthy {
+			t.Errorf("%s: %s (%s %s: %s)", tg.ID(), s.Last.Status, s.Last.Class, s.Last.Code, s.Last.Detail)
+		}
+	}
+
+	// Every call for a resource was signed by its account's role for its
+	// pipeline's region (the simulator says whose credentials signed for
+	// which scope), and none for the unassumable account reached AWS.
+	probed := map[probes.Target]bool{}
+	for _, c := range sim.Calls() {
+		if c.Service == "sts" {
+			continue
+		}
+		if c.Role == "" || c.Account == bad {
+			t.Errorf("call %s %s %s signed by %q for account %q: want an assumed role of a good account", c.Service, c.Operation, c.Resource, c.Role, c.Account)
+			continue
+		}
+		if roleOf[c.Account] != c.Role {
+			t.Errorf("call %s %s in account %s signed by %s", c.Service, c.Operation, c.Account, c.Role)
+		}
+		for _, tg := range targets {
+			if tg.Place.Account == c.Account && tg.Place.Region == c.Region && tg.Service == c.Service && strings.HasSuffix(tg.Resource, c.Resource) {
+				probed[tg.ID()] = true
+			}
+		}
+	}
+	for _, tg := range targets {
+		if tg.Place.Account != bad && !probed[tg.ID()] {
+			t.Errorf("%s was never probed in its account and region", tg.ID())
+		}
+	}
+
+	// One AssumeRole per role, however many regions and services use it;
+	// the refused one at most once per held failure (5 s).
+	for _, a := range cfg.Accounts {
+		n := sim.AssumeRoleCount(a.RoleARN)
+		limit := 1
+		if a.ID == bad {
+			limit = 1 + int(time.Since(start)/(5*time.Second))
+		}
+		if n < 1 || n > limit {
+			t.Errorf("AssumeRole of %s: %d calls, want 1 to %d", a.RoleARN, n, limit)
+		}
+	}
+
+	// /metrics: a placed resource's series carry its tenant, account and
+	// region; the same table name in each account is a series of its own.
+	text := testenv.Scrape(m.Handler(zerolog.Nop()))
+	for _, tg := range targets {
+		status := "healthy"
+		if tg.Place.Account == bad {
+			status = "unavailable"
+		}
+		labels := testenv.Labels("service", tg.Service, "resource", tg.Resource, "status", status,
+			"tenant", tg.Place.Tenant, "account", tg.Place.Account, "region", tg.Place.Region)
+		if v := testenv.MetricValue(t, text, "socmond_service_status", labels); v != 1 {
+			t.Errorf("socmond_service_status%v = %v, want 1", labels, v)
+		}
+	}
+
+	// /api/v1/status says where each resource is.
+	ts := httptest.NewServer(server.New(server.Options{Source: mon, Logger: zerolog.Nop()}).Handler())
+	t.Cleanup(ts.Close)
+	resp, err := ts.Client().Get(ts.URL + "/api/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Data struct {
+			Resources []struct {
+				Service, Resource, Tenant, Account, Region string
+				Status                                     probes.Status
+			} `json:"resources"`
+		} `json:"data"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[probes.Target]bool{}
+	for _, r := range st.Data.Resources {
+		listed[probes.Target{Service: r.Service, Resource: r.Resource, Place: probes.Place{Tenant: r.Tenant, Account: r.Account, Region: r.Region}}] = true
+	}
+	for _, tg := range targets {
+		if !listed[tg.ID()] {
+			t.Errorf("/api/v1/status does not list %s", tg.ID())
+		}
+	}
+
+	// The unassumable account's resources page, each alert with its
+	// tenant, account and region; no other account's does.
+	testenv.Eventually(t, "gamma's error-rate alerts", func() bool {
+		n := 0
+		for _, a := range engine.Alerts() {
+			if a.Labels["alertname"] == alerting.AlertHighErrorRate && a.State == alerting.Firing {
+				n++
+			}
+		}
+		return n == 6
+	})
+	for _, a := range engine.Alerts() {
+		if a.Labels["account"] != bad || a.Labels["tenant"] != "gamma" || (a.Labels["region"] != "us-east-1" && a.Labels["region"] != "eu-west-1") {
+			t.Errorf("alert %v: want only gamma's, with its account and region", a.Labels)
+		}
+	}
+}
