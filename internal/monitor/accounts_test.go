@@ -109,7 +109,8 @@ func TestAccountsAndRegions(t *testing.T) {
 	mon := monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: m})
 	engine := alerting.NewEngine(alerting.SettingsFromConfig(cfg), time.Minute, nil)
 	mon.Subscribe(engine.Observe)
-	if _, err := monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: mon, Config: cfg, Clients: clients}); err != nil {
+	cs, err := monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: mon, Config: cfg, Clients: clients})
+	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -242,5 +243,37 @@ func TestAccountsAndRegions(t *testing.T) {
 		if a.Labels["account"] != bad || a.Labels["tenant"] != "gamma" || (a.Labels["region"] != "us-east-1" && a.Labels["region"] != "eu-west-1") {
 			t.Errorf("alert %v: want only gamma's, with its account and region", a.Labels)
 		}
+	}
+
+	// A reload with gamma's right external id: its checks get the new
+	// role session's clients and recover, keeping their windows, as do
+	// the other accounts' checks, which did not change.
+	acmeTable := targets[0].ID()
+	reloaded := time.Now()
+	fixed, err := config.Parse("accounts.yaml", []byte(strings.Replace(accountsConfig, "ext-wrong", "ext-gamma", 1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Check(fixed, clients); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Apply(fixed, clients); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "gamma's resources to recover after the reload", func() bool {
+		for _, tg := range targets {
+			if s, _ := mon.Snapshot(tg.ID(), time.Now()); s.Last.Status != probes.Healthy {
+				return false
+			}
+		}
+		return true
+	})
+	for _, tg := range []probes.Target{acmeTable, targets[len(targets)-1].ID()} {
+		if s, _ := mon.Snapshot(tg, time.Now()); len(s.History) == 0 || !s.History[0].Start.Before(reloaded) {
+			t.Errorf("%s: its history starts after the reload: its window started anew", tg)
+		}
+	}
+	if n := sim.AssumeRoleCount(roleOf["111111111111"]); n != 1 {
+		t.Errorf("acme's role assumed %d times after a reload that did not change it", n)
 	}
 }
