@@ -274,8 +274,9 @@ func uniqueName(l *locator, path, v string, re *regexp.Regexp, seen map[string]i
 }
 
 // validateExpansions checks every resource name as each pipeline expands
-// it, with its service's descriptor: one error per template and reason,
-// naming the first pipeline that makes it invalid.
+// it, with its service's descriptor, and that no two of a service's names
+// expand alike in one pipeline (they would be one resource): one error per
+// template and reason, naming the first pipeline that makes it invalid.
 func validateExpansions(c *Config, l *locator) []error {
 	var errs []error
 	places := c.Pipelines()
@@ -294,6 +295,9 @@ func validateExpansions(c *Config, l *locator) []error {
 					err = fmt.Errorf("must not contain spaces")
 				case d.Validate != nil:
 					err = d.Validate(name)
+				}
+				if j := slices.IndexFunc(ns.svc.Resources[:i], func(o Resource) bool { return substitute(o.Name, pl) == name }); err == nil && j >= 0 {
+					err = fmt.Errorf("the same as services.%s.resources[%d] there", ns.name, j)
 				}
 				if err != nil {
 					errs = append(errs, l.errorf(p, "%q for tenant %s, account %s, region %s is %q: %v", r.Name, pl.Tenant, pl.Account, pl.Region, name, err))

@@ -198,6 +198,10 @@ func TestAccountErrors(t *testing.T) {
 			"services:\n  dynamodb:\n    resources: [{name: \"t-${region}\"}]\n",
 			"config.yaml:3: services.dynamodb.resources[0].name: ${account_id}, ${region} and ${tenant} are substituted per pipeline, and there are no tenants: list tenants and accounts, or write the name out",
 		},
+		"two names that expand alike": {
+			acct + "tenants:\n  - name: a\n    pipelines: [{account: \"111111111111\"}]\nservices:\n  dynamodb:\n    resources:\n      - name: t-eu-west-1\n      - name: t-${region}\n",
+			`config.yaml:11: services.dynamodb.resources[1].name: "t-${region}" for tenant a, account 111111111111, region eu-west-1 is "t-eu-west-1": the same as services.dynamodb.resources[0] there`,
+		},
 		"expanded name the descriptor rejects": {
 			acct + "tenants:\n  - name: a\n    pipelines: [{account: \"111111111111\"}]\nservices:\n  stepfunctions:\n    resources:\n      - name: arn:aws:states:${region}:${tenant}\n",
 			`config.yaml:10: services.stepfunctions.resources[0].name: "arn:aws:states:${region}:${tenant}" for tenant a, account 111111111111, region us-east-1 is "arn:aws:states:us-east-1:a": invalid state machine "arn:aws:states:us-east-1:a": must be an ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)`,

@@ -353,7 +353,7 @@ func (m *Monitor) Record(r probes.Result, t config.Target) {
 	if changed {
 		m.logChange(prev, r)
 	} else {
-		m.log.Debug().Str("service", r.Service).Str("resource", r.Resource).Str("status", string(r.Status)).
+		withTarget(m.log.Debug(), r.Target).Str("status", string(r.Status)).
 			Float64("duration_seconds", r.Duration.Seconds()).Msg("probe")
 	}
 	m.mu.Lock()
@@ -390,11 +390,7 @@ func (m *Monitor) logChange(prev health.Snapshot, r probes.Result) {
 	if r.Status != probes.Healthy {
 		ev = m.log.Warn()
 	}
-	ev = ev.Str("service", r.Service).Str("resource", r.Resource)
-	if p := r.Place; !p.IsZero() {
-		ev = ev.Str("tenant", p.Tenant).Str("account", p.Account).Str("region", p.Region)
-	}
-	ev = ev.Str("status", string(r.Status)).Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
+	ev = withTarget(ev, r.Target).Str("status", string(r.Status)).Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
 	if prev.Status != "" {
 		ev = ev.Str("previous", string(prev.Status))
 	}
@@ -416,6 +412,16 @@ func (m *Monitor) logChange(prev health.Snapshot, r probes.Result) {
 	ev.Msg("status changed")
 }
 
+// withTarget names a resource in a log line: service and resource, and
+// a placed one's tenant, account and region.
+func withTarget(ev *zerolog.Event, t probes.Target) *zerolog.Event {
+	ev = ev.Str("service", t.Service).Str("resource", t.Resource)
+	if p := t.Place; !p.IsZero() {
+		ev = ev.Str("tenant", p.Tenant).Str("account", p.Account).Str("region", p.Region)
+	}
+	return ev
+}
+
 func (m *Monitor) target(key string) (probes.Target, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -431,7 +437,7 @@ func (m *Monitor) skipped(key string) {
 	if !ok {
 		return
 	}
-	m.log.Debug().Str("service", t.Service).Str("resource", t.Resource).Msg("previous run still going; run skipped")
+	withTarget(m.log.Debug(), t).Msg("previous run still going; run skipped")
 	if m.metrics != nil {
 		m.metrics.Skipped(t)
 	}
@@ -439,7 +445,7 @@ func (m *Monitor) skipped(key string) {
 
 func (m *Monitor) panicked(key string, v any) {
 	t, _ := m.target(key)
-	ev := m.log.Error().Str("service", t.Service).Str("resource", t.Resource)
+	ev := withTarget(m.log.Error(), t)
 	if pe, ok := v.(*scheduler.PanicError); ok {
 		ev = ev.Interface("panic", pe.Value).Str("stack", string(pe.Stack))
 	} else {
