@@ -67,6 +67,116 @@ var accountRoles = []awssim.Role{
 	{ARN: "arn:aws:iam::333333333333:role/socmond-monitor", ExternalID: "ext-gamma"},
 }
 
+// accountsRun is the daemon's core running a config of several accounts
+// against the simulator, each account and region seeded with its
+// pipeline's resources.
+type accountsRun struct {
+	cfg     *config.Config
+	targets []config.Target
+	sim     *awssim.Sim
+	clients *awsclient.Clients
+	mon     *monitor.Monitor
+	m       *metrics.Metrics
+	engine  *alerting.Engine
+	cs      *monitor.CheckSet
+	start   time.Time
+}
+
+// startAccounts starts the checks of config text (18 targets: three
+// accounts, two regions, three services) with faults in force from the
+// start.
+func startAccounts(t *testing.T, text string, faults ...awssim.Fault) *accountsRun {
+	t.Helper()
+	r := &accountsRun{}
+	var err error
+	r.cfg, err = config.Parse("accounts.yaml", []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.targets = r.cfg.Targets()
+	if len(r.targets) != 3*2*3 {
+		t.Fatalf("%d targets, want 18", len(r.targets))
+	}
+	// Each account and region holds its pipeline's resources, under the
+	// names the template gives them there; the table has the same name
+	// everywhere.
+	seed := awssim.Seed{Roles: accountRoles}
+	for _, p := range r.cfg.Pipelines() {
+		sc := awssim.Seed{AccountID: p.Account, Region: p.Region}
+		for _, tg := range r.targets {
+			if tg.Place == p {
+				if err := sc.Add(tg.Service, tg.Resource); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		seed.Scopes = append(seed.Scopes, sc)
+	}
+	var url string
+	r.sim, url = awssim.Serve(t, seed)
+	for _, f := range faults {
+		r.sim.AddFault(f)
+	}
+	r.clients, err = awsclient.New(context.Background(), awsclient.Options{Region: r.cfg.Region, Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.m = metrics.New("test", "abc")
+	r.mon = monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: r.m})
+	r.engine = alerting.NewEngine(alerting.SettingsFromConfig(r.cfg), time.Minute, nil)
+	r.mon.Subscribe(r.engine.Observe)
+	r.cs, err = monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: r.mon, Config: r.cfg, Clients: r.clients})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.start = time.Now()
+	r.mon.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = r.mon.Stop(ctx)
+	})
+	return r
+}
+
+// TestHangingSTSDelaysOnlyItsAccount: STS does not answer for one
+// account's role; that account's resources wait for it, and are auth when
+// AssumeRole gives up (10 s, within the probes' deadline here), while
+// every other account's are probed at once and on schedule meanwhile.
+func TestHangingSTSDelaysOnlyItsAccount(t *testing.T) {
+	const hung, hungAccount = "arn:aws:iam::222222222222:role/socmond-monitor", "222222222222"
+	text := strings.NewReplacer("ext-wrong", "ext-gamma", "timeout: 5s", "timeout: 15s").Replace(accountsConfig)
+	r := startAccounts(t, text, awssim.Fault{Service: "sts", Resource: hung, Latency: "1h"})
+	// Four scheduled rounds of every other account's resources before
+	// AssumeRole of the hung role has even given up.
+	testenv.Eventually(t, "the other accounts' first rounds", func() bool {
+		for _, tg := range r.targets {
+			if tg.Place.Account == hungAccount {
+				continue
+			}
+			if s, ok := r.mon.Snapshot(tg.ID(), time.Now()); !ok || s.Last.Status != probes.Healthy || len(s.History) < 4 {
+				return false
+			}
+		}
+		return true
+	})
+	if d := time.Since(r.start); d > 8*time.Second {
+		t.Errorf("the other accounts' first four rounds took %s", d)
+	}
+	testenv.Eventually(t, "the hung role's resources to be auth", func() bool {
+		for _, tg := range r.targets {
+			if tg.Place.Account != hungAccount {
+				continue
+			}
+			if s, ok := r.mon.Snapshot(tg.ID(), time.Now()); !ok || s.Last.Class != probes.ClassAuth || !strings.Contains(s.Last.Hint, hung) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestAccountsAndRegions runs the daemon's checks of a config with three
 // accounts in two regions against the simulator: every resource is probed
 // with its account's role in its pipeline's region (the simulator serves
@@ -76,50 +186,8 @@ var accountRoles = []awssim.Role{
 // and /metrics, /api/v1/status and the alerts say tenant, account and
 // region.
 func TestAccountsAndRegions(t *testing.T) {
-	cfg, err := config.Parse("accounts.yaml", []byte(accountsConfig), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := cfg.Targets()
-	if len(targets) != 3*2*3 {
-		t.Fatalf("%d targets, want 18", len(targets))
-	}
-	// Each account and region holds its pipeline's resources, under the
-	// names the template gives them there; the table has the same name
-	// everywhere.
-	seed := awssim.Seed{Roles: accountRoles}
-	for _, p := range cfg.Pipelines() {
-		sc := awssim.Seed{AccountID: p.Account, Region: p.Region}
-		for _, tg := range targets {
-			if tg.Place == p {
-				if err := sc.Add(tg.Service, tg.Resource); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		seed.Scopes = append(seed.Scopes, sc)
-	}
-	sim, url := awssim.Serve(t, seed)
-	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: cfg.Region, Endpoint: url,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New("test", "abc")
-	mon := monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: m})
-	engine := alerting.NewEngine(alerting.SettingsFromConfig(cfg), time.Minute, nil)
-	mon.Subscribe(engine.Observe)
-	cs, err := monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: mon, Config: cfg, Clients: clients})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	mon.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = mon.Stop(ctx)
-	})
+	r := startAccounts(t, accountsConfig)
+	cfg, targets, sim, clients, mon, m, engine, cs, start := r.cfg, r.targets, r.sim, r.clients, r.mon, r.m, r.engine, r.cs, r.start
 	testenv.Eventually(t, "every resource's first result", mon.Ready)
 
 	roleOf := map[string]string{}

@@ -145,6 +145,12 @@ func hintFor(p Probe, class Class, code string, err error) string {
 		return "socmond could not assume the role of this resource's account, so nothing was sent to it: " + assume.Hint()
 	}
 	if err != nil && isCredentialError(err) {
+		if t := p.Target(); !t.Place.IsZero() {
+			// The probe gave up waiting for its account's credentials (an
+			// AssumeRole that had not answered yet).
+			return fmt.Sprintf("socmond could not obtain the credentials of account %s (%s) before the probe's deadline, so nothing was sent: "+
+				"check that STS answers AssumeRole for the account's role from here (VPC endpoint, proxy), and its trust policy", t.Account, t.Region)
+		}
 		return credentialHint
 	}
 	if h, ok := unplaced(p).(Hinter); ok {
