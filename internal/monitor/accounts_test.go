@@ -345,3 +345,34 @@ func TestAccountsAndRegions(t *testing.T) {
 		t.Errorf("acme's role assumed %d times after a reload that did not change it", n)
 	}
 }
+
+// TestRegionOutageDelaysOnlyItsRegion: every call in eu-west-1 hangs past
+// the probes' deadline; us-east-1's resources, in the same accounts, are
+// probed on schedule meanwhile, and eu-west-1's time out. (At this scale
+// the scheduler's slots are plenty; at thousands of resources a hanging
+// region can hold the global bound, which is per process, not per region.)
+func TestRegionOutageDelaysOnlyItsRegion(t *testing.T) {
+	text := strings.NewReplacer("ext-wrong", "ext-gamma", "timeout: 5s", "timeout: 2s").Replace(accountsConfig)
+	var faults []awssim.Fault
+	for _, svc := range []string{"dynamodb", "lambda", "s3"} {
+		faults = append(faults, awssim.Fault{Service: svc, Region: "eu-west-1", Latency: "1h"})
+	}
+	r := startAccounts(t, text, faults...)
+	testenv.Eventually(t, "us-east-1's rounds and eu-west-1's timeouts", func() bool {
+		for _, tg := range r.targets {
+			s, ok := r.mon.Snapshot(tg.ID(), time.Now())
+			switch {
+			case !ok:
+				return false
+			case tg.Place.Region == "us-east-1" && (s.Last.Status != probes.Healthy || len(s.History) < 4):
+				return false
+			case tg.Place.Region == "eu-west-1" && s.Last.Class != probes.ClassTimeout:
+				return false
+			}
+		}
+		return true
+	})
+	if d := time.Since(r.start); d > 8*time.Second {
+		t.Errorf("us-east-1's first four rounds took %s", d)
+	}
+}
