@@ -86,7 +86,7 @@ func (e *Engine) SetResendInterval(d time.Duration) {
 //   - an alert whose tenant or severity label is now different moves to
 //     its new labels with its state, and Alertmanager is told at once that
 //     the old one resolved and the new one fires.
-func (e *Engine) Reconcile(probed func(service, resource string) bool, now time.Time) {
+func (e *Engine) Reconcile(probed func(probes.Target) bool, now time.Time) {
 	e.mu.Lock()
 	s := e.settings
 	ended, moved := e.machine.Relabel(func(l map[string]string) (map[string]string, bool) {
@@ -103,9 +103,7 @@ func (e *Engine) Reconcile(probed func(service, resource string) bool, now time.
 // monitor.RemoveListener's. An alert whose settings changed meanwhile is
 // left to the Reconcile of the reload that changed them.
 func (e *Engine) Removed(t probes.Target) {
-	e.Reconcile(func(service, resource string) bool {
-		return service != t.Service || resource != t.Resource
-	}, time.Now())
+	e.Reconcile(func(x probes.Target) bool { return x != t }, time.Now())
 }
 
 // Observe evaluates the service rules on a recorded probe result; its

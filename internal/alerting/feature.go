@@ -81,8 +81,8 @@ func (f *Feature) Apply(cfg *config.Config) error {
 	f.e.SetSettings(SettingsFromConfig(cfg))
 	f.e.SetResendInterval(cfg.Alerting.ResendInterval.D())
 	now := time.Now()
-	f.e.Reconcile(func(service, resource string) bool {
-		_, ok := f.checked.Snapshot(probes.Target{Service: service, Resource: resource}, now)
+	f.e.Reconcile(func(t probes.Target) bool {
+		_, ok := f.checked.Snapshot(t, now)
 		return ok
 	}, now)
 	f.e.SendFiring(f.notifier.SetAlertmanagers(next), time.Now())

@@ -1,11 +1,13 @@
 package alerting
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/health"
+	"github.com/socmond/socmond/internal/probes"
 )
 
 func TestMachineRelabel(t *testing.T) {
@@ -87,7 +89,7 @@ func TestEngineReconcile(t *testing.T) {
 	no := false
 	target := config.Target{Service: "dynamodb", Resource: "t", Schedule: "@every 1s"}
 	gone := config.Target{Service: "dynamodb", Resource: "gone", Schedule: "@every 1s"}
-	probed := func(service, resource string) bool { return resource != "gone" }
+	probed := func(t probes.Target) bool { return t.Resource != "gone" }
 	settings := func(tenant, severity string, enabled *bool) Settings {
 		return Settings{Tenant: tenant, Alerting: &config.Alerting{Rules: config.AlertRules{
 			HighErrorRate: config.RuleSettings{Severity: severity, Enabled: enabled},
@@ -175,4 +177,73 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestPlacedAlerts: a placed resource's alerts carry its tenant (not the
+// config-wide one), account and region, so Alertmanager can route each
+// customer's; a reload that changes the config-wide tenant leaves them
+// be; and the same name in another place is another alert, which a
+// removal of one leaves firing.
+func TestPlacedAlerts(t *testing.T) {
+	acme := probes.Place{Tenant: "acme", Account: "111111111111", Region: "ap-east-1"}
+	beta := probes.Place{Tenant: "beta", Account: "222222222222", Region: "eu-west-1"}
+	tg := func(p probes.Place) config.Target {
+		return config.Target{Service: "dynamodb", Resource: "t", Schedule: "@every 1s", Place: p}
+	}
+	var failing health.Snapshot
+	failing.Conditions[health.KindError] = health.Condition{Failing: true, Active: true}
+	s := Settings{Tenant: "soc", Alerting: &config.Alerting{}}
+	rec := &recorder{}
+	e := NewEngine(s, time.Hour, rec)
+	for _, p := range []probes.Place{acme, beta, {}} {
+		for _, sig := range s.Evaluate(failing, tg(p)) {
+			if sig.Labels["alertname"] != AlertHighErrorRate {
+				continue
+			}
+			want := map[string]string{"tenant": "soc"}
+			if !p.IsZero() {
+				want = map[string]string{"tenant": p.Tenant, "account": p.Account, "region": p.Region}
+				if !strings.Contains(sig.Annotations["summary"], p.Account) {
+					t.Errorf("summary %q does not say the account", sig.Annotations["summary"])
+				}
+			}
+			for _, k := range []string{"tenant", "account", "region"} {
+				if sig.Labels[k] != want[k] {
+					t.Errorf("%+v: label %s = %q, want %q", p, k, sig.Labels[k], want[k])
+				}
+			}
+			sig.For = 0
+			e.Set(sig, t0)
+		}
+	}
+	if n := len(e.Alerts()); n != 3 {
+		t.Fatalf("%d alerts, want one per place: %v", n, e.Alerts())
+	}
+
+	// A new config-wide tenant moves only the unplaced alert.
+	rec.got = nil
+	e.SetSettings(Settings{Tenant: "soc2", Alerting: &config.Alerting{}})
+	e.Reconcile(func(probes.Target) bool { return true }, t0.Add(time.Minute))
+	for _, n := range rec.got {
+		if n.Labels["account"] != "" {
+			t.Errorf("a placed alert was relabelled: %v", n.Labels)
+		}
+	}
+	if len(rec.got) != 2 {
+		t.Errorf("notifications %v, want the unplaced alert resolved under soc and firing under soc2", rec.got)
+	}
+
+	// acme's resource is removed: beta's of the same name keeps firing.
+	rec.got = nil
+	e.Removed(tg(acme).ID())
+	if len(rec.got) != 1 || rec.got[0].Labels["tenant"] != "acme" || rec.got[0].EndsAt.After(time.Now()) {
+		t.Errorf("removing acme's sent %v, want acme's alert resolved", rec.got)
+	}
+	left := map[string]bool{}
+	for _, a := range e.Alerts() {
+		left[a.Labels["tenant"]] = true
+	}
+	if len(left) != 2 || !left["beta"] || !left["soc2"] {
+		t.Errorf("alerts left %v, want beta's and the unplaced one", e.Alerts())
+	}
 }

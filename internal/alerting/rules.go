@@ -63,8 +63,10 @@ var ruleOf = map[string]string{
 // rules, the severity are s's; ok is false when its rule is now disabled
 // or, for a service rule, probed says its resource is gone. The rest of the
 // labels say which alert it is and stay.
-func (s Settings) relabel(l map[string]string, probed func(service, resource string) bool) (map[string]string, bool) {
-	if _, ok := l["tenant"]; ok {
+func (s Settings) relabel(l map[string]string, probed func(probes.Target) bool) (map[string]string, bool) {
+	// A placed resource's tenant is part of what it is: another tenant
+	// is another resource, which probed says is gone.
+	if _, ok := l["tenant"]; ok && l["account"] == "" {
 		l["tenant"] = s.Tenant
 	}
 	key, ok := ruleOf[l["alertname"]]
@@ -73,7 +75,7 @@ func (s Settings) relabel(l map[string]string, probed func(service, resource str
 	}
 	// Compliance checks are no probed resource: the compliance runner
 	// clears the alerts of checks a reload removed itself.
-	if key != config.RuleComplianceViolation && key != config.RuleComplianceUnknown && !probed(l["service"], l["resource"]) {
+	if key != config.RuleComplianceViolation && key != config.RuleComplianceUnknown && !probed(labelTarget(l)) {
 		return nil, false
 	}
 	r := s.rule(key, config.Target{Service: l["service"]})
@@ -82,6 +84,25 @@ func (s Settings) relabel(l map[string]string, probed func(service, resource str
 	}
 	l["severity"] = r.Severity
 	return l, true
+}
+
+// labelTarget is the resource an alert's labels name: service and
+// resource, and its place when it has an account label.
+func labelTarget(l map[string]string) probes.Target {
+	t := probes.Target{Service: l["service"], Resource: l["resource"]}
+	if l["account"] != "" {
+		t.Place = probes.Place{Tenant: l["tenant"], Account: l["account"], Region: l["region"]}
+	}
+	return t
+}
+
+// placeLabels puts a placed target's tenant (in place of the config-wide
+// one), account and region on an alert's labels.
+func placeLabels(l map[string]string, p probes.Place) {
+	if p.IsZero() {
+		return
+	}
+	l["tenant"], l["account"], l["region"] = p.Tenant, p.Account, p.Region
 }
 
 // RunbookURL is the runbook section of an alert: docs/runbooks.md has one
@@ -116,11 +137,13 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 		if !r.Enabled {
 			return
 		}
+		labels := map[string]string{
+			"alertname": name, "service": t.Service, "resource": t.Resource,
+			"severity": r.Severity, "tenant": s.Tenant,
+		}
+		placeLabels(labels, t.Place)
 		out = append(out, Signal{
-			Labels: map[string]string{
-				"alertname": name, "service": t.Service, "resource": t.Resource,
-				"severity": r.Severity, "tenant": s.Tenant,
-			},
+			Labels: labels,
 			Annotations: map[string]string{
 				"summary": summary, "description": description,
 				"hint": hint, "runbook_url": s.RunbookURL(name),
@@ -129,6 +152,9 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 		})
 	}
 	where := t.Service + " " + t.Resource
+	if p := t.Place; !p.IsZero() {
+		where += fmt.Sprintf(" (tenant %s, account %s, %s)", p.Tenant, p.Account, p.Region)
+	}
 
 	d := snap.Last.Duration
 	add(config.RuleSlowResponse, AlertSlowResponse, health.KindSlow,

@@ -399,7 +399,7 @@ func TestComplianceUnknownTicket(t *testing.T) {
 	}
 	// A reload keeps it: compliance checks are no probed resource.
 	e.Set(Signal{Labels: sig.Labels, Annotations: sig.Annotations, Active: true}, t0.Add(6*time.Minute))
-	e.Reconcile(func(string, string) bool { return false }, t0.Add(7*time.Minute))
+	e.Reconcile(func(probes.Target) bool { return false }, t0.Add(7*time.Minute))
 	if len(e.Alerts()) != 1 {
 		t.Fatalf("Reconcile dropped the ComplianceCheckUnknown alert: %+v", e.Alerts())
 	}

@@ -43,8 +43,15 @@ const (
 // Config is the whole configuration. New top-level sections are added as new
 // fields with a yaml tag; the strict decoder picks them up by reflection.
 type Config struct {
-	Region   string   `yaml:"region"`   // default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
-	Tenant   string   `yaml:"tenant"`   // label value on alerts, default "default"
+	Region string `yaml:"region"` // default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
+	Tenant string `yaml:"tenant"` // label value on alerts, default "default"; a placed resource's alerts carry its own tenant's
+
+	// Accounts and Tenants, when set, make services: a template: its
+	// resources are watched in each tenant's pipelines, one account and
+	// region each (accounts.go).
+	Accounts []Account `yaml:"accounts,omitempty"`
+	Tenants  []Tenant  `yaml:"tenants,omitempty"`
+
 	Defaults Settings `yaml:"defaults"` // apply to every service unless overridden
 	Services Services `yaml:"services"`
 	Pipeline Pipeline `yaml:"pipeline,omitempty"`
@@ -175,7 +182,8 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // Target is one (service, resource) with every setting resolved
 // (resource > service > defaults > built-in defaults).
 type Target struct {
-	Service, Resource                         string // Service is a descriptor's Name (probes.All)
+	Service, Resource                         string       // Service is a descriptor's Name (probes.All)
+	Place                                     probes.Place // the pipeline's tenant, account and region; zero for the config-wide ones
 	Schedule                                  string
 	Timeout                                   time.Duration
 	ResponseTimeThreshold                     time.Duration
@@ -220,10 +228,15 @@ func (s *Service) IsEnabled() bool {
 }
 
 // Targets returns every resource of every enabled service with its settings
-// resolved, services in the order of Services and resources in file order.
-// It works on a Config built by hand too, since built-in defaults are applied
-// here rather than relied on from Load.
-func (c *Config) Targets() []Target {
+// resolved, services in the order of Services and resources in file order;
+// with tenants:, once per pipeline (Pipelines), in their order, each with
+// its name substituted and its Place. It works on a Config built by hand
+// too, since built-in defaults are applied here rather than relied on from
+// Load.
+func (c *Config) Targets() []Target { return c.instantiate(c.templateTargets()) }
+
+// templateTargets are the targets of services: as written, unplaced.
+func (c *Config) templateTargets() []Target {
 	var out []Target
 	for _, ns := range c.Services.list() {
 		if !ns.svc.IsEnabled() {
@@ -261,7 +274,7 @@ func (c *Config) RuntimeTargets() []Target {
 			out = append(out, t)
 		}
 	}
-	return out
+	return c.instantiate(out)
 }
 
 // RuntimeWindowIntervals is the fewest runs of the Bedrock runtime probe
@@ -275,6 +288,12 @@ func (c *Config) DiscoveredTarget(service, resource, owner string) Target {
 	t := c.resolve(service, c.Services.Get(service), Resource{Name: resource, Schedule: c.Workflow.Schedule})
 	t.Owner = owner
 	return t
+}
+
+// ID is the resource the target is: what its results, windows, series
+// and alerts are keyed by.
+func (t Target) ID() probes.Target {
+	return probes.Target{Service: t.Service, Resource: t.Resource, Place: t.Place}
 }
 
 // Probe is what the target's probe is built for.

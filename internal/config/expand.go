@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -23,7 +24,7 @@ func expandNodes(file string, n *yaml.Node, getenv func(string) string) []error 
 			if !strings.Contains(n.Value, "$") {
 				return
 			}
-			v, off, err := expand(n.Value, getenv)
+			v, off, err := expand(n.Value, getenv, resourceNamePath.MatchString(path))
 			if err != nil {
 				errs = append(errs, newError(file, scalarLine(n, off), path, err.Error()))
 				return
@@ -67,11 +68,17 @@ func scalarLine(n *yaml.Node, off int) int {
 	return n.Line
 }
 
+// resourceNamePath matches the key path of a resource's name, where the
+// per-pipeline placeholders are kept for Targets to substitute.
+var resourceNamePath = regexp.MustCompile(`^services\.[^.]+\.resources\[[0-9]+\]\.name$`)
+
 // expand replaces ${VAR} and ${VAR:-default} in s, and "$$" with "$".
 // A variable that is unset or empty without a default is an error, because
-// getenv cannot tell the two apart. Any other "$" is kept literally. On error
-// it also returns the byte offset of the bad reference.
-func expand(s string, getenv func(string) string) (string, int, error) {
+// getenv cannot tell the two apart. Any other "$" is kept literally, and so,
+// with keepPlaceholders (a resource name), are ${account_id}, ${region} and
+// ${tenant}, substituted per pipeline (accounts.go). On error it also
+// returns the byte offset of the bad reference.
+func expand(s string, getenv func(string) string, keepPlaceholders bool) (string, int, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -96,6 +103,11 @@ func expand(s string, getenv func(string) string) (string, int, error) {
 			return "", i, fmt.Errorf("unterminated variable reference %q", clip(s[i:]))
 		}
 		ref := s[i+2 : i+2+end]
+		if keepPlaceholders && isPlaceholder(ref) {
+			b.WriteString(s[i : i+2+end+1])
+			i += 2 + end + 1
+			continue
+		}
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if !validVarName(name) {
 			return "", i, fmt.Errorf("invalid variable reference %q (use ${VAR} or ${VAR:-default})", "${"+ref+"}")

@@ -43,7 +43,7 @@ func TestExpand(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, _, err := expand(tc.in, env)
+			got, _, err := expand(tc.in, env, false)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("expand(%q) error = %v, want %q", tc.in, err, tc.wantErr)

@@ -120,6 +120,8 @@ func validate(c *Config, l *locator) []error {
 				add(l.errorf(rp+".name", "required"))
 			case strings.IndexFunc(r.Name, unicode.IsSpace) >= 0:
 				add(l.errorf(rp+".name", "invalid name %q: must not contain spaces", r.Name))
+			case hasPlaceholder(r.Name):
+				// Checked as each pipeline expands it (validateAccounts).
 			case d.Validate != nil:
 				if err := d.Validate(r.Name); err != nil {
 					add(l.errorf(rp+".name", "%v", err))
@@ -160,6 +162,7 @@ func validate(c *Config, l *locator) []error {
 			add(l.errorf(base+".enabled", "the runtime probe needs at least one resource in services.%s.resources", ns.name))
 		}
 	}
+	errs = append(errs, validateAccounts(c, l)...)
 	errs = append(errs, validateWindows(c, l)...)
 	for _, e := range validateWorkflow(c, l) {
 		add(e)
@@ -213,7 +216,7 @@ func validateWindows(c *Config, l *locator) []error {
 	type key struct{ path, window string }
 	short := map[key][]string{}
 	var order []key
-	for _, t := range c.Targets() {
+	for _, t := range c.templateTargets() {
 		iv := Interval(t.Schedule)
 		if iv <= 0 {
 			continue // an invalid schedule is reported on its own

@@ -377,3 +377,19 @@ func TestLeaseStatementIsExactlyWhatTheElectorCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantsRefused: a config of several accounts gets no policy rather
+// than one account's ARNs for every account's resources.
+func TestTenantsRefused(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte(`
+accounts: [{id: "111111111111", role_arn: "arn:aws:iam::111111111111:role/r"}]
+tenants: [{name: a, pipelines: [{account: "111111111111"}]}]
+services: {dynamodb: {resources: [{name: t}]}}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "does not yet print each account's") {
+		t.Errorf("Generate with tenants: %v", err)
+	}
+}

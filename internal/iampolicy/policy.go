@@ -122,6 +122,11 @@ func Generate(cfg *config.Config, o Options) (Policy, error) {
 	if cfg.Region == "" {
 		return Policy{}, fmt.Errorf("iam-policy: the configuration has no region")
 	}
+	if len(cfg.Tenants) > 0 {
+		// One policy in one account's ARNs would grant the wrong
+		// resources in every other: refuse rather than mislead.
+		return Policy{}, fmt.Errorf("iam-policy: the configuration lists tenants' pipelines in several accounts, and iam-policy does not yet print each account's monitoring role policy and trust policy")
+	}
 	s := scope{partition: part, region: cfg.Region, account: acct}
 	b := &builder{byID: map[string]*Statement{}}
 	addProbes(b, s, cfg)

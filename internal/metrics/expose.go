@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"io"
 	"slices"
 	"strconv"
@@ -108,53 +109,78 @@ func optionalTargetFamily(name, typ, help string, value func(*reading) (float64,
 }
 
 // byStatusFamily has a series per target and status: labels resource,
-// service, status, so targets in order and statuses by name within each.
+// service, status (and account, region before them, tenant after them,
+// placed), so targets in order and statuses by name within each; placed
+// targets that differ only in tenant take each status in turn.
 func byStatusFamily(name, typ, help string, value func(r *reading, status int) float64) targetFamily {
 	prefix := name + "{"
-	suffixes := make([]string, len(statusOrder))
+	statuses := make([]string, len(statusOrder))
 	for i, st := range statusOrder {
-		suffixes[i] = "," + labelText("status", string(probes.Statuses[st])) + "} "
+		statuses[i] = labelText("status", string(probes.Statuses[st]))
+	}
+	sameHead := func(a, b *series) bool {
+		return a.account == b.account && a.region == b.region && a.resource == b.resource && a.service == b.service
 	}
 	return newFamily(name, typ, help, []string{"status"}, func(e *expoWriter, sc *scrape) {
-		for i, s := range sc.list {
-			for j, st := range statusOrder {
-				e.line(prefix, s.labels, suffixes[j], value(&sc.reads[i], st))
-			}
-		}
+		sc.eachRun(sameHead, len(statusOrder), func(k, j int) {
+			s := sc.list[k]
+			e.line5(prefix, s.head, statuses[j], s.tail, "} ", value(&sc.reads[k], statusOrder[j]))
+		})
+	})
+}
+
+// byLabelFamily has a series per target and value of its own label, which
+// sorts first among resource and service and after account placed: so
+// values by name and targets in order within each, the placed targets of
+// each account after the unplaced ones.
+func byLabelFamily(name, typ, help, label string, values []string, order []int, value func(r *reading, i int) float64) targetFamily {
+	prefix := name + "{"
+	pairs := make([]string, len(order))
+	for i, v := range order {
+		pairs[i] = labelText(label, values[v])
+	}
+	sameAccount := func(a, b *series) bool { return a.placed == b.placed && a.account == b.account }
+	return newFamily(name, typ, help, []string{label}, func(e *expoWriter, sc *scrape) {
+		sc.eachRun(sameAccount, len(order), func(k, j int) {
+			s := sc.list[k]
+			e.line5(prefix, s.pre, pairs[j], s.post, "} ", value(&sc.reads[k], order[j]))
+		})
 	})
 }
 
 // byClassFamily has a series per target and failure class: labels class,
-// resource, service, so classes by name and targets in order within each.
+// resource, service (and account, region, tenant placed).
 func byClassFamily(name, typ, help string, value func(r *reading, class int) float64) targetFamily {
-	prefixes := make([]string, len(classOrder))
-	for i, cl := range classOrder {
-		prefixes[i] = name + "{" + labelText("class", string(probes.Classes[cl])) + ","
+	classes := make([]string, len(probes.Classes))
+	for i, c := range probes.Classes {
+		classes[i] = string(c)
 	}
-	return newFamily(name, typ, help, []string{"class"}, func(e *expoWriter, sc *scrape) {
-		for j, cl := range classOrder {
-			for i, s := range sc.list {
-				e.line(prefixes[j], s.labels, "} ", value(&sc.reads[i], cl))
-			}
-		}
-	})
+	return byLabelFamily(name, typ, help, "class", classes, classOrder, value)
 }
 
 // byConditionFamily has a series per target and alert condition: labels
-// condition, resource, service, so conditions by name and targets in order
-// within each.
+// condition, resource, service (and account, region, tenant placed).
 func byConditionFamily(name, typ, help string, value func(r *reading, condition int) float64) targetFamily {
-	prefixes := make([]string, len(conditionOrder))
-	for i, c := range conditionOrder {
-		prefixes[i] = name + "{" + labelText("condition", conditionNames[c]) + ","
-	}
-	return newFamily(name, typ, help, []string{"condition"}, func(e *expoWriter, sc *scrape) {
-		for j, c := range conditionOrder {
-			for i, s := range sc.list {
-				e.line(prefixes[j], s.labels, "} ", value(&sc.reads[i], c))
+	return byLabelFamily(name, typ, help, "condition", conditionNames[:], conditionOrder, value)
+}
+
+// eachRun calls write(k, j) for each run of series in sc.list that same
+// says are alike, in order: for each of n label values j, each series k
+// of the run. That is the registry's order when the family's own label
+// sorts after the labels same compares and before the others.
+func (sc *scrape) eachRun(same func(a, b *series) bool, n int, write func(k, j int)) {
+	for i := 0; i < len(sc.list); {
+		end := i + 1
+		for end < len(sc.list) && same(sc.list[i], sc.list[end]) {
+			end++
+		}
+		for j := range n {
+			for k := i; k < end; k++ {
+				write(k, j)
 			}
 		}
-	})
+		i = end
+	}
 }
 
 // conditionNames are the condition label values, the names of the
@@ -258,24 +284,31 @@ func (m *Metrics) read(sc *scrape) {
 		sc.list = append(sc.list, s)
 	}
 	m.mu.RUnlock()
+	// The registry put series with fewer labels first (unplaced before
+	// placed), then sorted by label values, labels by name.
 	slices.SortFunc(sc.list, func(a, b *series) int {
-		if c := strings.Compare(a.resource, b.resource); c != 0 {
-			return c
+		if a.placed != b.placed {
+			if a.placed {
+				return 1
+			}
+			return -1
 		}
-		if c := strings.Compare(a.service, b.service); c != 0 {
+		if c := cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.region, b.region),
+			strings.Compare(a.resource, b.resource), strings.Compare(a.service, b.service),
+			strings.Compare(a.tenant, b.tenant)); c != 0 {
 			return c
 		}
 		// Equal label values come only from names that differ in invalid
 		// UTF-8; which of them is exported must not depend on map order.
-		if c := strings.Compare(a.target.Resource, b.target.Resource); c != 0 {
-			return c
-		}
-		return strings.Compare(a.target.Service, b.target.Service)
+		return cmp.Or(strings.Compare(a.target.Account, b.target.Account), strings.Compare(a.target.Region, b.target.Region),
+			strings.Compare(a.target.Resource, b.target.Resource), strings.Compare(a.target.Service, b.target.Service),
+			strings.Compare(a.target.Tenant, b.target.Tenant))
 	})
 	// Two series with the same labels would be a duplicate, which the
 	// registry refused; the first is kept.
 	sc.list = slices.CompactFunc(sc.list, func(a, b *series) bool {
-		return a.resource == b.resource && a.service == b.service
+		return a.resource == b.resource && a.service == b.service && a.placed == b.placed &&
+			a.account == b.account && a.region == b.region && a.tenant == b.tenant
 	})
 
 	n := len(sc.list)
@@ -353,6 +386,18 @@ func (e *expoWriter) line(prefix, labels, suffix string, v float64) {
 	b = append(b, suffix...)
 	b = appendFloat(b, v)
 	e.buf = append(b, '\n')
+	e.spill()
+}
+
+// line5 writes a, b, c, d, suffix, v and a newline.
+func (e *expoWriter) line5(a, b, c, d, suffix string, v float64) {
+	buf := append(e.buf, a...)
+	buf = append(buf, b...)
+	buf = append(buf, c...)
+	buf = append(buf, d...)
+	buf = append(buf, suffix...)
+	buf = appendFloat(buf, v)
+	e.buf = append(buf, '\n')
 	e.spill()
 }
 

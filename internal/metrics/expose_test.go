@@ -31,70 +31,76 @@ import (
 type oracle struct{ m *Metrics }
 
 var (
-	oracleProbes = prometheus.NewDesc("socmond_probes_total", "Probe runs by resulting status (healthy, degraded, unavailable).",
-		[]string{"service", "resource", "status"}, nil)
-	oracleFailures = prometheus.NewDesc("socmond_probe_failures_total",
+	oracleProbes = oracleDesc("socmond_probes_total", "Probe runs by resulting status (healthy, degraded, unavailable).",
+		[]string{"service", "resource", "status"})
+	oracleFailures = oracleDesc("socmond_probe_failures_total",
 		"Probe runs that did not come back healthy, by failure class (slow is a class of its own).",
-		[]string{"service", "resource", "class"}, nil)
-	oracleDuration = prometheus.NewDesc("socmond_probe_duration_seconds",
+		[]string{"service", "resource", "class"})
+	oracleDuration = oracleDesc("socmond_probe_duration_seconds",
 		"Response time of each probe run: the AWS call on the wire, request written to the last byte of the answer (docs/alerting.md).",
-		[]string{"service", "resource"}, nil)
-	oracleErrors = prometheus.NewDesc("socmond_probe_errors_total",
+		[]string{"service", "resource"})
+	oracleErrors = oracleDesc("socmond_probe_errors_total",
 		"Probe runs that count as errors: the call failed or was throttled, or the resource cannot serve (docs/alerting.md).",
-		[]string{"service", "resource"}, nil)
-	oracleFailing = prometheus.NewDesc("socmond_service_failing",
+		[]string{"service", "resource"})
+	oracleFailing = oracleDesc("socmond_service_failing",
 		"1 while the resource is failing by the condition: its latest run and another in the window counted against it, or did so less than clear_for ago (docs/alerting.md).",
-		[]string{"service", "resource", "condition"}, nil)
+		[]string{"service", "resource", "condition"})
 	oracleGauges = []struct {
 		desc  *prometheus.Desc
 		value func(c *conditionState) float64
 	}{
-		{prometheus.NewDesc("socmond_service_availability_ratio_threshold",
+		{oracleDesc("socmond_service_availability_ratio_threshold",
 			"The resource's availability threshold: availability below it breaches (thresholds.availability).",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.availThreshold }},
-		{prometheus.NewDesc("socmond_service_availability_samples",
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.availThreshold }},
+		{oracleDesc("socmond_service_availability_samples",
 			"Probe runs in the availability window, which socmond_service_availability_ratio is computed from.",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.availSamples }},
-		{prometheus.NewDesc("socmond_service_availability_samples_min",
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.availSamples }},
+		{oracleDesc("socmond_service_availability_samples_min",
 			"Low-traffic guard: the fewest runs the availability window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.availMin }},
-		{prometheus.NewDesc("socmond_service_error_ratio_threshold",
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.availMin }},
+		{oracleDesc("socmond_service_error_ratio_threshold",
 			"The resource's error-rate threshold: an error ratio above it breaches (thresholds.error_rate).",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.errThreshold }},
-		{prometheus.NewDesc("socmond_service_error_samples",
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.errThreshold }},
+		{oracleDesc("socmond_service_error_samples",
 			"Probe runs in the error-rate window, which socmond_service_error_ratio is computed from.",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.errSamples }},
-		{prometheus.NewDesc("socmond_service_error_samples_min",
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.errSamples }},
+		{oracleDesc("socmond_service_error_samples_min",
 			"Low-traffic guard: the fewest runs the error-rate window must hold for its ratio to page (alerting.min_sample_ratio of what the schedule should give).",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.errMin }},
-		{prometheus.NewDesc("socmond_service_response_time_threshold_seconds",
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.errMin }},
+		{oracleDesc("socmond_service_response_time_threshold_seconds",
 			"The resource's response-time threshold: a successful run slower than it is slow (thresholds.response_time).",
-			[]string{"service", "resource"}, nil), func(c *conditionState) float64 { return c.rtThreshold }},
+			[]string{"service", "resource"}), func(c *conditionState) float64 { return c.rtThreshold }},
 	}
-	oracleBacklog = prometheus.NewDesc("socmond_service_backlog",
+	oracleBacklog = oracleDesc("socmond_service_backlog",
 		"Items the resource held at its latest probe that read them and that the pipeline could not deliver: the messages in a dead-letter queue. Only for resources whose probe reads one.",
-		[]string{"service", "resource"}, nil)
-	oracleStatus = prometheus.NewDesc("socmond_service_status",
-		"Current status of a resource: 1 for the status it is in, 0 for the others.", []string{"service", "resource", "status"}, nil)
-	oracleErrorRatio = prometheus.NewDesc("socmond_service_error_ratio",
-		"Share of probe runs in the error-rate window that were errors (0 to 1).", []string{"service", "resource"}, nil)
-	oracleAvailability = prometheus.NewDesc("socmond_service_availability_ratio",
-		"Share of probe runs in the availability window that were not unavailable (0 to 1).", []string{"service", "resource"}, nil)
-	oracleSkipped = prometheus.NewDesc("socmond_scheduler_skipped_total",
-		"Scheduled probe runs skipped because the previous run of the same probe was still going.", []string{"service", "resource"}, nil)
-	oraclePanics = prometheus.NewDesc("socmond_probe_panics_total",
-		"Probe runs that panicked and were recovered by the scheduler.", []string{"service", "resource"}, nil)
+		[]string{"service", "resource"})
+	oracleStatus = oracleDesc("socmond_service_status",
+		"Current status of a resource: 1 for the status it is in, 0 for the others.", []string{"service", "resource", "status"})
+	oracleErrorRatio = oracleDesc("socmond_service_error_ratio",
+		"Share of probe runs in the error-rate window that were errors (0 to 1).", []string{"service", "resource"})
+	oracleAvailability = oracleDesc("socmond_service_availability_ratio",
+		"Share of probe runs in the availability window that were not unavailable (0 to 1).", []string{"service", "resource"})
+	oracleSkipped = oracleDesc("socmond_scheduler_skipped_total",
+		"Scheduled probe runs skipped because the previous run of the same probe was still going.", []string{"service", "resource"})
+	oraclePanics = oracleDesc("socmond_probe_panics_total",
+		"Probe runs that panicked and were recovered by the scheduler.", []string{"service", "resource"})
 )
 
-func (oracle) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{oracleProbes, oracleFailures, oracleDuration, oracleStatus,
-		oracleErrorRatio, oracleAvailability, oracleSkipped, oraclePanics, oracleErrors, oracleFailing, oracleBacklog} {
-		ch <- d
-	}
-	for _, g := range oracleGauges {
-		ch <- g.desc
-	}
+// oracleDesc is a family's descriptor, and its placed twin (oraclePlaced)
+// with account, region and tenant besides.
+func oracleDesc(name, help string, labels []string) *prometheus.Desc {
+	d := prometheus.NewDesc(name, help, labels, nil)
+	oraclePlaced[d] = prometheus.NewDesc(name, help, append(slices.Clone(labels), "account", "region", "tenant"), nil)
+	return d
 }
+
+var oraclePlaced = map[*prometheus.Desc]*prometheus.Desc{}
+
+// Describe describes nothing: a family holds series of both label sets
+// when placed and unplaced targets are exported together, which a
+// checked collector cannot have. The registry still sorts the series,
+// and checks each is well formed and unique.
+func (oracle) Describe(chan<- *prometheus.Desc) {}
 
 func (o oracle) Collect(ch chan<- prometheus.Metric) {
 	o.m.mu.RLock()
@@ -102,12 +108,21 @@ func (o oracle) Collect(ch chan<- prometheus.Metric) {
 	for t, s := range o.m.targets {
 		s.mu.Lock()
 		svc, res := validLabelValue(t.Service), validLabelValue(t.Resource)
+		// metric is a const metric of the family of d, placed when t is.
+		metric := func(d *prometheus.Desc, typ prometheus.ValueType, v float64, extra ...string) prometheus.Metric {
+			values := append([]string{svc, res}, extra...)
+			if !t.Place.IsZero() {
+				d = oraclePlaced[d]
+				values = append(values, validLabelValue(t.Account), validLabelValue(t.Region), validLabelValue(t.Tenant))
+			}
+			return prometheus.MustNewConstMetric(d, typ, v, values...)
+		}
 		for i, st := range probes.Statuses {
-			ch <- prometheus.MustNewConstMetric(oracleProbes, prometheus.CounterValue, float64(s.probes[i]), svc, res, string(st))
-			ch <- prometheus.MustNewConstMetric(oracleStatus, prometheus.GaugeValue, b2f(s.status == i), svc, res, string(st))
+			ch <- metric(oracleProbes, prometheus.CounterValue, float64(s.probes[i]), string(st))
+			ch <- metric(oracleStatus, prometheus.GaugeValue, b2f(s.status == i), string(st))
 		}
 		for i, cl := range probes.Classes {
-			ch <- prometheus.MustNewConstMetric(oracleFailures, prometheus.CounterValue, float64(s.failures[i]), svc, res, string(cl))
+			ch <- metric(oracleFailures, prometheus.CounterValue, float64(s.failures[i]), string(cl))
 		}
 		buckets := map[float64]uint64{}
 		var cum uint64
@@ -115,20 +130,25 @@ func (o oracle) Collect(ch chan<- prometheus.Metric) {
 			cum += s.buckets[i]
 			buckets[le] = cum
 		}
-		ch <- prometheus.MustNewConstHistogram(oracleDuration, s.count, s.sum, buckets, svc, res)
-		ch <- prometheus.MustNewConstMetric(oracleErrorRatio, prometheus.GaugeValue, s.errorRatio, svc, res)
-		ch <- prometheus.MustNewConstMetric(oracleAvailability, prometheus.GaugeValue, s.availability, svc, res)
-		ch <- prometheus.MustNewConstMetric(oracleSkipped, prometheus.CounterValue, float64(s.skipped), svc, res)
-		ch <- prometheus.MustNewConstMetric(oraclePanics, prometheus.CounterValue, float64(s.panics), svc, res)
-		ch <- prometheus.MustNewConstMetric(oracleErrors, prometheus.CounterValue, float64(s.errors), svc, res)
+		if t.Place.IsZero() {
+			ch <- prometheus.MustNewConstHistogram(oracleDuration, s.count, s.sum, buckets, svc, res)
+		} else {
+			ch <- prometheus.MustNewConstHistogram(oraclePlaced[oracleDuration], s.count, s.sum, buckets, svc, res,
+				validLabelValue(t.Account), validLabelValue(t.Region), validLabelValue(t.Tenant))
+		}
+		ch <- metric(oracleErrorRatio, prometheus.GaugeValue, s.errorRatio)
+		ch <- metric(oracleAvailability, prometheus.GaugeValue, s.availability)
+		ch <- metric(oracleSkipped, prometheus.CounterValue, float64(s.skipped))
+		ch <- metric(oraclePanics, prometheus.CounterValue, float64(s.panics))
+		ch <- metric(oracleErrors, prometheus.CounterValue, float64(s.errors))
 		for i, name := range conditionNames {
-			ch <- prometheus.MustNewConstMetric(oracleFailing, prometheus.GaugeValue, b2f(s.conditions.failing[i]), svc, res, name)
+			ch <- metric(oracleFailing, prometheus.GaugeValue, b2f(s.conditions.failing[i]), name)
 		}
 		for _, g := range oracleGauges {
-			ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value(&s.conditions), svc, res)
+			ch <- metric(g.desc, prometheus.GaugeValue, g.value(&s.conditions))
 		}
 		if s.hasBacklog {
-			ch <- prometheus.MustNewConstMetric(oracleBacklog, prometheus.GaugeValue, s.backlog, svc, res)
+			ch <- metric(oracleBacklog, prometheus.GaugeValue, s.backlog)
 		}
 		s.mu.Unlock()
 	}
@@ -179,9 +199,23 @@ func populated() *Metrics {
 		99 * time.Millisecond, time.Second, 7*time.Second + 123456789, 45 * time.Second, 2 * time.Hour}
 	ratios := []float64{0, 1, 0.1 + 0.2, 1.0 / 3, 1e-7, 0.5, 0.999999999, math.SmallestNonzeroFloat64}
 	n := 0
+	// Placed targets: accounts and regions in and out of order, two
+	// tenants with the same account, region and names (status sorts
+	// before tenant), and label values to escape or repair.
+	places := []probes.Place{{},
+		{Tenant: "acme", Account: "111122223333", Region: "eu-west-1"},
+		{Tenant: "acme", Account: "111122223333", Region: "ap-east-1"},
+		{Tenant: "beta", Account: "111122223333", Region: "eu-west-1"},
+		{Tenant: `q"uote`, Account: "000011112222", Region: "us-east-1"},
+		{Tenant: "z", Account: "bad\xffacct", Region: "new\nline"},
+	}
 	for _, svc := range services {
-		for _, name := range names {
-			tg := probes.Target{Service: svc, Resource: name}
+		for i, name := range names {
+			place := places[i%len(places)]
+			if svc == probes.ServiceS3 {
+				place = places[(i+1)%len(places)]
+			}
+			tg := probes.Target{Service: svc, Resource: name, Place: place}
 			for k := range 1 + n%5 {
 				st := probes.Statuses[(n+k)%len(probes.Statuses)]
 				cl := probes.ClassNone
@@ -214,6 +248,12 @@ func populated() *Metrics {
 			}
 			n++
 		}
+	}
+	// One name in every place: the same account, region, resource and
+	// service in two tenants.
+	for _, pl := range places {
+		tg := probes.Target{Service: probes.ServiceSQS, Resource: "same", Place: pl}
+		m.Observe(result(tg, probes.Degraded, probes.ClassThrottled, time.Second), snapshot(tg, probes.Degraded, 0.5, 0.5), th)
 	}
 	// Counts beyond the range where 'g' formatting writes plain digits.
 	big := probes.Target{Service: probes.ServiceDynamoDB, Resource: "big"}
@@ -260,7 +300,9 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 	if targets := len(m.targets); series != targets*(2*len(probes.Statuses)+len(probes.Classes)+len(conditionNames)+13)+queues || targets < 50 || queues < 5 {
 		t.Errorf("%d series for %d targets, %d of them with a backlog", series, targets, queues)
 	}
-	for _, s := range []string{`\"`, `\\`, `\n`, "表-ü", "\uFFFD", `le="+Inf"`, "e+06", "e-07"} {
+	for _, s := range []string{`\"`, `\\`, `\n`, "表-ü", "\uFFFD", `le="+Inf"`, "e+06", "e-07",
+		`{account="111122223333",region="eu-west-1",resource="same",service="sqs",status="degraded",tenant="beta"} 1`,
+		`{account="111122223333",class="throttled",region="ap-east-1",resource="same",service="sqs",tenant="acme"} 1`} {
 		if !strings.Contains(got, s) {
 			t.Errorf("fixture does not exercise %q", s)
 		}

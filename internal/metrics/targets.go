@@ -20,11 +20,23 @@ import (
 type series struct {
 	target probes.Target // as configured
 	// resource and service are the label values as exported (valid
-	// UTF-8), which is what the exposition is sorted by.
-	resource, service string
-	// labels is `resource="…",service="…"`, escaped for the text format
-	// once, so that a scrape only copies it.
-	labels string
+	// UTF-8), which is what the exposition is sorted by; so are account,
+	// region and tenant for a placed target (placed: it has a tenant,
+	// account or region), which exports all three.
+	resource, service       string
+	account, region, tenant string
+	placed                  bool
+	// labels is every label pair, sorted by name and escaped for the text
+	// format once, so that a scrape only copies it: `resource="…",
+	// service="…"`, or `account="…",region="…",resource="…",service="…",
+	// tenant="…"` placed. A family's own label sorts among them: first
+	// (class, condition) or after service (status) unplaced, after
+	// account (class, condition) or before tenant (status) placed; pre and
+	// post are labels split where class and condition go, head and tail
+	// where status goes (the commas around the gap are theirs).
+	labels     string
+	pre, post  string
+	head, tail string
 
 	mu           sync.Mutex
 	probes       []uint64 // indexed like probes.Statuses
@@ -66,7 +78,19 @@ func newSeries(t probes.Target) *series {
 		status:   -1,
 	}
 	// Label pairs sorted by name, as the registry wrote them.
-	s.labels = labelText("resource", s.resource) + "," + labelText("service", s.service)
+	rs := labelText("resource", s.resource) + "," + labelText("service", s.service)
+	if t.Place.IsZero() {
+		s.labels = rs
+		s.post, s.head = ","+rs, rs+","
+		return s
+	}
+	s.placed = true
+	s.account, s.region, s.tenant = validLabelValue(t.Account), validLabelValue(t.Region), validLabelValue(t.Tenant)
+	acct, tenant := labelText("account", s.account), labelText("tenant", s.tenant)
+	rest := labelText("region", s.region) + "," + rs
+	s.labels = acct + "," + rest + "," + tenant
+	s.pre, s.post = acct+",", ","+rest+","+tenant
+	s.head, s.tail = acct+","+rest+",", ","+tenant
 	return s
 }
 

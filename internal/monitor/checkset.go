@@ -20,26 +20,57 @@ import (
 // changes the region replaces the checks: Apply). The billed Bedrock
 // runtime probes are the leader's alone: its checks exist only while
 // leading, and gate (nil: none) is asked again before each call.
+//
+// A target of a tenant's pipeline (config's tenants:) is probed through
+// the clients of its account's role in its region (Clients.Assume: one
+// credentials cache per role, so a role that cannot be assumed fails only
+// its own account's probes, as auth, and never waits on another's).
 func ChecksFromConfig(cfg *config.Config, c *awsclient.Clients, leading bool, gate func() bool) ([]Check, error) {
 	var checks []Check
 	for _, t := range cfg.Targets() {
-		p, err := probes.New(t.Service, t.Probe(), c)
+		pc, err := placeClients(cfg, c, t.Place)
 		if err != nil {
 			return nil, err
 		}
-		checks = append(checks, Check{Target: t, Probe: p, Region: c.Config.Region})
+		p, err := probes.New(t.Service, t.Probe(), pc)
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, Check{Target: t, Probe: probes.Placed(p, t.Place), Region: pc.Config.Region, clients: pc})
 	}
 	if !leading {
 		return checks, nil
 	}
 	for _, t := range cfg.RuntimeTargets() {
-		p, err := probes.NewRuntime(t.Service, t.Resource, c, cfg.RuntimeMaxTokens(t.Service))
+		pc, err := placeClients(cfg, c, t.Place)
 		if err != nil {
 			return nil, err
 		}
-		checks = append(checks, Check{Target: t, Probe: p, Region: c.Config.Region, Gate: gate})
+		p, err := probes.NewRuntime(t.Service, t.Resource, pc, cfg.RuntimeMaxTokens(t.Service))
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, Check{Target: t, Probe: probes.Placed(p, t.Place), Region: pc.Config.Region, Gate: gate, clients: pc})
 	}
 	return checks, nil
+}
+
+// placeClients are the clients of a place: c itself for the config-wide
+// account and region, else those of the place's account's role (none:
+// socmond's own identity) in its region.
+func placeClients(cfg *config.Config, c *awsclient.Clients, place probes.Place) (*awsclient.Clients, error) {
+	if place.IsZero() {
+		return c, nil
+	}
+	a, ok := cfg.Account(place.Account)
+	if !ok {
+		return nil, fmt.Errorf("account %s of tenant %s is not under accounts:", place.Account, place.Tenant)
+	}
+	pc, err := c.Assume(awsclient.Assumption{RoleARN: a.RoleARN, ExternalID: string(a.ExternalID), SessionName: a.SessionName, Region: place.Region})
+	if err != nil {
+		return nil, fmt.Errorf("clients of account %s in %s: %w", place.Account, place.Region, err)
+	}
+	return pc, nil
 }
 
 // RunOnce runs every check once, a few at a time, and returns the results

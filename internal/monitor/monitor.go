@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/health"
 	"github.com/socmond/socmond/internal/metrics"
@@ -33,6 +34,11 @@ type Check struct {
 	// holding the leader lease at that instant, so a replica resumed from
 	// a pause does not call before it learns it no longer leads.
 	Gate func() bool
+
+	// clients are those the probe calls through (ChecksFromConfig): a
+	// check whose clients changed (its account's role, a new top-level
+	// region's clients deriving it) gets its new probe, keeping its window.
+	clients *awsclient.Clients
 
 	gen uint64 // set by Apply; changes when the check is added or replaced
 }
@@ -175,7 +181,7 @@ func (m *Monitor) apply(checks []Check) (gone []probes.Target, err error) {
 			m.ready.Store(false)
 			m.checks[k] = c
 			continue // not kept: Retain drops the old region's window
-		case old.Target != c.Target:
+		case old.Target != c.Target || old.clients != c.clients:
 			if err := m.sched.Update(m.job(k, c)); err != nil {
 				return gone, err
 			}
@@ -222,7 +228,7 @@ func (m *Monitor) setRecorded(owner string, targets []config.Target) (gone []pro
 		if _, scheduled := m.checks[k]; scheduled || m.isRecordedLocked(k) {
 			continue
 		}
-		gone = append(gone, probes.Target{Service: t.Service, Resource: t.Resource})
+		gone = append(gone, t.ID())
 	}
 	if len(gone) > 0 {
 		keep := make(map[probes.Target]bool, len(m.checks))
@@ -249,9 +255,7 @@ func (m *Monitor) RecordOwned(owner string, r probes.Result) bool {
 	return ok
 }
 
-func recordedKey(t config.Target) string {
-	return probes.Target{Service: t.Service, Resource: t.Resource}.String()
-}
+func recordedKey(t config.Target) string { return t.ID().String() }
 
 // isRecordedLocked reports whether any owner checks the resource of key;
 // the caller holds mu.
@@ -269,7 +273,7 @@ func (m *Monitor) isRecordedLocked(key string) bool {
 func (m *Monitor) retainLocked(keep map[probes.Target]bool) {
 	for _, ts := range m.recorded {
 		for _, t := range ts {
-			keep[probes.Target{Service: t.Service, Resource: t.Resource}] = true
+			keep[t.ID()] = true
 		}
 	}
 	m.store.Retain(keep)
@@ -349,7 +353,7 @@ func (m *Monitor) Record(r probes.Result, t config.Target) {
 	if changed {
 		m.logChange(prev, r)
 	} else {
-		m.log.Debug().Str("service", r.Service).Str("resource", r.Resource).Str("status", string(r.Status)).
+		withTarget(m.log.Debug(), r.Target).Str("status", string(r.Status)).
 			Float64("duration_seconds", r.Duration.Seconds()).Msg("probe")
 	}
 	m.mu.Lock()
@@ -386,8 +390,7 @@ func (m *Monitor) logChange(prev health.Snapshot, r probes.Result) {
 	if r.Status != probes.Healthy {
 		ev = m.log.Warn()
 	}
-	ev = ev.Str("service", r.Service).Str("resource", r.Resource).Str("status", string(r.Status)).
-		Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
+	ev = withTarget(ev, r.Target).Str("status", string(r.Status)).Str("check", r.Check).Float64("duration_seconds", r.Duration.Seconds())
 	if prev.Status != "" {
 		ev = ev.Str("previous", string(prev.Status))
 	}
@@ -409,6 +412,16 @@ func (m *Monitor) logChange(prev health.Snapshot, r probes.Result) {
 	ev.Msg("status changed")
 }
 
+// withTarget names a resource in a log line: service and resource, and
+// a placed one's tenant, account and region.
+func withTarget(ev *zerolog.Event, t probes.Target) *zerolog.Event {
+	ev = ev.Str("service", t.Service).Str("resource", t.Resource)
+	if p := t.Place; !p.IsZero() {
+		ev = ev.Str("tenant", p.Tenant).Str("account", p.Account).Str("region", p.Region)
+	}
+	return ev
+}
+
 func (m *Monitor) target(key string) (probes.Target, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -424,7 +437,7 @@ func (m *Monitor) skipped(key string) {
 	if !ok {
 		return
 	}
-	m.log.Debug().Str("service", t.Service).Str("resource", t.Resource).Msg("previous run still going; run skipped")
+	withTarget(m.log.Debug(), t).Msg("previous run still going; run skipped")
 	if m.metrics != nil {
 		m.metrics.Skipped(t)
 	}
@@ -432,7 +445,7 @@ func (m *Monitor) skipped(key string) {
 
 func (m *Monitor) panicked(key string, v any) {
 	t, _ := m.target(key)
-	ev := m.log.Error().Str("service", t.Service).Str("resource", t.Resource)
+	ev := withTarget(m.log.Error(), t)
 	if pe, ok := v.(*scheduler.PanicError); ok {
 		ev = ev.Interface("panic", pe.Value).Str("stack", string(pe.Stack))
 	} else {

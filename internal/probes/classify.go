@@ -150,6 +150,13 @@ func Classify(err error) (class Class, code string, requestID string) {
 		code = apiErr.ErrorCode()
 	}
 
+	// A role that could not be assumed is auth whatever stopped STS (a
+	// refusal, or no answer within AssumeRole's own deadline): nothing
+	// was sent to the account, and its hint names the role.
+	var assume *awsclient.AssumeRoleError
+	if errors.As(err, &assume) {
+		return ClassAuth, code, requestID
+	}
 	if isTimeout(err) {
 		return ClassTimeout, code, requestID
 	}

@@ -95,3 +95,38 @@ func TestAssumeRoleRefusalIsAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestAssumeRoleTimeoutIsAuth: an STS that does not answer AssumeRole
+// within its deadline leaves the role unassumed, which is auth, with the
+// role's hint, like a refusal; the cause (the deadline) is in the detail.
+func TestAssumeRoleTimeoutIsAuth(t *testing.T) {
+	const hung = "arn:aws:iam::111111111111:role/socmond-a"
+	sim, url := awssim.Serve(t, awssim.Seed{Scopes: []awssim.Seed{{AccountID: "111111111111", Keys: []string{simKey}}}})
+	sim.AddFault(awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: hung, Latency: "1h"})
+	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := base.Assume(awsclient.Assumption{RoleARN: hung})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A probe deadline past AssumeRole's own (10 s), so the role's failure
+	// is what the probe sees.
+	r := probes.Run(context.Background(), probes.NewKMSKey(c.KMS, simKey), probes.Options{Timeout: 20 * time.Second})
+	if r.Class != probes.ClassAuth || !strings.Contains(r.Hint, hung) || !strings.Contains(r.Detail, "deadline") {
+		t.Errorf("class %s, hint %q, detail %q: want auth naming the role, the deadline in the detail", r.Class, r.Hint, r.Detail)
+	}
+}
+
+// TestPlacedCredentialHint: a placed probe that gives up waiting for its
+// account's credentials names the account, not socmond's own identity.
+func TestPlacedCredentialHint(t *testing.T) {
+	p := probes.Placed(&fakeProbe{obs: probes.Observation{Err: errors.New("operation error KMS: DescribeKey, get identity: get credentials: request canceled, context deadline exceeded")}},
+		probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"})
+	r := probes.Run(context.Background(), p, probes.Options{})
+	if !strings.Contains(r.Hint, "account 111111111111 (eu-west-1)") || r.Target.Account != "111111111111" {
+		t.Errorf("hint %q, target %+v", r.Hint, r.Target)
+	}
+}

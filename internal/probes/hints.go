@@ -42,10 +42,14 @@ func (a advice) hint(class Class) string {
 // DefaultHint is the advice for a class when the probe has nothing more
 // specific to say.
 func DefaultHint(t Target, class Class) string {
+	where := "the region (AWS_REGION)"
+	if !t.Place.IsZero() {
+		where = fmt.Sprintf("that it exists in account %s, region %s (tenant %s's pipeline)", t.Account, t.Region, t.Tenant)
+	}
 	return advice{
 		name:     t.Service,
 		action:   "the read permission the check needs",
 		resource: t.String(),
-		notFound: fmt.Sprintf("%s was not found: check its name and the region (AWS_REGION)", t.String()),
+		notFound: fmt.Sprintf("%s was not found: check its name and %s", t.String(), where),
 	}.hint(class)
 }

@@ -49,13 +49,37 @@ const (
 // Classes lists every failure class (ClassSlow and ClassBacklog included).
 var Classes = []Class{ClassTimeout, ClassThrottled, ClassAuth, ClassNotFound, ClassInvalidState, ClassServer, ClassNetwork, ClassOther, ClassSlow, ClassBacklog}
 
-// Target names what a probe checks.
+// Target names what a probe checks. It is a map key everywhere (health
+// windows, metric series, alerts), so it holds only comparable strings.
 type Target struct {
 	Service  string `json:"service"`
 	Resource string `json:"resource"`
+	// Place is where the resource is when the config lists accounts and
+	// tenants (config's tenants:): the same name in two accounts or
+	// regions is two resources. Empty for the config-wide account and
+	// region, whose targets are Service and Resource alone.
+	Place
 }
 
-func (t Target) String() string { return t.Service + "/" + t.Resource }
+// Place is the tenant, account and region a resource belongs to; its
+// zero value is the config-wide account and region.
+type Place struct {
+	Tenant  string `json:"tenant,omitempty"`
+	Account string `json:"account,omitempty"` // 12-digit AWS account id
+	Region  string `json:"region,omitempty"`
+}
+
+// IsZero reports whether p is the config-wide account and region.
+func (p Place) IsZero() bool { return p == Place{} }
+
+// String is "service/resource", followed for a placed target by
+// "@tenant/account/region", so each resource's key is its own.
+func (t Target) String() string {
+	if t.Place.IsZero() {
+		return t.Service + "/" + t.Resource
+	}
+	return t.Service + "/" + t.Resource + "@" + t.Tenant + "/" + t.Account + "/" + t.Region
+}
 
 // Result is what one probe run saw. Everything that checks AWS produces one.
 type Result struct {
@@ -90,4 +114,39 @@ type Probe interface {
 	Target() Target
 	// Check performs exactly one attempt. It must honour ctx's deadline.
 	Check(ctx context.Context) Observation
+}
+
+// Placed returns p checking the same resource as a resource of place:
+// its Target carries place, and Run sees p itself for everything else
+// (its hints, its classification).
+func Placed(p Probe, place Place) Probe {
+	if place.IsZero() {
+		return p
+	}
+	if pp, ok := p.(placed); ok {
+		p = pp.Probe
+	}
+	return placed{p, place}
+}
+
+// placed is a probe of a resource outside the config-wide account and
+// region (Placed).
+type placed struct {
+	Probe
+	place Place
+}
+
+func (p placed) Target() Target {
+	t := p.Probe.Target()
+	t.Place = p.place
+	return t
+}
+
+// unplaced is the probe Placed wrapped, whose optional interfaces
+// (Hinter, reclassifier) Run asks for.
+func unplaced(p Probe) Probe {
+	if pp, ok := p.(placed); ok {
+		return pp.Probe
+	}
+	return p
 }

@@ -80,7 +80,7 @@ func Run(ctx context.Context, p Probe, o Options) Result {
 
 	if obs.Err != nil {
 		class, code, rid := Classify(obs.Err)
-		if rc, ok := p.(reclassifier); ok {
+		if rc, ok := unplaced(p).(reclassifier); ok {
 			class = rc.reclassify(class, code, obs.Err)
 		}
 		// When the deadline passes mid-body, the transport closes the
@@ -145,9 +145,15 @@ func hintFor(p Probe, class Class, code string, err error) string {
 		return "socmond could not assume the role of this resource's account, so nothing was sent to it: " + assume.Hint()
 	}
 	if err != nil && isCredentialError(err) {
+		if t := p.Target(); !t.Place.IsZero() {
+			// The probe gave up waiting for its account's credentials (an
+			// AssumeRole that had not answered yet).
+			return fmt.Sprintf("socmond could not obtain the credentials of account %s (%s) before the probe's deadline, so nothing was sent: "+
+				"check that STS answers AssumeRole for the account's role from here (VPC endpoint, proxy), and its trust policy", t.Account, t.Region)
+		}
 		return credentialHint
 	}
-	if h, ok := p.(Hinter); ok {
+	if h, ok := unplaced(p).(Hinter); ok {
 		if s := h.Hint(class, code, err); s != "" {
 			return s
 		}

@@ -37,6 +37,7 @@ type Row struct {
 
 	// Machine-readable fields, shown in JSON and, where set, in the text.
 	Service   string
+	Place     probes.Place // a tenant's pipeline's resource: its tenant, account and region
 	Check     string
 	Status    string
 	Class     string
@@ -60,7 +61,7 @@ func ProbeRows(results []probes.Result) []Row {
 	for _, r := range results {
 		row := Row{
 			Name: probes.DisplayName(r.Service) + " Health", Resource: r.Resource, Verdict: Fail, Duration: r.Duration,
-			Service: r.Service, Check: r.Check, Status: string(r.Status), Class: string(r.Class), Code: r.Code,
+			Service: r.Service, Place: r.Place, Check: r.Check, Status: string(r.Status), Class: string(r.Class), Code: r.Code,
 			RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail, Start: r.Start,
 		}
 		if r.Status == probes.Healthy {
@@ -164,7 +165,11 @@ func line(r Row, color bool) string {
 	case Unknown:
 		icon, word = "❔", paint("UNKNOWN", yellow, color)
 	}
-	s := fmt.Sprintf("%s %s %-24s %s: %s", icon, word, r.Name, r.Resource, r.Summary)
+	res := r.Resource
+	if p := r.Place; !p.IsZero() {
+		res += " (tenant " + p.Tenant + ", account " + p.Account + ", " + p.Region + ")"
+	}
+	s := fmt.Sprintf("%s %s %-24s %s: %s", icon, word, r.Name, res, r.Summary)
 	if r.Verdict == Fail || r.Verdict == Unknown {
 		if r.RequestID != "" {
 			s += " [request id " + r.RequestID + "]"
@@ -200,6 +205,9 @@ type JSONRow struct {
 	Name            string  `json:"name"`
 	Service         string  `json:"service,omitempty"`
 	Resource        string  `json:"resource"`
+	Tenant          string  `json:"tenant,omitempty"`
+	Account         string  `json:"account,omitempty"`
+	Region          string  `json:"region,omitempty"`
 	Check           string  `json:"check,omitempty"`
 	Verdict         Verdict `json:"verdict"`
 	Pass            bool    `json:"pass"`
@@ -258,7 +266,8 @@ func JSON(w io.Writer, title, version string, now time.Time, sections []Section)
 		for _, r := range s.Rows {
 			n.add(r.Verdict)
 			jr := JSONRow{
-				Section: s.Title, Name: r.Name, Service: r.Service, Resource: r.Resource, Check: r.Check,
+				Section: s.Title, Name: r.Name, Service: r.Service, Resource: r.Resource,
+				Tenant: r.Place.Tenant, Account: r.Place.Account, Region: r.Place.Region, Check: r.Check,
 				Verdict: r.Verdict, Pass: r.Verdict == Pass || r.Verdict == NotApplicable, Status: r.Status, Summary: r.Summary,
 				DurationSeconds: r.Duration.Seconds(), Class: r.Class, Code: r.Code,
 				RequestID: r.RequestID, Hint: r.Hint, Detail: r.Detail,

@@ -128,3 +128,35 @@ func TestUnknownFailsTheRound(t *testing.T) {
 		t.Fatalf("json report = %+v", rep)
 	}
 }
+
+// TestPlacedRows: validate's report says where a tenant's pipeline's
+// resource is, in the text and in JSON, and nothing new for others.
+func TestPlacedRows(t *testing.T) {
+	place := probes.Place{Tenant: "acme", Account: "111111111111", Region: "ap-east-1"}
+	s := []Section{{Title: "Service Health", Rows: ProbeRows([]probes.Result{
+		{Target: probes.Target{Service: "dynamodb", Resource: "investigations", Place: place}, Check: "DescribeTable", Status: probes.Unavailable, Class: probes.ClassAuth},
+		{Target: probes.Target{Service: "dynamodb", Resource: "investigations"}, Check: "DescribeTable", Status: probes.Healthy},
+	})}}
+	var b bytes.Buffer
+	if err := Text(&b, "t", s, false); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "investigations (tenant acme, account 111111111111, ap-east-1): ") ||
+		!strings.Contains(out, "investigations: Response time") {
+		t.Errorf("text:\n%s", out)
+	}
+	b.Reset()
+	if err := JSON(&b, "v", "1.0", time.Now(), s); err != nil {
+		t.Fatal(err)
+	}
+	var rep JSONReport
+	if err := json.Unmarshal(b.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Tenant != "acme" || r.Account != place.Account || r.Region != place.Region || r.Resource != "investigations" {
+		t.Errorf("placed row %+v", r)
+	}
+	if strings.Count(b.String(), `"account"`) != 1 {
+		t.Errorf("the unplaced row has an account key:\n%s", b.String())
+	}
+}

@@ -30,9 +30,14 @@ type statusData struct {
 }
 
 type resourceStatus struct {
-	Service  string        `json:"service"`
-	Resource string        `json:"resource"`
-	Status   probes.Status `json:"status"`
+	Service  string `json:"service"`
+	Resource string `json:"resource"`
+	// Tenant, Account and Region say where the resource is when the
+	// config lists tenants' pipelines; absent otherwise.
+	Tenant  string        `json:"tenant,omitempty"`
+	Account string        `json:"account,omitempty"`
+	Region  string        `json:"region,omitempty"`
+	Status  probes.Status `json:"status"`
 	// Since and LastCheck are absent until the resource has a result.
 	Since                   *time.Time `json:"since,omitempty"`
 	LastCheck               *time.Time `json:"last_check,omitempty"`
@@ -88,7 +93,8 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	// A stable order keeps diffs and eyeballing easy whatever the source does.
 	slices.SortFunc(data.Resources, func(a, b resourceStatus) int {
-		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Resource, b.Resource))
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Resource, b.Resource),
+			cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
 	})
 	s.writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: data})
 }
@@ -97,6 +103,9 @@ func toResourceStatus(sn health.Snapshot) resourceStatus {
 	rs := resourceStatus{
 		Service:                 sn.Service,
 		Resource:                sn.Resource,
+		Tenant:                  sn.Tenant,
+		Account:                 sn.Account,
+		Region:                  sn.Region,
 		Status:                  sn.Status,
 		Since:                   timePtr(sn.Since),
 		LastCheck:               timePtr(sn.Last.Start),

@@ -118,6 +118,7 @@ type card struct {
 	ID                   string
 	Service, Resource    string
 	ServiceName          string // Service as a person reads it
+	Place                string // "tenant acme · account 111111111111 · eu-west-1" for a tenant's pipeline's resource
 	Class, Label, Symbol string
 	Since                timeView
 	For                  string
@@ -206,7 +207,8 @@ func statusLabel(st probes.Status) (class, label, symbol string) {
 
 func (d *pageData) build(snaps []health.Snapshot, lookup func(probes.Target) (Thresholds, bool), now time.Time) {
 	slices.SortFunc(snaps, func(a, b health.Snapshot) int {
-		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Resource, b.Resource))
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Resource, b.Resource),
+			cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
 	})
 	counts := map[string]int{}
 	for i, sn := range snaps {
@@ -240,12 +242,21 @@ func (d *pageData) build(snaps []health.Snapshot, lookup func(probes.Target) (Th
 	}
 }
 
+// placeText is where a tenant's pipeline's resource is, for a person.
+func placeText(p probes.Place) string {
+	if p.IsZero() {
+		return ""
+	}
+	return "tenant " + p.Tenant + " · account " + p.Account + " · " + p.Region
+}
+
 func toCard(i int, sn health.Snapshot, lookup func(probes.Target) (Thresholds, bool), now time.Time) *card {
 	c := &card{
 		ID:          fmt.Sprintf("r%d-%s", i, anchor(sn.Service+"-"+sn.Resource)),
 		Service:     sn.Service,
 		ServiceName: probes.DisplayName(sn.Service),
 		Resource:    sn.Resource,
+		Place:       placeText(sn.Place),
 		ErrorN:      sn.ErrorSamples,
 		AvailN:      sn.AvailabilitySamples,
 	}

@@ -162,3 +162,28 @@ func TestHuman(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageShowsPlaces: the same table in two tenants' accounts is
+// two cards, each saying where it is; an unplaced card says nothing new.
+func TestStatusPageShowsPlaces(t *testing.T) {
+	snap := func(p probes.Place, st probes.Status) health.Snapshot {
+		return health.Snapshot{Target: probes.Target{Service: probes.ServiceDynamoDB, Resource: "investigations", Place: p}, Status: st,
+			Since: fixedNow, Last: probes.Result{Start: fixedNow, Status: st}}
+	}
+	acme := probes.Place{Tenant: "acme", Account: "111111111111", Region: "ap-east-1"}
+	beta := probes.Place{Tenant: "beta", Account: "222222222222", Region: "eu-west-1"}
+	_, body := do(t, "GET", newTestServer(t, &fakeSource{snaps: []health.Snapshot{
+		snap(beta, probes.Healthy), snap(acme, probes.Unavailable), snap(probes.Place{}, probes.Healthy)}}, nil).URL+"/")
+	for _, want := range []string{
+		`<span class="place">tenant acme · account 111111111111 · ap-east-1</span>`,
+		`<span class="place">tenant beta · account 222222222222 · eu-west-1</span>`,
+		`investigations (tenant acme · account 111111111111 · ap-east-1)</a>`, // needs attention
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(body, `class="place"`); n != 2 {
+		t.Errorf("%d places shown, want 2 (none on the unplaced card)", n)
+	}
+}

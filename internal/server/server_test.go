@@ -373,3 +373,46 @@ func TestStatusIncludesPanels(t *testing.T) {
 		t.Fatalf("item = %+v", it)
 	}
 }
+
+// TestStatusAPIPlaces: a resource of a tenant's pipeline says its tenant,
+// account and region; the same name in two places is two entries, in a
+// stable order; an unplaced one has none of the three keys.
+func TestStatusAPIPlaces(t *testing.T) {
+	place := func(tenant, account, region string) probes.Place {
+		return probes.Place{Tenant: tenant, Account: account, Region: region}
+	}
+	src := &fakeSource{snaps: []health.Snapshot{
+		{Target: probes.Target{Service: probes.ServiceDynamoDB, Resource: "t", Place: place("b", "222222222222", "eu-west-1")}, Status: probes.Healthy},
+		{Target: probes.Target{Service: probes.ServiceDynamoDB, Resource: "t", Place: place("a", "111111111111", "ap-east-1")}, Status: probes.Unavailable},
+		{Target: probes.Target{Service: probes.ServiceDynamoDB, Resource: "t"}, Status: probes.Healthy},
+	}}
+	ts := newTestServer(t, src, nil)
+	_, body := do(t, "GET", ts.URL+"/api/v1/status")
+	var got struct {
+		Data struct {
+			Resources []map[string]any `json:"resources"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"status": "healthy"},
+		{"status": "unavailable", "tenant": "a", "account": "111111111111", "region": "ap-east-1"},
+		{"status": "healthy", "tenant": "b", "account": "222222222222", "region": "eu-west-1"},
+	}
+	if len(got.Data.Resources) != len(want) {
+		t.Fatalf("resources: %s", body)
+	}
+	for i, w := range want {
+		r := got.Data.Resources[i]
+		for _, k := range []string{"tenant", "account", "region", "status"} {
+			if r[k] != w[k] {
+				t.Errorf("resource %d: %s = %v, want %v (%v)", i, k, r[k], w[k], r)
+			}
+		}
+		if _, ok := r["account"]; ok != (w["account"] != nil) {
+			t.Errorf("resource %d: account key present %v, want %v", i, ok, w["account"] != nil)
+		}
+	}
+}

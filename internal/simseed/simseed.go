@@ -16,13 +16,23 @@ import (
 
 // FromConfig creates in the simulator every resource the configuration
 // names, so socmond finds a healthy pipeline until faults are injected.
+//
+// A tenant's pipeline's resources (config's tenants:) are seeded in their
+// account and region, which the simulator serves to the account's role
+// (granted with its external id); an account without a role is socmond's
+// own, the simulator's default account, in the pipeline's region.
 func FromConfig(cfg *config.Config) awssim.Seed {
 	seed := awssim.Seed{Region: cfg.Region}
 	for _, t := range cfg.Targets() {
 		// The simulator knows its services by the names config uses. A
 		// service it does not simulate (yet) has nothing to seed; its checks
 		// fail against the simulator until it does.
-		_ = seed.Add(t.Service, t.Resource)
+		_ = scopeOf(&seed, cfg, t.Place).Add(t.Service, t.Resource)
+	}
+	for _, a := range cfg.Accounts {
+		if a.RoleARN != "" {
+			seed.Roles = append(seed.Roles, awssim.Role{ARN: a.RoleARN, ExternalID: string(a.ExternalID)})
+		}
 	}
 	if b := cfg.Pipeline.AuditBucket; b != "" {
 		seed.AuditBuckets = append(seed.AuditBuckets, b)
@@ -30,6 +40,29 @@ func FromConfig(cfg *config.Config) awssim.Seed {
 	seedPipeline(&seed, cfg)
 	seedDeadLetters(&seed, cfg)
 	return seed
+}
+
+// scopeOf is the seed of a place's account and region: the default
+// scope's own for an unplaced resource or one of socmond's own account in
+// the default region, else one of seed.Scopes, added on first use.
+func scopeOf(seed *awssim.Seed, cfg *config.Config, p probes.Place) *awssim.Seed {
+	if p.IsZero() {
+		return seed
+	}
+	account := p.Account
+	if a, _ := cfg.Account(p.Account); a.RoleARN == "" {
+		account = cmp.Or(seed.AccountID, awssim.DefaultAccount)
+	}
+	if account == cmp.Or(seed.AccountID, awssim.DefaultAccount) && p.Region == cmp.Or(seed.Region, awssim.DefaultRegion) {
+		return seed
+	}
+	for i := range seed.Scopes {
+		if sc := &seed.Scopes[i]; sc.AccountID == account && sc.Region == p.Region {
+			return sc
+		}
+	}
+	seed.Scopes = append(seed.Scopes, awssim.Seed{AccountID: account, Region: p.Region})
+	return &seed.Scopes[len(seed.Scopes)-1]
 }
 
 // seedDeadLetters gives the configured functions a dead-letter target: the
@@ -41,6 +74,9 @@ func seedDeadLetters(seed *awssim.Seed, cfg *config.Config) {
 	arn := ""
 	var functions []string
 	for _, t := range cfg.Targets() {
+		if !t.Place.IsZero() {
+			continue // a tenant's: the workflow check watches the top-level pipeline
+		}
 		d, _ := probes.Lookup(t.Service)
 		switch {
 		case t.Service == probes.ServiceLambda:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ func TestWorkflowAlertFollowsTenantReload(t *testing.T) {
 	}
 
 	e.SetSettings(alerting.Settings{Tenant: "sg", Alerting: &config.Alerting{}})
-	e.Reconcile(func(string, string) bool { return true }, time.Now())
+	e.Reconcile(func(probes.Target) bool { return true }, time.Now())
 	raise(ExecutionsSignal(cfg, failing)) // the next report, cfg still the start's
 	if got := tenants(); len(got) != 1 || got[0] != "sg/firing" {
 		t.Fatalf("alerts after the reload %v, want the one alert, firing under sg", got)
