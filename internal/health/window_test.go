@@ -353,9 +353,12 @@ func TestWindowHistoryPoints(t *testing.T) {
 // decision, not an accident.
 func TestWindowSize(t *testing.T) {
 	// 3400 before the alert conditions; their settings and three times per
-	// condition cost about 130 bytes (1.3 MB at 10,000 resources).
-	if size := unsafe.Sizeof(Window{}); size > 3520 {
-		t.Errorf("Window is %d bytes, budget 3520", size)
+	// condition cost about 130 bytes (1.3 MB at 10,000 resources). The
+	// backlog condition and Result.Backlog add about 60, a target's place
+	// (tenant, account, region: three strings in each of the three
+	// targets a Window holds) 144: 3632, 36 MB at 10,000 resources.
+	if size := unsafe.Sizeof(Window{}); size > 3640 {
+		t.Errorf("Window is %d bytes, budget 3640", size)
 	}
 }
 
