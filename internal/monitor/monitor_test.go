@@ -199,7 +199,10 @@ func TestRegionChangeReplacesCheck(t *testing.T) {
 	c.Probe = old
 	mon.checks["dynamodb/t1"] = c
 	mon.mu.Unlock()
-	mon.RunNow("dynamodb/t1")
+	// Ready comes with the first result, a moment before the scheduler
+	// marks that run finished; until then RunNow skips (it never overlaps
+	// runs of one key), and a single call could leave the test waiting.
+	testenv.Eventually(t, "a run of the swapped probe", func() bool { return mon.RunNow("dynamodb/t1") })
 	<-old.started
 
 	eu := newFake("dynamodb", "t1", probes.Healthy)
