@@ -57,13 +57,7 @@ func TestAssumeRoleRefusalIsAuth(t *testing.T) {
 	const refused, allowed = "arn:aws:iam::111111111111:role/socmond-a", "arn:aws:iam::222222222222:role/socmond-b"
 	// The key is in the allowed role's account: the simulator serves each
 	// account its own resources.
-	sim, url := awssim.Serve(t, awssim.Seed{Scopes: []awssim.Seed{{AccountID: "222222222222", Keys: []string{simKey}}}})
-	sim.AddFault(awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: refused, Error: "AccessDenied"})
-	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, base := roleBase(t, "222222222222", awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: refused, Error: "AccessDenied"})
 	run := func(role string) probes.Result {
 		c, err := base.Assume(awsclient.Assumption{RoleARN: role, ExternalID: "ext-id-never-shown"})
 		if err != nil {
@@ -101,13 +95,7 @@ func TestAssumeRoleRefusalIsAuth(t *testing.T) {
 // role's hint, like a refusal; the cause (the deadline) is in the detail.
 func TestAssumeRoleTimeoutIsAuth(t *testing.T) {
 	const hung = "arn:aws:iam::111111111111:role/socmond-a"
-	sim, url := awssim.Serve(t, awssim.Seed{Scopes: []awssim.Seed{{AccountID: "111111111111", Keys: []string{simKey}}}})
-	sim.AddFault(awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: hung, Latency: "1h"})
-	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base := roleBase(t, "111111111111", awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: hung, Latency: "1h"})
 	c, err := base.Assume(awsclient.Assumption{RoleARN: hung})
 	if err != nil {
 		t.Fatal(err)
@@ -129,4 +117,18 @@ func TestPlacedCredentialHint(t *testing.T) {
 	if !strings.Contains(r.Hint, "account 111111111111 (eu-west-1)") || r.Target.Account != "111111111111" {
 		t.Errorf("hint %q, target %+v", r.Hint, r.Target)
 	}
+}
+
+// roleBase starts a simulator holding the test key in account, with fault
+// on, and the base clients roles are assumed from (static credentials).
+func roleBase(t *testing.T, account string, fault awssim.Fault) (*awssim.Sim, *awsclient.Clients) {
+	t.Helper()
+	sim, url := awssim.Serve(t, awssim.Seed{Scopes: []awssim.Seed{{AccountID: account, Keys: []string{simKey}}}})
+	sim.AddFault(fault)
+	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, base
 }
