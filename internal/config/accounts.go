@@ -92,6 +92,46 @@ func (c *Config) Pipelines() []probes.Place {
 	return out
 }
 
+// Places are where the pipeline runs: one per tenant, pipeline and region
+// (Pipelines), or the one zero Place of a config without tenants:, whose
+// pipeline is the config-wide one. Compliance, the workflow check, the
+// canary and evidence run once per Place, on that pipeline's names
+// (PipelineAt) and its account's role in its region.
+func (c *Config) Places() []probes.Place {
+	if p := c.Pipelines(); len(p) > 0 {
+		return p
+	}
+	return []probes.Place{{}}
+}
+
+// PipelineAt is the pipeline section as the pipeline at p names its
+// resources: each name's placeholders substituted.
+func (c *Config) PipelineAt(p probes.Place) Pipeline {
+	out := c.Pipeline
+	for _, f := range pipelineFields(&out) {
+		*f = substitute(*f, p)
+	}
+	return out
+}
+
+// WorkflowRulesAt are workflow.rules as the pipeline at p names them.
+func (c *Config) WorkflowRulesAt(p probes.Place) []string {
+	if len(c.Workflow.Rules) == 0 {
+		return nil
+	}
+	out := make([]string, len(c.Workflow.Rules))
+	for i, r := range c.Workflow.Rules {
+		out[i] = substitute(r, p)
+	}
+	return out
+}
+
+// pipelineFields are the names of the pipeline section, with their keys'
+// order in the file's schema.
+func pipelineFields(p *Pipeline) []*string {
+	return []*string{&p.ArtifactsBucket, &p.AuditBucket, &p.KMSKey, &p.EventBus, &p.StateMachine, &p.InvestigationsTable, &p.MetricsTable}
+}
+
 // Account returns the account of an id from accounts:.
 func (c *Config) Account(id string) (Account, bool) {
 	for _, a := range c.Accounts {
@@ -148,14 +188,9 @@ func validateAccounts(c *Config, l *locator) []error {
 		if len(c.Accounts) > 0 {
 			add(l.errorf("accounts", "accounts are watched through the pipelines of tenants:, and there are none: list tenants with pipelines in these accounts"))
 		}
-		for _, ns := range c.Services.list() {
-			for i, r := range ns.svc.Resources {
-				if hasPlaceholder(r.Name) {
-					add(l.errorf(fmt.Sprintf("services.%s.resources[%d].name", ns.name, i),
-						"%s, %s and %s are substituted per pipeline, and there are no tenants: list tenants and accounts, or write the name out",
-						PlaceholderAccountID, PlaceholderRegion, PlaceholderTenant))
-				}
-			}
+		for _, path := range placeholderPaths(c) {
+			add(l.errorf(path, "%s, %s and %s are substituted per pipeline, and there are no tenants: list tenants and accounts, or write the name out",
+				PlaceholderAccountID, PlaceholderRegion, PlaceholderTenant))
 		}
 		return errs
 	}
@@ -307,4 +342,29 @@ func validateExpansions(c *Config, l *locator) []error {
 		}
 	}
 	return errs
+}
+
+// placeholderPaths are the key paths of the names holding a per-pipeline
+// placeholder: resources', the pipeline section's and the workflow's rules.
+func placeholderPaths(c *Config) []string {
+	var out []string
+	for _, ns := range c.Services.list() {
+		for i, r := range ns.svc.Resources {
+			if hasPlaceholder(r.Name) {
+				out = append(out, fmt.Sprintf("services.%s.resources[%d].name", ns.name, i))
+			}
+		}
+	}
+	keys := []string{"artifacts_bucket", "audit_bucket", "kms_key", "event_bus", "state_machine", "investigations_table", "metrics_table"}
+	for i, f := range pipelineFields(&c.Pipeline) {
+		if hasPlaceholder(*f) {
+			out = append(out, "pipeline."+keys[i])
+		}
+	}
+	for i, r := range c.Workflow.Rules {
+		if hasPlaceholder(r) {
+			out = append(out, fmt.Sprintf("workflow.rules[%d]", i))
+		}
+	}
+	return out
 }

@@ -123,6 +123,56 @@ services:
 	}
 }
 
+// TestPipelineAt: the pipeline section and the workflow's rules are
+// templates too, each place's names substituted; without tenants there is
+// one place, the zero one, and its pipeline is the section as written.
+func TestPipelineAt(t *testing.T) {
+	c, err := Parse("config.yaml", []byte(tenantsYAML+`
+pipeline:
+  kms_key: arn:aws:kms:${region}:${account_id}:alias/soc
+  audit_bucket: soc-audit-${tenant}-${region}
+  investigations_table: ${PREFIX}-investigations-${tenant}
+  state_machine: arn:aws:states:${region}:${account_id}:stateMachine:soc
+workflow:
+  rules: ["soc-alerts-${tenant}"]
+`), tenantsEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places := c.Places()
+	if len(places) != 3 || places[1] != (probes.Place{Tenant: "acme", Account: "111111111111", Region: "ap-southeast-1"}) {
+		t.Fatalf("places %+v", places)
+	}
+	got := c.PipelineAt(places[1])
+	want := Pipeline{
+		KMSKey: "arn:aws:kms:ap-southeast-1:111111111111:alias/soc", AuditBucket: "soc-audit-acme-ap-southeast-1",
+		InvestigationsTable: "soc-investigations-acme", StateMachine: "arn:aws:states:ap-southeast-1:111111111111:stateMachine:soc",
+	}
+	if got != want {
+		t.Errorf("PipelineAt(%v) = %+v, want %+v", places[1], got, want)
+	}
+	if r := c.WorkflowRulesAt(places[2]); len(r) != 1 || r[0] != "soc-alerts-beta" {
+		t.Errorf("rules at %v: %q", places[2], r)
+	}
+	if tb := c.ComplianceTablesAt(places[2]); len(tb) != 1 || tb[0] != "soc-investigations-beta" {
+		t.Errorf("compliance tables at %v: %q", places[2], tb)
+	}
+
+	plain, err := Parse("config.yaml", []byte("pipeline:\n  kms_key: alias/soc\nservices:\n  dynamodb:\n    resources: [{name: t1}]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := plain.Places(); len(p) != 1 || !p[0].IsZero() {
+		t.Errorf("places without tenants: %+v", p)
+	}
+	if got := plain.PipelineAt(probes.Place{}); got != plain.Pipeline {
+		t.Errorf("PipelineAt(zero) = %+v, want the section %+v", got, plain.Pipeline)
+	}
+	if tb := plain.ComplianceTablesAt(probes.Place{}); len(tb) != 1 || tb[0] != "t1" {
+		t.Errorf("compliance tables: %q", tb)
+	}
+}
+
 // TestNoTenantsNoPlace: without tenants: every target is unplaced, and
 // placeholders are no environment variables in other keys.
 func TestNoTenantsNoPlace(t *testing.T) {
@@ -197,6 +247,14 @@ func TestAccountErrors(t *testing.T) {
 		"placeholder without tenants": {
 			"services:\n  dynamodb:\n    resources: [{name: \"t-${region}\"}]\n",
 			"config.yaml:3: services.dynamodb.resources[0].name: ${account_id}, ${region} and ${tenant} are substituted per pipeline, and there are no tenants: list tenants and accounts, or write the name out",
+		},
+		"pipeline placeholder without tenants": {
+			"pipeline:\n  kms_key: alias/soc\n  audit_bucket: audit-${account_id}\n" + svc,
+			"config.yaml:3: pipeline.audit_bucket: ${account_id}, ${region} and ${tenant} are substituted per pipeline, and there are no tenants: list tenants and accounts, or write the name out",
+		},
+		"rule placeholder without tenants": {
+			"pipeline:\n  state_machine: arn:aws:states:us-east-1:111111111111:stateMachine:soc\nworkflow:\n  rules: [\"soc-${tenant}\"]\n" + svc,
+			"config.yaml:4: workflow.rules[0]: ${account_id}, ${region} and ${tenant} are substituted per pipeline, and there are no tenants: list tenants and accounts, or write the name out",
 		},
 		"two names that expand alike": {
 			acct + "tenants:\n  - name: a\n    pipelines: [{account: \"111111111111\"}]\nservices:\n  dynamodb:\n    resources:\n      - name: t-eu-west-1\n      - name: t-${region}\n",

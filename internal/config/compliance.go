@@ -70,16 +70,20 @@ func (c *Compliance) IsEnabled(p *Pipeline) bool {
 
 // ComplianceTables are the tables the DynamoDB encryption check covers: the
 // pipeline's tables, or every probed table when the pipeline names none.
-func (c *Config) ComplianceTables() []string {
+func (c *Config) ComplianceTables() []string { return c.ComplianceTablesAt(probes.Place{}) }
+
+// ComplianceTablesAt are ComplianceTables as the pipeline at p names them.
+func (c *Config) ComplianceTablesAt(p probes.Place) []string {
 	var out []string
-	for _, t := range []string{c.Pipeline.InvestigationsTable, c.Pipeline.MetricsTable} {
+	pl := c.PipelineAt(p)
+	for _, t := range []string{pl.InvestigationsTable, pl.MetricsTable} {
 		if t != "" {
 			out = append(out, t)
 		}
 	}
 	if tables := c.Services.Get(probes.ServiceDynamoDB); len(out) == 0 && tables.IsEnabled() {
 		for _, r := range tables.Resources {
-			out = append(out, r.Name)
+			out = append(out, substitute(r.Name, p))
 		}
 	}
 	return out

@@ -24,7 +24,7 @@ func expandNodes(file string, n *yaml.Node, getenv func(string) string) []error 
 			if !strings.Contains(n.Value, "$") {
 				return
 			}
-			v, off, err := expand(n.Value, getenv, resourceNamePath.MatchString(path))
+			v, off, err := expand(n.Value, getenv, placeholderPath.MatchString(path))
 			if err != nil {
 				errs = append(errs, newError(file, scalarLine(n, off), path, err.Error()))
 				return
@@ -68,14 +68,16 @@ func scalarLine(n *yaml.Node, off int) int {
 	return n.Line
 }
 
-// resourceNamePath matches the key path of a resource's name, where the
-// per-pipeline placeholders are kept for Targets to substitute.
-var resourceNamePath = regexp.MustCompile(`^services\.[^.]+\.resources\[[0-9]+\]\.name$`)
+// placeholderPath matches the key paths of the names a pipeline has its
+// own of: a resource's, the pipeline section's and the workflow's rules,
+// where the per-pipeline placeholders are kept for Targets and PipelineAt
+// to substitute.
+var placeholderPath = regexp.MustCompile(`^(services\.[^.]+\.resources\[[0-9]+\]\.name|pipeline\.[a-z_]+|workflow\.rules\[[0-9]+\])$`)
 
 // expand replaces ${VAR} and ${VAR:-default} in s, and "$$" with "$".
 // A variable that is unset or empty without a default is an error, because
 // getenv cannot tell the two apart. Any other "$" is kept literally, and so,
-// with keepPlaceholders (a resource name), are ${account_id}, ${region} and
+// with keepPlaceholders (a name of a pipeline's), are ${account_id}, ${region} and
 // ${tenant}, substituted per pipeline (accounts.go). On error it also
 // returns the byte offset of the bad reference.
 func expand(s string, getenv func(string) string, keepPlaceholders bool) (string, int, error) {
