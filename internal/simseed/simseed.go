@@ -34,11 +34,16 @@ func FromConfig(cfg *config.Config) awssim.Seed {
 			seed.Roles = append(seed.Roles, awssim.Role{ARN: a.RoleARN, ExternalID: string(a.ExternalID)})
 		}
 	}
-	if b := cfg.Pipeline.AuditBucket; b != "" {
-		seed.AuditBuckets = append(seed.AuditBuckets, b)
+	// Each pipeline's audit bucket, workflow and dead-letter queues in its
+	// own account and region, as its names say (config's PipelineAt).
+	for _, place := range cfg.Places() {
+		sc := scopeOf(&seed, cfg, place)
+		if b := cfg.PipelineAt(place).AuditBucket; b != "" {
+			sc.AuditBuckets = append(sc.AuditBuckets, b)
+		}
+		seedPipeline(sc, cfg, place)
+		seedDeadLetters(sc, cfg, place)
 	}
-	seedPipeline(&seed, cfg)
-	seedDeadLetters(&seed, cfg)
 	return seed
 }
 
@@ -70,12 +75,12 @@ func scopeOf(seed *awssim.Seed, cfg *config.Config, p probes.Place) *awssim.Seed
 // queue, "where the rule's targets and the functions put the alerts they
 // could not deliver"). The workflow check finds it in each function's
 // configuration and leaves it to the configured check.
-func seedDeadLetters(seed *awssim.Seed, cfg *config.Config) {
+func seedDeadLetters(seed *awssim.Seed, cfg *config.Config, place probes.Place) {
 	arn := ""
 	var functions []string
 	for _, t := range cfg.Targets() {
-		if !t.Place.IsZero() {
-			continue // a tenant's: the workflow check watches the top-level pipeline
+		if t.Place != place {
+			continue
 		}
 		d, _ := probes.Lookup(t.Service)
 		switch {
@@ -105,8 +110,9 @@ const simStageDuration = 300 * time.Millisecond
 // routing canary events to the state machine, the investigations table's key,
 // and the pipeline's writes, all from the same configuration, so
 // `socmond e2e` passes against `socmond sim` seeded from one file.
-func seedPipeline(seed *awssim.Seed, cfg *config.Config) {
-	p, k := &cfg.Pipeline, &cfg.Canary
+func seedPipeline(seed *awssim.Seed, cfg *config.Config, place probes.Place) {
+	pl, k := cfg.PipelineAt(place), &cfg.Canary
+	p := &pl
 	if p.StateMachine == "" {
 		return
 	}
@@ -115,7 +121,7 @@ func seedPipeline(seed *awssim.Seed, cfg *config.Config) {
 	if bus == "" {
 		bus = "default"
 	}
-	for _, r := range cfg.Workflow.Rules {
+	for _, r := range cfg.WorkflowRulesAt(place) {
 		seed.Rules = append(seed.Rules, awssim.Rule{Name: r, EventBus: bus, EventPattern: string(pattern), Targets: []string{p.StateMachine}})
 	}
 	if p.InvestigationsTable != "" {
