@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+
+	"github.com/socmond/socmond/internal/awsclient"
 	"regexp"
 	"slices"
 	"strings"
@@ -130,6 +132,25 @@ func (c *Config) WorkflowRulesAt(p probes.Place) []string {
 // order in the file's schema.
 func pipelineFields(p *Pipeline) []*string {
 	return []*string{&p.ArtifactsBucket, &p.AuditBucket, &p.KMSKey, &p.EventBus, &p.StateMachine, &p.InvestigationsTable, &p.MetricsTable}
+}
+
+// ClientsAt are the clients of a place: base itself for the config-wide
+// account and region (the zero Place), else those of the place's
+// account's role (none: socmond's own identity) in its region, built once
+// by base (awsclient.Clients.Assume) and shared by every check there.
+func (c *Config) ClientsAt(base *awsclient.Clients, place probes.Place) (*awsclient.Clients, error) {
+	if place.IsZero() {
+		return base, nil
+	}
+	a, ok := c.Account(place.Account)
+	if !ok {
+		return nil, fmt.Errorf("account %s of tenant %s is not under accounts:", place.Account, place.Tenant)
+	}
+	pc, err := base.Assume(awsclient.Assumption{RoleARN: a.RoleARN, ExternalID: string(a.ExternalID), SessionName: a.SessionName, Region: place.Region})
+	if err != nil {
+		return nil, fmt.Errorf("clients of account %s in %s: %w", place.Account, place.Region, err)
+	}
+	return pc, nil
 }
 
 // Account returns the account of an id from accounts:.

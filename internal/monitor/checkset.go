@@ -28,7 +28,7 @@ import (
 func ChecksFromConfig(cfg *config.Config, c *awsclient.Clients, leading bool, gate func() bool) ([]Check, error) {
 	var checks []Check
 	for _, t := range cfg.Targets() {
-		pc, err := placeClients(cfg, c, t.Place)
+		pc, err := cfg.ClientsAt(c, t.Place)
 		if err != nil {
 			return nil, err
 		}
@@ -42,7 +42,7 @@ func ChecksFromConfig(cfg *config.Config, c *awsclient.Clients, leading bool, ga
 		return checks, nil
 	}
 	for _, t := range cfg.RuntimeTargets() {
-		pc, err := placeClients(cfg, c, t.Place)
+		pc, err := cfg.ClientsAt(c, t.Place)
 		if err != nil {
 			return nil, err
 		}
@@ -53,24 +53,6 @@ func ChecksFromConfig(cfg *config.Config, c *awsclient.Clients, leading bool, ga
 		checks = append(checks, Check{Target: t, Probe: probes.Placed(p, t.Place), Region: pc.Config.Region, Gate: gate, clients: pc})
 	}
 	return checks, nil
-}
-
-// placeClients are the clients of a place: c itself for the config-wide
-// account and region, else those of the place's account's role (none:
-// socmond's own identity) in its region.
-func placeClients(cfg *config.Config, c *awsclient.Clients, place probes.Place) (*awsclient.Clients, error) {
-	if place.IsZero() {
-		return c, nil
-	}
-	a, ok := cfg.Account(place.Account)
-	if !ok {
-		return nil, fmt.Errorf("account %s of tenant %s is not under accounts:", place.Account, place.Tenant)
-	}
-	pc, err := c.Assume(awsclient.Assumption{RoleARN: a.RoleARN, ExternalID: string(a.ExternalID), SessionName: a.SessionName, Region: place.Region})
-	if err != nil {
-		return nil, fmt.Errorf("clients of account %s in %s: %w", place.Account, place.Region, err)
-	}
-	return pc, nil
 }
 
 // RunOnce runs every check once, a few at a time, and returns the results
