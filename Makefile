@@ -28,9 +28,12 @@ image:
 manifests:
 	$(GO) test ./deploy -run TestGeneratedFilesUpToDate -count=1 -update
 
+# The demo's config: config.tenants.example.yaml shows two tenants in two regions.
+DEMO_CONFIG ?= config.example.yaml
+
 ## demo: run the daemon against the in-process AWS simulator with a fault timeline.
 demo: build
-	./$(BIN) demo --config.file config.example.yaml
+	./$(BIN) demo --config.file $(DEMO_CONFIG)
 
 ## test: install test dependencies, lint, fuzz each target briefly, then run every test with the race detector.
 test: test-deps lint fuzz-short

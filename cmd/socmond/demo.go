@@ -23,27 +23,48 @@ type demoStep struct {
 }
 
 // demoTimeline shows each kind of trouble within two minutes, then recovery.
+// With tenants, each fault strikes one pipeline only — Bedrock in the
+// first, DynamoDB in the last, Lambda in the second — narrowed to its
+// account and region, so the page shows one tenant's trouble beside the
+// others' health.
 func demoTimeline(cfg *config.Config) []demoStep {
-	first := func(service string) string {
-		for _, t := range cfg.Targets() {
-			if t.Service == service {
-				return t.Resource
-			}
+	places := cfg.Places()
+	// at is the service's first resource in the i-th pipeline (counted
+	// from the end when negative), the fault that strikes it, and the
+	// words that say where it is.
+	at := func(service string, i int) (string, awssim.Fault, string) {
+		if i < 0 {
+			i += len(places)
 		}
-		return ""
+		p := places[min(max(i, 0), len(places)-1)]
+		for _, t := range cfg.Targets() {
+			if t.Service != service || t.Place != p {
+				continue
+			}
+			f := awssim.Fault{Service: service, Resource: t.Resource}
+			if p.IsZero() {
+				return t.Resource, f, ""
+			}
+			f.Account, f.Region = simseed.AccountOf(cfg, p, ""), p.Region
+			return t.Resource, f, fmt.Sprintf(" (tenant %s, account %s, %s; the other pipelines stay healthy)", p.Tenant, p.Account, p.Region)
+		}
+		return "", awssim.Fault{}, ""
 	}
 	steps := []demoStep{{after: 0, say: "all services healthy"}}
-	if m := first(probes.ServiceBedrock); m != "" {
-		steps = append(steps, demoStep{after: 20 * time.Second, say: "Bedrock slows to 6s per call (over the 5s threshold): DEGRADED, class slow",
-			faults: []awssim.Fault{{Service: "bedrock", Resource: m, Latency: "6s"}}})
+	if m, f, where := at(probes.ServiceBedrock, 0); m != "" {
+		f.Latency = "6s"
+		steps = append(steps, demoStep{after: 20 * time.Second, say: "Bedrock slows to 6s per call (over the 5s threshold): DEGRADED, class slow" + where,
+			faults: []awssim.Fault{f}})
 	}
-	if tb := first(probes.ServiceDynamoDB); tb != "" {
-		steps = append(steps, demoStep{after: 50 * time.Second, say: "DynamoDB throttles " + tb + ": DEGRADED, class throttled, error ratio climbs",
-			faults: []awssim.Fault{{Service: "dynamodb", Resource: tb, Error: "ThrottlingException"}}})
+	if tb, f, where := at(probes.ServiceDynamoDB, -1); tb != "" {
+		f.Error = "ThrottlingException"
+		steps = append(steps, demoStep{after: 50 * time.Second, say: "DynamoDB throttles " + tb + ": DEGRADED, class throttled, error ratio climbs" + where,
+			faults: []awssim.Fault{f}})
 	}
-	if fn := first(probes.ServiceLambda); fn != "" {
-		steps = append(steps, demoStep{after: 80 * time.Second, say: "Lambda function " + fn + " enters state Failed: UNAVAILABLE, class invalid_state",
-			faults: []awssim.Fault{{Service: "lambda", Resource: fn, State: "Failed"}}})
+	if fn, f, where := at(probes.ServiceLambda, 1); fn != "" {
+		f.State = "Failed"
+		steps = append(steps, demoStep{after: 80 * time.Second, say: "Lambda function " + fn + " enters state Failed: UNAVAILABLE, class invalid_state" + where,
+			faults: []awssim.Fault{f}})
 	}
 	steps = append(steps, demoStep{after: 110 * time.Second, say: "faults cleared: everything recovers"})
 	return steps

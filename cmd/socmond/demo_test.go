@@ -1,10 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // The demo runs the example six times faster: every probe on its schedule
@@ -33,5 +39,88 @@ func TestDemoCompressesTheConfig(t *testing.T) {
 		if tg.ErrorRateThreshold != shipped[i].ErrorRateThreshold {
 			t.Errorf("%s %s: threshold changed", tg.Service, tg.Resource)
 		}
+	}
+}
+
+// TestDemoTwoTenantsTwoRegions runs `socmond demo` on the tenants example:
+// every pipeline's resources are up, two tenants in two regions, each
+// through its account's role; the first fault of the timeline degrades
+// Bedrock in the first pipeline only, and the others stay healthy.
+func TestDemoTwoTenantsTwoRegions(t *testing.T) {
+	const file = "../../config.tenants.example.yaml"
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places := cfg.Places()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	out := &testenv.Buffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"demo", "--config.file", file, "--web.listen-address", addr, "--demo.duration", "45s", "--log.level", "warn"}, out, out)
+	}()
+	t.Cleanup(func() {
+		if code := <-done; code != exitOK {
+			t.Errorf("demo exited %d:\n%s", code, out)
+		}
+	})
+
+	type entry struct {
+		Service, Resource, Status, Tenant, Account, Region string
+	}
+	status := func() []entry {
+		var doc struct {
+			Data struct {
+				Resources []entry `json:"resources"`
+			} `json:"data"`
+		}
+		resp, err := http.Get("http://" + addr + "/api/v1/status")
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		if json.NewDecoder(resp.Body).Decode(&doc) != nil {
+			return nil
+		}
+		return doc.Data.Resources
+	}
+	first := places[0]
+	bedrockAt := func(p probes.Place, es []entry) string {
+		for _, e := range es {
+			if e.Service == probes.ServiceBedrock && e.Tenant == p.Tenant && e.Account == p.Account && e.Region == p.Region {
+				return e.Status
+			}
+		}
+		return ""
+	}
+
+	testenv.Eventually(t, "every pipeline's resources healthy", func() bool {
+		es := status()
+		if len(es) != len(cfg.Targets()) {
+			return false
+		}
+		tenants, regions := map[string]bool{}, map[string]bool{}
+		for _, e := range es {
+			if e.Status != "healthy" {
+				return false
+			}
+			tenants[e.Tenant], regions[e.Region] = true, true
+		}
+		return len(tenants) == 2 && len(regions) == 2
+	})
+	testenv.Eventually(t, "Bedrock degraded in the first pipeline", func() bool {
+		es := status()
+		if bedrockAt(first, es) != "degraded" {
+			return false
+		}
+		for _, p := range places[1:] {
+			if s := bedrockAt(p, es); s != "healthy" {
+				t.Fatalf("Bedrock of %+v is %s while the fault strikes %+v only:\n%s", p, s, first, out)
+			}
+		}
+		return true
+	})
+	if !strings.Contains(out.String(), "Bedrock slows to 6s per call (over the 5s threshold): DEGRADED, class slow (tenant acme-bank, account 111111111111, ap-east-1; the other pipelines stay healthy)") {
+		t.Errorf("the demo does not say where the fault strikes:\n%s", out)
 	}
 }

@@ -54,10 +54,7 @@ func scopeOf(seed *awssim.Seed, cfg *config.Config, p probes.Place) *awssim.Seed
 	if p.IsZero() {
 		return seed
 	}
-	account := p.Account
-	if a, _ := cfg.Account(p.Account); a.RoleARN == "" {
-		account = cmp.Or(seed.AccountID, awssim.DefaultAccount)
-	}
+	account := AccountOf(cfg, p, seed.AccountID)
 	if account == cmp.Or(seed.AccountID, awssim.DefaultAccount) && p.Region == cmp.Or(seed.Region, awssim.DefaultRegion) {
 		return seed
 	}
@@ -68,6 +65,17 @@ func scopeOf(seed *awssim.Seed, cfg *config.Config, p probes.Place) *awssim.Seed
 	}
 	seed.Scopes = append(seed.Scopes, awssim.Seed{AccountID: account, Region: p.Region})
 	return &seed.Scopes[len(seed.Scopes)-1]
+}
+
+// AccountOf is the simulator account serving a place: its account's, when
+// socmond reaches it through a role, else own's (socmond's own identity's
+// account, the simulator's default when empty). A fault narrowed to a
+// pipeline names this account.
+func AccountOf(cfg *config.Config, p probes.Place, own string) string {
+	if a, _ := cfg.Account(p.Account); a.RoleARN != "" {
+		return p.Account
+	}
+	return cmp.Or(own, awssim.DefaultAccount)
 }
 
 // seedDeadLetters gives the configured functions a dead-letter target: the
