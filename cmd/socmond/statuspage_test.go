@@ -301,25 +301,6 @@ func startTenantsDaemon(t *testing.T) string {
 	return base
 }
 
-// placedCard is what a card shows of its resource.
-type placedCard struct {
-	Resource, Place, Headline string
-}
-
-// placedCards returns the page's cards in page order.
-func placedCards(t *testing.T, ctx context.Context) []placedCard {
-	t.Helper()
-	var cards []placedCard
-	err := chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("article.card")].map(a => ({
-		Resource: a.querySelector(".res").textContent,
-		Place: (a.querySelector(".place") || {}).textContent || "",
-		Headline: a.innerText.split("\n")[0]}))`, &cards))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cards
-}
-
 // filterState is what a reader sees of the filter: the address, the
 // selected tenant, the sentence and the note, and the cards' places.
 type filterState struct {
@@ -327,20 +308,36 @@ type filterState struct {
 	Places                     map[string]int // place text → cards
 }
 
+// lookAtFilter reads the filter's state off the page; ok is false while a
+// page is loading (a form just submitted) and has none yet to read.
+func lookAtFilter(ctx context.Context) (st filterState, ok bool) {
+	var page *struct {
+		URL, Tenant, Overall, Note string
+		Places                     []string
+	}
+	err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const el = id => document.getElementById(id);
+		if (document.readyState !== "complete" || !el("filters")) { return null; }
+		return {URL: location.href, Tenant: el("f-tenant").value, Overall: el("overall").textContent,
+			Note: el("filter-note").textContent,
+			Places: [...document.querySelectorAll("article.card")].map(a => (a.querySelector(".place") || {}).textContent || "")};
+	})()`, &page))
+	if err != nil || page == nil {
+		return filterState{}, false
+	}
+	st = filterState{URL: page.URL, Tenant: page.Tenant, Overall: page.Overall, Note: page.Note, Places: map[string]int{}}
+	for _, p := range page.Places {
+		st.Places[p]++
+	}
+	return st, true
+}
+
+// readFilterState is lookAtFilter on a page that has loaded.
 func readFilterState(t *testing.T, ctx context.Context) filterState {
 	t.Helper()
-	var st filterState
-	if err := chromedp.Run(ctx,
-		chromedp.Location(&st.URL),
-		chromedp.Evaluate(`document.getElementById("f-tenant").value`, &st.Tenant),
-		chromedp.Text("#overall", &st.Overall, chromedp.ByID),
-		chromedp.Evaluate(`document.getElementById("filter-note").textContent`, &st.Note),
-	); err != nil {
-		t.Fatal(err)
-	}
-	st.Places = map[string]int{}
-	for _, c := range placedCards(t, ctx) {
-		st.Places[c.Place]++
+	st, ok := lookAtFilter(ctx)
+	if !ok {
+		t.Fatal("the page has no filter to read")
 	}
 	return st
 }
@@ -400,8 +397,9 @@ func TestStatusPageFiltersInBrowser(t *testing.T) {
 		}
 	})
 	poll(t, "tenant acme's cards alone", func() bool {
-		why = wantAcme(readFilterState(t, ctx))
-		return why == ""
+		st, ok := lookAtFilter(ctx)
+		why = wantAcme(st)
+		return ok && why == ""
 	})
 	var focused string
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.activeElement.id`, &focused)); err != nil {
@@ -443,8 +441,8 @@ func TestStatusPageFiltersInBrowser(t *testing.T) {
 		"tenant beta · account 222222222222 · eu-west-1": 2,
 	}
 	poll(t, "tenant beta's page without JavaScript", func() bool {
-		st := readFilterState(t, noJS)
-		return maps.Equal(st.Places, beta) && strings.Contains(st.URL, "tenant=beta") && st.Tenant == "beta" &&
+		st, ok := lookAtFilter(noJS)
+		return ok && maps.Equal(st.Places, beta) && strings.Contains(st.URL, "tenant=beta") && st.Tenant == "beta" &&
 			st.Overall == "All 4 resources in tenant beta are healthy."
 	})
 
@@ -453,8 +451,8 @@ func TestStatusPageFiltersInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, "every tenant after going back", func() bool {
-		st := readFilterState(t, ctx)
-		return maps.Equal(st.Places, all.Places) && st.Tenant == "" && st.Overall == all.Overall
+		st, ok := lookAtFilter(ctx)
+		return ok && maps.Equal(st.Places, all.Places) && st.Tenant == "" && st.Overall == all.Overall
 	})
 
 	// On a phone the controls wrap rather than widen the page.
