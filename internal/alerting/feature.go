@@ -113,6 +113,9 @@ func (f *Feature) Panel(time.Time) server.Panel {
 		}
 		p.Items = append(p.Items, server.PanelItem{
 			Name: a.Name(), Resource: a.Labels["resource"], State: string(a.State), OK: false,
+			// A placed resource's alert is its tenant's pipeline's, so the
+			// page's and API's filter keeps it with that pipeline.
+			Place:  labelTarget(a.Labels).Place,
 			Reason: a.Annotations["description"], Hint: a.Annotations["hint"], At: at,
 			Details: map[string]string{
 				"service": a.Labels["service"], "severity": a.Labels["severity"],

@@ -24,9 +24,12 @@ type apiResponse struct {
 }
 
 type statusData struct {
-	GeneratedAt time.Time        `json:"generated_at"`
-	Resources   []resourceStatus `json:"resources"`
-	Panels      []Panel          `json:"panels"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// Filter is the tenant, account and region the query asked for
+	// (filter.go); absent when it asked for everything.
+	Filter    *probes.Place    `json:"filter,omitempty"`
+	Resources []resourceStatus `json:"resources"`
+	Panels    []Panel          `json:"panels"`
 }
 
 type resourceStatus struct {
@@ -78,7 +81,12 @@ type lastError struct {
 	At        time.Time    `json:"at"`
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r.URL.RawQuery)
+	if err != nil {
+		s.writeJSON(w, http.StatusBadRequest, apiResponse{Status: "error", ErrorType: "bad_data", Error: err.Error()})
+		return
+	}
 	if s.source == nil {
 		s.writeJSON(w, http.StatusServiceUnavailable, apiResponse{
 			Status: "error", ErrorType: "unavailable", Error: "no health source configured",
@@ -87,9 +95,14 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	now := s.now()
 	snaps := s.source.Snapshots(now)
-	data := statusData{GeneratedAt: now.UTC(), Resources: make([]resourceStatus, 0, len(snaps)), Panels: s.panels(now)}
+	data := statusData{GeneratedAt: now.UTC(), Resources: make([]resourceStatus, 0, len(snaps)), Panels: filterPanels(s.panels(now), f)}
+	if f.active() {
+		data.Filter = &f.Place
+	}
 	for _, sn := range snaps {
-		data.Resources = append(data.Resources, toResourceStatus(sn))
+		if f.keeps(sn.Place) {
+			data.Resources = append(data.Resources, toResourceStatus(sn))
+		}
 	}
 	// A stable order keeps diffs and eyeballing easy whatever the source does.
 	slices.SortFunc(data.Resources, func(a, b resourceStatus) int {

@@ -55,20 +55,29 @@ func assetHandler() http.Handler {
 }
 
 // contentSecurityPolicy allows only socmond's own stylesheet and script:
-// the page loads nothing from elsewhere and runs no inline code.
+// the page loads nothing from elsewhere and runs no inline code. The filter
+// form submits to the page itself, and its script fetches the filtered page
+// from it (connect-src).
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " +
-	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-func (s *Server) statusPage(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r.URL.RawQuery)
+	if err != nil {
+		// A hand-edited or mangled link: say what is wrong rather than
+		// show a status the reader did not ask for.
+		http.Error(w, "Bad filter: "+err.Error()+". The whole status is at this path without a query.", http.StatusBadRequest)
+		return
+	}
 	now := s.now()
 	data := pageData{Version: s.version, Generated: stamp(now, now), Panels: []panelView{}}
 	if s.source != nil {
 		data.Ready = s.source.Ready()
-		data.build(s.source.Snapshots(now), s.thresholds, now)
+		data.build(s.source.Snapshots(now), f, s.thresholds, now)
 	} else {
 		data.Overall = "No health source is configured."
 	}
-	for _, p := range s.panels(now) {
+	for _, p := range filterPanels(s.panels(now), f) {
 		data.Panels = append(data.Panels, toPanelView(p, now))
 	}
 	// Render into a buffer first so a template error becomes a clean 500
@@ -97,6 +106,28 @@ type pageData struct {
 	Attention []*card // not healthy, worst first
 	Services  []serviceView
 	Panels    []panelView
+	// Filters are the tenant, account and region controls; nil when no
+	// resource has a place and none is asked for, so a single-account
+	// config's page has none.
+	Filters *filtersView
+}
+
+// filtersView is the filter form and, while a filter is on, what it left.
+type filtersView struct {
+	Selects []selectView
+	Active  string // the filter in words, "" when off
+	Shown   int    // resources the filter kept, of
+	Total   int
+}
+
+type selectView struct {
+	Name, Label string // query key; "Tenant"
+	Options     []optionView
+}
+
+type optionView struct {
+	Value, Text string
+	Selected    bool
 }
 
 type countView struct {
@@ -158,9 +189,9 @@ type panelView struct {
 }
 
 type itemView struct {
-	Name, Resource, State, Class, Symbol, Reason, Hint string
-	At                                                 *timeView
-	Details                                            []kv
+	Name, Resource, Place, State, Class, Symbol, Reason, Hint string
+	At                                                        *timeView
+	Details                                                   []kv
 }
 
 type kv struct{ K, V string }
@@ -205,7 +236,52 @@ func statusLabel(st probes.Status) (class, label, symbol string) {
 	return "pending", "PENDING", "…"
 }
 
-func (d *pageData) build(snaps []health.Snapshot, lookup func(probes.Target) (Thresholds, bool), now time.Time) {
+// filters builds the controls from the places of all resources, whatever
+// the filter keeps, so a reader can switch from one tenant to another. A
+// value asked for that no resource has is offered too, so the control says
+// what the page shows.
+func filters(all []health.Snapshot, f filter) *filtersView {
+	places := make([]probes.Place, len(all))
+	placed := false
+	for i, sn := range all {
+		places[i] = sn.Place
+		placed = placed || !sn.Place.IsZero()
+	}
+	if !placed && !f.active() {
+		return nil
+	}
+	v := &filtersView{Total: len(all)}
+	if f.active() {
+		v.Active = f.String()
+	}
+	for _, k := range filterKeys {
+		sel := selectView{Name: k, Label: strings.ToUpper(k[:1]) + k[1:],
+			Options: []optionView{{Value: "", Text: "all " + k + "s"}}}
+		want := f.value(k)
+		values := placeValues(places, k)
+		if want != "" && !slices.Contains(values, want) {
+			sel.Options = append(sel.Options, optionView{Value: want, Text: want + " (no resources)", Selected: true})
+		}
+		for _, val := range values {
+			sel.Options = append(sel.Options, optionView{Value: val, Text: val, Selected: val == want})
+		}
+		sel.Options[0].Selected = want == ""
+		v.Selects = append(v.Selects, sel)
+	}
+	return v
+}
+
+func (d *pageData) build(all []health.Snapshot, f filter, lookup func(probes.Target) (Thresholds, bool), now time.Time) {
+	d.Filters = filters(all, f)
+	snaps := make([]health.Snapshot, 0, len(all))
+	for _, sn := range all {
+		if f.keeps(sn.Place) {
+			snaps = append(snaps, sn)
+		}
+	}
+	if d.Filters != nil {
+		d.Filters.Shown = len(snaps)
+	}
 	slices.SortFunc(snaps, func(a, b health.Snapshot) int {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Resource, b.Resource),
 			cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
@@ -231,14 +307,22 @@ func (d *pageData) build(snaps []health.Snapshot, lookup func(probes.Target) (Th
 			d.Counts = append(d.Counts, countView{Class: class, Label: strings.ToLower(label), N: n})
 		}
 	}
+	// The sentence names the filter, so counts that cover part of the
+	// resources never read as the whole.
+	in := ""
+	if f.active() {
+		in = " in " + f.String()
+	}
 	switch {
+	case len(snaps) == 0 && f.active():
+		d.Overall, d.Worst = "No resources match "+f.String()+".", "pending"
 	case len(snaps) == 0:
 		d.Overall, d.Worst = "No resources are configured.", "pending"
 	case len(d.Attention) == 0:
-		d.Overall, d.Worst = fmt.Sprintf("All %d resources are healthy.", len(snaps)), "healthy"
+		d.Overall, d.Worst = fmt.Sprintf("All %d resources%s are healthy.", len(snaps), in), "healthy"
 	default:
 		d.Worst = d.Attention[0].Class
-		d.Overall = fmt.Sprintf("%d of %d resources need attention.", len(d.Attention), len(snaps))
+		d.Overall = fmt.Sprintf("%d of %d resources%s need attention.", len(d.Attention), len(snaps), in)
 	}
 }
 
@@ -312,8 +396,8 @@ func toCard(i int, sn health.Snapshot, lookup func(probes.Target) (Thresholds, b
 func toPanelView(p Panel, now time.Time) panelView {
 	v := panelView{ID: anchor(p.ID), Title: p.Title}
 	for _, it := range p.Items {
-		iv := itemView{Name: it.Name, Resource: it.Resource, State: strings.ToUpper(it.State), Reason: it.Reason, Hint: it.Hint,
-			Class: "bad", Symbol: "✕"}
+		iv := itemView{Name: it.Name, Resource: it.Resource, Place: placeText(it.Place), State: strings.ToUpper(it.State),
+			Reason: it.Reason, Hint: it.Hint, Class: "bad", Symbol: "✕"}
 		if it.OK {
 			iv.Class, iv.Symbol = "good", "✓"
 		}

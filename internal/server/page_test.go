@@ -60,7 +60,7 @@ func TestStatusPageRendersWhatOnCallNeeds(t *testing.T) {
 		t.Errorf("Content-Security-Policy = %q", csp)
 	}
 	for _, want := range []string{
-		`<main id="main">`, `<nav aria-label=`, `<header`, `<footer>`, // landmarks
+		`<main id="main"`, `<nav aria-label=`, `<header`, `<footer>`, // landmarks
 		"2 of 3 resources need attention.",
 		"1 unavailable", "1 pending", "1 healthy",
 		"UNAVAILABLE", "HEALTHY", "PENDING", "No result yet.",
@@ -135,7 +135,7 @@ func TestStatusPageAllHealthyAndNoSource(t *testing.T) {
 
 func TestAssets(t *testing.T) {
 	ts := newTestServer(t, &fakeSource{}, nil)
-	for path, ctype := range map[string]string{"/assets/status.css": "text/css", "/assets/refresh.js": "text/javascript"} {
+	for path, ctype := range map[string]string{"/assets/status.css": "text/css", "/assets/refresh.js": "text/javascript", "/assets/filter.js": "text/javascript"} {
 		resp, err := http.Get(ts.URL + path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,10 @@
 package server
 
-import "time"
+import (
+	"time"
+
+	"github.com/socmond/socmond/internal/probes"
+)
 
 // A Panel is a titled group of checks that are not service probes —
 // encryption compliance, the workflow and canary, the alerts firing — shown
@@ -17,6 +21,10 @@ type Panel struct {
 type PanelItem struct {
 	Name     string `json:"name"`               // e.g. "kms_key_rotation"
 	Resource string `json:"resource,omitempty"` // e.g. "alias/AsiaAgenticSoc"
+	// Place is the tenant's pipeline the line is about, when it is one
+	// (tenant, account and region keys); the page and API filter by it.
+	// A line of no pipeline (zero Place) stays under any filter.
+	probes.Place
 	// State is the item's own word for its state: pass, fail,
 	// not_applicable, firing, pending, healthy, …
 	State string `json:"state"`
