@@ -116,6 +116,13 @@ func (c *Config) PipelineAt(p probes.Place) Pipeline {
 	return out
 }
 
+// NameAt is a resource name from the config (a services: template's) as
+// the pipeline at p names it: its placeholders substituted. Unlike
+// Targets, it names the resources of a disabled service too (the IAM
+// policy grants the workflow check the functions the lambda section
+// lists, probed or not).
+func (c *Config) NameAt(name string, p probes.Place) string { return substitute(name, p) }
+
 // WorkflowRulesAt are workflow.rules as the pipeline at p names them.
 func (c *Config) WorkflowRulesAt(p probes.Place) []string {
 	if len(c.Workflow.Rules) == 0 {

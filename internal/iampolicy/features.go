@@ -5,16 +5,26 @@ import (
 	"github.com/socmond/socmond/internal/probes"
 )
 
-// addProbes grants the one read-only call each probe makes (README, "What a
-// probe does"), and the billed call of each opt-in runtime probe.
-func addProbes(b *builder, s scope, cfg *config.Config) {
+// addPipeline grants everything socmond does in the pipeline at place,
+// whose ARNs s scopes: the zero Place is the config-wide pipeline.
+func addPipeline(b *builder, s scope, cfg *config.Config, place probes.Place) {
+	addProbes(b, s, cfg, place)
+	addCompliance(b, s, cfg, place)
+	addWorkflow(b, s, cfg, place)
+	addCanary(b, s, cfg, place)
+}
+
+// addProbes grants the one read-only call each probe of the pipeline at
+// place makes (README, "What a probe does"), and the billed call of each
+// opt-in runtime probe.
+func addProbes(b *builder, s scope, cfg *config.Config, place probes.Place) {
 	for _, t := range cfg.Targets() {
-		if d, ok := probes.Lookup(t.Service); ok {
+		if d, ok := probes.Lookup(t.Service); ok && t.Place == place {
 			grant(b, s, d.Read, t.Resource)
 		}
 	}
 	for _, t := range cfg.RuntimeTargets() {
-		if d, ok := probes.Lookup(t.Service); ok && d.Runtime != nil {
+		if d, ok := probes.Lookup(t.Service); ok && d.Runtime != nil && t.Place == place {
 			grant(b, s, d.Runtime.Use, t.Resource)
 		}
 	}
@@ -22,16 +32,16 @@ func addProbes(b *builder, s scope, cfg *config.Config) {
 
 // addCompliance grants the compliance checks (aws-api.md §3) and the
 // evidence reports written to, and read back from, the audit bucket.
-func addCompliance(b *builder, s scope, cfg *config.Config) {
+func addCompliance(b *builder, s scope, cfg *config.Config, place probes.Place) {
 	cc := cfg.Compliance
-	p := cfg.Pipeline
+	p := cfg.PipelineAt(place)
 	if !cc.IsEnabled(&p) {
 		return
 	}
 	if p.KMSKey != "" {
 		keyStatement(b, s, "ReadKMSKey", []string{"kms:DescribeKey", "kms:GetKeyRotationStatus"}, p.KMSKey)
 	}
-	for _, t := range cfg.ComplianceTables() {
+	for _, t := range cfg.ComplianceTablesAt(place) {
 		b.add("ReadDynamoDBTables", []string{"dynamodb:DescribeTable"}, s.table(t))
 	}
 	for _, bucket := range []string{p.ArtifactsBucket, p.AuditBucket} {
@@ -59,13 +69,14 @@ func addCompliance(b *builder, s scope, cfg *config.Config) {
 
 // addWorkflow grants the passive workflow check: the rules, the state
 // machine and its recent executions.
-func addWorkflow(b *builder, s scope, cfg *config.Config) {
-	if !cfg.WorkflowEnabled() || cfg.Pipeline.StateMachine == "" {
+func addWorkflow(b *builder, s scope, cfg *config.Config, place probes.Place) {
+	p := cfg.PipelineAt(place)
+	if !cfg.WorkflowEnabled() || p.StateMachine == "" {
 		return
 	}
-	sm := s.stateMachine(cfg.Pipeline.StateMachine)
-	for _, r := range cfg.Workflow.Rules {
-		b.add("ReadEventBridgeRules", []string{"events:DescribeRule", "events:ListTargetsByRule"}, s.rule(cfg.Pipeline.EventBus, r))
+	sm := s.stateMachine(p.StateMachine)
+	for _, r := range cfg.WorkflowRulesAt(place) {
+		b.add("ReadEventBridgeRules", []string{"events:DescribeRule", "events:ListTargetsByRule"}, s.rule(p.EventBus, r))
 	}
 	b.add("ReadStepFunctionsStateMachines", []string{"states:DescribeStateMachine", "states:ListExecutions"}, sm)
 	b.add("ReadStepFunctionsExecutions", []string{"states:DescribeExecution", "states:GetExecutionHistory"}, s.executions(sm))
@@ -83,7 +94,7 @@ func addWorkflow(b *builder, s scope, cfg *config.Config) {
 	// invokes (their state and dead-letter target, one call); they are the
 	// pipeline's, which the lambda section lists.
 	for _, f := range cfg.Services.Get(probes.ServiceLambda).Resources {
-		grant(b, s, probes.Lambda.Read, f.Name)
+		grant(b, s, probes.Lambda.Read, cfg.NameAt(f.Name, place))
 	}
 }
 
@@ -93,9 +104,9 @@ const sidDiscovered = "ReadDiscovered"
 
 // addCanary grants the synthetic end-to-end canary: one event in, then reads
 // of what the pipeline wrote. PutEvents is its only write.
-func addCanary(b *builder, s scope, cfg *config.Config) {
+func addCanary(b *builder, s scope, cfg *config.Config, place probes.Place) {
 	k := cfg.Canary
-	p := cfg.Pipeline
+	p := cfg.PipelineAt(place)
 	if !k.Enabled || p.EventBus == "" || p.StateMachine == "" {
 		return
 	}

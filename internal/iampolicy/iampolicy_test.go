@@ -34,19 +34,32 @@ var everythingOn = []struct{ from, to string }{
 
 func loadEverythingOn(t *testing.T) *config.Config {
 	t.Helper()
+	return loadText(t, everythingOnText(t))
+}
+
+// everythingOnText is the text of config.example.yaml with everythingOn.
+func everythingOnText(t *testing.T) string {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "config.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := strings.Replace(string(b), "enabled: false\n      schedule: \"@every 15m\"", "enabled: true\n      schedule: \"@every 15m\"", 1)
-	path := filepath.Join(t.TempDir(), "all.yaml")
 	for _, r := range everythingOn {
 		if !strings.Contains(s, r.from) {
 			t.Fatalf("config.example.yaml changed shape: no %q", r.from)
 		}
 		s = strings.Replace(s, r.from, r.to, 1)
 	}
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+	return s
+}
+
+// loadText loads a config file of text, as `--config.file` would, with
+// the bedrock runtime probe on.
+func loadText(t *testing.T, text string) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "all.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -65,35 +78,70 @@ func loadEverythingOn(t *testing.T) *config.Config {
 // returns the AWS calls it served.
 func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 	t.Helper()
-	sim, url := awssim.Serve(t, simseed.FromConfig(cfg))
-	ctx := context.Background()
-	clients, err := awsclient.New(ctx, awsclient.Options{Region: cfg.Region, Endpoint: url,
+	sim, clients := serve(t, cfg, simseed.FromConfig(cfg))
+	exerciseAt(t, cfg, clients, probes.Place{})
+	return sim.Calls()
+}
+
+// serve starts the simulator with seed, and the clients of socmond's own
+// identity (cfg's region) on it.
+func serve(t *testing.T, cfg *config.Config, seed awssim.Seed) (*awssim.Sim, *awsclient.Clients) {
+	t.Helper()
+	sim, url := awssim.Serve(t, seed)
+	clients, err := awsclient.New(context.Background(), awsclient.Options{Region: cfg.Region, Endpoint: url,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret-example"}, nil
 		})})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sim, clients
+}
 
+// exerciseAt runs what socmond does in the pipeline at place (the zero
+// Place: the config-wide one), on that place's clients (its account's
+// role in its region).
+//
+// Compliance, evidence, the workflow check and the canary are driven
+// here once per place, on the pipeline's names (config's PipelineAt,
+// WorkflowRulesAt, ComplianceTablesAt), as the daemon runs them per
+// pipeline.
+func exerciseAt(t *testing.T, cfg *config.Config, base *awsclient.Clients, place probes.Place) {
+	t.Helper()
+	ctx := context.Background()
+	clients, err := cfg.ClientsAt(base, place)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tg := range cfg.Targets() {
+		if tg.Place != place {
+			continue
+		}
 		p, err := probes.New(tg.Service, tg.Probe(), clients)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r := probes.Run(ctx, p, probes.Options{Timeout: 5 * time.Second}); r.Status != probes.Healthy {
-			t.Errorf("probe %s/%s: %s %s", tg.Service, tg.Resource, r.Status, r.Detail)
+			t.Errorf("probe %s: %s %s", tg.ID(), r.Status, r.Detail)
 		}
 	}
 	for _, tg := range cfg.RuntimeTargets() {
+		if tg.Place != place {
+			continue
+		}
 		p := probes.NewBedrockRuntime(clients.BedrockRuntime, tg.Resource, 1)
 		if r := probes.Run(ctx, p, probes.Options{Timeout: 5 * time.Second}); r.Status != probes.Healthy {
-			t.Errorf("runtime probe %s: %s %s", tg.Resource, r.Status, r.Detail)
+			t.Errorf("runtime probe %s: %s %s", tg.ID(), r.Status, r.Detail)
 		}
 	}
 
-	pl := cfg.Pipeline
+	// The pipeline's config: its names as the pipeline at place has them.
+	at := *cfg
+	at.Pipeline = cfg.PipelineAt(place)
+	at.Workflow.Rules = cfg.WorkflowRulesAt(place)
+	pl := at.Pipeline
 	checker := &compliance.Checker{KMS: clients.KMS, DynamoDB: clients.DynamoDB, S3: clients.S3,
-		Targets: compliance.Targets{KMSKey: pl.KMSKey, Tables: cfg.ComplianceTables(),
+		Targets: compliance.Targets{KMSKey: pl.KMSKey, Tables: cfg.ComplianceTablesAt(place),
 			Buckets: []string{pl.ArtifactsBucket, pl.AuditBucket}, AuditBucket: pl.AuditBucket,
 			MinRetention: compliance.DefaultRetention}}
 	findings := checker.Run(ctx)
@@ -104,29 +152,29 @@ func exercise(t *testing.T, cfg *config.Config) []awssim.Call {
 	now := time.Now().UTC().Truncate(time.Second)
 	w, err := ev.Write(ctx, compliance.NewReport("test", now, compliance.DefaultRetention, findings), now)
 	if err != nil {
-		t.Fatalf("evidence write: %v", err)
+		t.Fatalf("evidence write at %+v: %v", place, err)
 	}
 	// `socmond evidence verify`'s calls, as cmd/socmond/evidence.go makes
 	// them: the configured key resolved, then the report read back.
 	want := compliance.ResolveKey(ctx, clients.KMS, pl.KMSKey)
 	if v, err := compliance.Verify(ctx, clients.S3, w.Bucket, w.Key, want, compliance.DefaultRetention); err != nil || !v.OK() {
-		t.Fatalf("evidence verify: %+v %v", v.Checks, err)
+		t.Fatalf("evidence verify at %+v: %+v %v", place, v.Checks, err)
 	}
 
-	if rep := workflow.PassiveFromConfig(cfg, clients).Run(ctx); !rep.OK() {
-		t.Errorf("passive workflow check failed: %+v", rep.Checks)
+	if rep := workflow.PassiveFromConfig(&at, clients).Run(ctx); !rep.OK() {
+		t.Errorf("passive workflow check at %+v failed: %+v", place, rep.Checks)
 	}
 	if !cfg.Canary.Enabled {
-		return sim.Calls()
+		return
 	}
-	if rep := workflow.CanaryFromConfig(cfg, clients).Run(ctx, nil); !rep.Passed {
-		t.Errorf("canary failed: %+v", rep.Steps)
+	if rep := workflow.CanaryFromConfig(&at, clients).Run(ctx, nil); !rep.Passed {
+		t.Errorf("canary at %+v failed: %+v", place, rep.Steps)
 	}
-	return sim.Calls()
 }
 
-// resourceARNs are the ARNs a recorded call may be authorised by.
-func resourceARNs(s scope, cfg *config.Config, c awssim.Call) []string {
+// resourceARNs are the ARNs a recorded call, made in the pipeline p, may
+// be authorised by.
+func resourceARNs(s scope, p config.Pipeline, c awssim.Call) []string {
 	// The features' calls name resources beyond the probed ones: objects,
 	// rules, executions. Every other call is a probe's, on its service's
 	// own resource form.
@@ -136,7 +184,9 @@ func resourceARNs(s scope, cfg *config.Config, c awssim.Call) []string {
 	case c.Service == "kms":
 		return []string{c.Resource}
 	case c.Service == "eventbridge" && (c.Operation == "DescribeRule" || c.Operation == "ListTargetsByRule"):
-		return []string{s.rule(cfg.Pipeline.EventBus, c.Resource)}
+		return []string{s.rule(p.EventBus, c.Resource)}
+	case c.Service == "sts" && c.Operation == "AssumeRole":
+		return []string{c.Resource} // the role's ARN
 	}
 	if d, ok := probes.Lookup(c.Service); ok {
 		return []string{d.Read.ARN(s.probes(), c.Resource).Resource}
@@ -144,8 +194,9 @@ func resourceARNs(s scope, cfg *config.Config, c awssim.Call) []string {
 	return nil
 }
 
-// allows reports whether st grants action on the resource a call names.
-func allows(st Statement, action, res string) bool {
+// allows reports whether st grants action on the resource a call made in
+// scope s names.
+func allows(st Statement, s scope, action, res string) bool {
 	if !slices.Contains(st.Action, action) {
 		return false
 	}
@@ -155,8 +206,9 @@ func allows(st Statement, action, res string) bool {
 		}
 		if aliases := conditionAliases(st); len(aliases) > 0 {
 			// The key is named by its alias, or by its ARN (DynamoDB reports the
-			// table's key by ARN), which carries that alias in AWS.
-			if slices.Contains(aliases, res) || globMatch(r, res) {
+			// table's key by ARN), which carries that alias in AWS. Either way
+			// it is a key of the call's account and region.
+			if (slices.Contains(aliases, res) && globMatch(r, s.arn("kms", "key/k"))) || globMatch(r, res) {
 				return true
 			}
 			continue
@@ -166,6 +218,86 @@ func allows(st Statement, action, res string) bool {
 		}
 	}
 	return false
+}
+
+// identity is the document a recorded call is held to: that of the
+// identity that made it, and where it made it.
+type identity struct {
+	document string // its name, for messages
+	policy   Policy
+	scope    scope           // the call's account and region
+	pipeline config.Pipeline // the names of the pipeline there
+}
+
+// holdCalls fails for each call the policy of the identity that made it
+// (of) does not allow, on the resource it touched, and returns which
+// statements' actions the calls used, by document, Sid and action.
+func holdCalls(t *testing.T, calls []awssim.Call, of func(awssim.Call) (identity, bool)) map[string]map[string]map[string]bool {
+	t.Helper()
+	used := map[string]map[string]map[string]bool{}
+	for _, c := range calls {
+		if c.Status >= 300 {
+			t.Errorf("call failed in the simulator: %+v", c)
+		}
+		id, ok := of(c)
+		if !ok {
+			continue // of said why
+		}
+		acts, ok := neededActions(c.Service, c.Operation)
+		if c.Service == "sts" && c.Operation == "AssumeRole" {
+			acts, ok = []string{"sts:AssumeRole"}, true
+		}
+		if !ok {
+			t.Errorf("no IAM mapping for %s:%s; add it to needs", c.Service, c.Operation)
+			continue
+		}
+		if c.Service == "s3" && (c.Operation == "HeadObject" || c.Operation == "GetObject") && c.Resource == id.pipeline.AuditBucket {
+			// S3 returns an object's lock mode and retain-until date on
+			// HEAD and GET only to callers allowed s3:GetObjectRetention;
+			// the canary reads them with HEAD (step 7), `evidence verify`
+			// with GET.
+			acts = append(slices.Clone(acts), "s3:GetObjectRetention")
+		}
+		for _, a := range acts {
+			res := resourceARNs(id.scope, id.pipeline, c)
+			if strings.HasPrefix(a, "kms:") && c.Service == "s3" {
+				res = []string{id.pipeline.KMSKey} // S3 uses the bucket's key on socmond's behalf
+			}
+			granted := false
+			for _, st := range id.policy.Statement {
+				for _, r := range res {
+					if allows(st, id.scope, a, r) {
+						granted = true
+						if used[id.document] == nil {
+							used[id.document] = map[string]map[string]bool{}
+						}
+						if used[id.document][st.Sid] == nil {
+							used[id.document][st.Sid] = map[string]bool{}
+						}
+						used[id.document][st.Sid][a] = true
+					}
+				}
+			}
+			if !granted {
+				t.Errorf("%s misses %s on %v (for %s %s in %s %s)", id.document, a, res, c.Service, c.Operation, c.Account, c.Region)
+			}
+		}
+	}
+	return used
+}
+
+// allUsed fails for each action of a document's statements that no call
+// used. What the workflow discovers depends on the pipeline in AWS, not on
+// the config, so its grant may go unused.
+func allUsed(t *testing.T, document string, pol Policy, used map[string]map[string]map[string]bool) {
+	t.Helper()
+	for _, st := range pol.Statement {
+		for _, a := range st.Action {
+			if !used[document][st.Sid][a] && !strings.HasPrefix(st.Sid, sidDiscovered) {
+				t.Errorf("%s: statement %s grants %s, which no call used", document, st.Sid, a)
+			}
+		}
+	}
 }
 
 func TestPolicyIsExactlyWhatSocmondCalls(t *testing.T) {
@@ -189,56 +321,11 @@ func TestPolicyIsExactlyWhatSocmondCalls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := scope{partition: "aws", region: cfg.Region, account: "123456789012"}
-			calls := exercise(t, cfg)
-
-			used := map[string]map[string]bool{} // Sid → action → used
-			for _, c := range calls {
-				if c.Status >= 300 {
-					t.Errorf("call failed in the simulator: %+v", c)
-				}
-				acts, ok := neededActions(c.Service, c.Operation)
-				if !ok {
-					t.Errorf("no IAM mapping for %s:%s; add it to needs", c.Service, c.Operation)
-					continue
-				}
-				if c.Service == "s3" && (c.Operation == "HeadObject" || c.Operation == "GetObject") && c.Resource == cfg.Pipeline.AuditBucket {
-					// S3 returns an object's lock mode and retain-until date on
-					// HEAD and GET only to callers allowed s3:GetObjectRetention;
-					// the canary reads them with HEAD (step 7), `evidence verify`
-					// with GET.
-					acts = append(slices.Clone(acts), "s3:GetObjectRetention")
-				}
-				for _, a := range acts {
-					res := resourceARNs(s, cfg, c)
-					if strings.HasPrefix(a, "kms:") && c.Service == "s3" {
-						res = []string{cfg.Pipeline.KMSKey} // S3 uses the bucket's key on socmond's behalf
-					}
-					granted := false
-					for _, st := range pol.Statement {
-						for _, r := range res {
-							if allows(st, a, r) {
-								granted = true
-								if used[st.Sid] == nil {
-									used[st.Sid] = map[string]bool{}
-								}
-								used[st.Sid][a] = true
-							}
-						}
-					}
-					if !granted {
-						t.Errorf("policy misses %s on %v (for %s %s)", a, res, c.Service, c.Operation)
-					}
-				}
-			}
-			for _, st := range pol.Statement {
-				for _, a := range st.Action {
-					// What the workflow discovers depends on the pipeline in
-					// AWS, not on the config, so its grant may go unused.
-					if tc.allUsed && !used[st.Sid][a] && !strings.HasPrefix(st.Sid, sidDiscovered) {
-						t.Errorf("statement %s grants %s, which no call used", st.Sid, a)
-					}
-				}
+			id := identity{document: "the policy", policy: pol, pipeline: cfg.Pipeline,
+				scope: scope{partition: "aws", region: cfg.Region, account: "123456789012"}}
+			used := holdCalls(t, exercise(t, cfg), func(awssim.Call) (identity, bool) { return id, true })
+			if tc.allUsed {
+				allUsed(t, id.document, pol, used)
 			}
 		})
 	}
@@ -365,7 +452,7 @@ func TestLeaseStatementIsExactlyWhatTheElectorCalls(t *testing.T) {
 			t.Errorf("no IAM mapping for %s:%s; add it to needs", call.Service, call.Operation)
 		}
 		for _, a := range acts {
-			if !allows(*st, a, s.table(call.Resource)) {
+			if !allows(*st, s, a, s.table(call.Resource)) {
 				t.Errorf("the lease statement does not allow %s on %s", a, call.Resource)
 			}
 			used[a] = true
@@ -375,21 +462,5 @@ func TestLeaseStatementIsExactlyWhatTheElectorCalls(t *testing.T) {
 		if !used[a] {
 			t.Errorf("the lease statement grants %s, which the elector never called", a)
 		}
-	}
-}
-
-// TestTenantsRefused: a config of several accounts gets no policy rather
-// than one account's ARNs for every account's resources.
-func TestTenantsRefused(t *testing.T) {
-	cfg, err := config.Parse("c.yaml", []byte(`
-accounts: [{id: "111111111111", role_arn: "arn:aws:iam::111111111111:role/r"}]
-tenants: [{name: a, pipelines: [{account: "111111111111"}]}]
-services: {dynamodb: {resources: [{name: t}]}}
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Generate(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "does not yet print each account's") {
-		t.Errorf("Generate with tenants: %v", err)
 	}
 }

@@ -3,10 +3,14 @@
 // evidence writes and canary call, each scoped to the ARNs the configuration
 // names. Read-only statements (Sid "Read…") are kept apart from the opt-in
 // ones that write or cost money (Sid "OptIn…"), so an auditor can see at a
-// glance what socmond may change.
+// glance what socmond may change. A config with tenants: gets a set of
+// documents instead (Accounts): each account's monitoring role's policy
+// and trust policy, and socmond's own policy, whose "AssumeAccountRoles"
+// statement lets it assume exactly those roles.
 package iampolicy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/socmond/socmond/internal/probes"
@@ -43,15 +47,31 @@ type Options struct {
 	// LeaseTable is the DynamoDB table of the leader-election lease
 	// (--leader-election.dynamodb.table); empty: no such statement.
 	LeaseTable string
+	// Principal is socmond's own identity, which the trust policies of a
+	// config with tenants name (Accounts): a role, user or account root
+	// ARN, or an account id (its root).
+	Principal string
+	// RevealExternalID is the one account whose trust policy carries its
+	// external id's value (--reveal-external-id); every other trust policy
+	// holds ExternalIDPlaceholder.
+	RevealExternalID string
 }
 
 // JSON renders the policy as indented JSON with a trailing newline.
-func (p Policy) JSON() ([]byte, error) {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
+func (p Policy) JSON() ([]byte, error) { return render(p) }
+
+// render is v as indented JSON with a trailing newline, <, > and & as
+// they are: the documents are read by people and the AWS CLI, not put
+// into HTML.
+func render(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // builder collects statements by Sid, keeping actions and resources sorted
@@ -103,7 +123,8 @@ func sortedUnion(a, b []string) []string {
 }
 
 // Generate returns the policy for cfg, which must have been loaded (defaults
-// applied) by config.Load or config.FromEnv.
+// applied) by config.Load or config.FromEnv. A config with tenants: has a
+// document per account instead (Accounts).
 func Generate(cfg *config.Config, o Options) (Policy, error) {
 	p := cfg.Pipeline
 	part, acct := accountFrom(p.StateMachine, p.KMSKey, p.EventBus)
@@ -124,21 +145,29 @@ func Generate(cfg *config.Config, o Options) (Policy, error) {
 	}
 	if len(cfg.Tenants) > 0 {
 		// One policy in one account's ARNs would grant the wrong
-		// resources in every other: refuse rather than mislead.
-		return Policy{}, fmt.Errorf("iam-policy: the configuration lists tenants' pipelines in several accounts, and iam-policy does not yet print each account's monitoring role policy and trust policy")
+		// resources in every other.
+		return Policy{}, fmt.Errorf("iam-policy: the configuration lists tenants' pipelines in several accounts: each account has its own documents (Accounts)")
 	}
 	s := scope{partition: part, region: cfg.Region, account: acct}
-	b := &builder{byID: map[string]*Statement{}}
-	addProbes(b, s, cfg)
-	addCompliance(b, s, cfg)
-	addWorkflow(b, s, cfg)
-	addCanary(b, s, cfg)
-	// The DynamoDB lease: a strongly consistent read of the lease item and
-	// conditional writes of it. It writes, so it is opt-in.
+	b := newBuilder()
+	addPipeline(b, s, cfg, probes.Place{})
+	addLease(b, s, o)
+	return b.policy(), nil
+}
+
+// addLease grants the DynamoDB lease: a strongly consistent read of the
+// lease item and conditional writes of it. It writes, so it is opt-in.
+func addLease(b *builder, s scope, o Options) {
 	if o.LeaseTable != "" {
 		b.add("OptInLeaderElectionLease", []string{"dynamodb:GetItem", "dynamodb:PutItem"}, s.table(o.LeaseTable))
 	}
-	// Read statements first, then the opt-in ones, each in the order added.
+}
+
+func newBuilder() *builder { return &builder{byID: map[string]*Statement{}} }
+
+// policy is the document of what b holds: read statements first, then the
+// opt-in ones, each in the order added.
+func (b *builder) policy() Policy {
 	var read, optIn []Statement
 	for _, id := range b.order {
 		st := *b.byID[id]
@@ -148,8 +177,12 @@ func Generate(cfg *config.Config, o Options) (Policy, error) {
 			read = append(read, st)
 		}
 	}
-	return Policy{Version: "2012-10-17", Statement: append(read, optIn...)}, nil
+	return Policy{Version: policyVersion, Statement: append(read, optIn...)}
 }
+
+// policyVersion is IAM's current policy language, the one with policy
+// variables.
+const policyVersion = "2012-10-17"
 
 func isOptIn(sid string) bool { return len(sid) >= 5 && sid[:5] == "OptIn" }
 
