@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +32,11 @@ type dashboard struct {
 	} `json:"panels"`
 	Templating struct {
 		List []struct {
-			Name  string `json:"name"`
-			Query any    `json:"query"`
+			Name       string `json:"name"`
+			Query      any    `json:"query"`
+			Multi      bool   `json:"multi"`
+			IncludeAll bool   `json:"includeAll"`
+			AllValue   string `json:"allValue"`
 		} `json:"list"`
 	} `json:"templating"`
 }
@@ -169,22 +173,12 @@ func TestDashboardMetricsExist(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "socmond")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/socmond").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cfg := fastEverythingConfig(t)
-	simPort := testenv.FreePort(t)
-	testenv.Start(t, testenv.Addr(simPort), nil, bin, "sim", "--config.file", cfg, "--sim.listen-address", testenv.Addr(simPort))
-	port := testenv.FreePort(t)
-	env := []string{"AWS_ENDPOINT_URL=http://" + testenv.Addr(simPort), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY=secret-example", "AWS_REGION=us-east-1"}
-	testenv.Start(t, testenv.Addr(port), env, bin, "run", "--config.file", cfg, "--web.listen-address", testenv.Addr(port))
+	addr := runSocmondOnSim(t, fastEverythingConfig(t))
 
 	var missing []string
 	deadline := time.Now().Add(45 * time.Second)
 	for {
-		families := scrapeFamilies(t, fmt.Sprintf("http://%s/metrics", testenv.Addr(port)))
+		families := scrapeFamilies(t, "http://"+addr+"/metrics")
 		missing = missing[:0]
 		for name, panels := range used {
 			if !families[name] && !allowed[name] {
@@ -200,6 +194,23 @@ func TestDashboardMetricsExist(t *testing.T) {
 	for _, m := range missing {
 		t.Errorf("dashboard uses a metric socmond does not export: %s", m)
 	}
+}
+
+// runSocmondOnSim builds socmond and runs `socmond sim` and `socmond run`
+// on the config file, returning the daemon's address.
+func runSocmondOnSim(t *testing.T, cfg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "socmond")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/socmond").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	simAddr := testenv.Addr(testenv.FreePort(t))
+	testenv.Start(t, simAddr, nil, bin, "sim", "--config.file", cfg, "--sim.listen-address", simAddr)
+	addr := testenv.Addr(testenv.FreePort(t))
+	env := []string{"AWS_ENDPOINT_URL=http://" + simAddr, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY=secret-example", "AWS_REGION=us-east-1"}
+	testenv.Start(t, addr, env, bin, "run", "--config.file", cfg, "--web.listen-address", addr)
+	return addr
 }
 
 // fastEverythingConfig is the example with every schedule at seconds and
@@ -229,17 +240,8 @@ func fastEverythingConfig(t *testing.T) string {
 // scrapeFamilies returns the metric family names of an exposition.
 func scrapeFamilies(t *testing.T, url string) map[string]bool {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(mustGet(t, url), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
 			out[f[2]] = true
 		}
@@ -484,4 +486,263 @@ func TestDashboardVariables(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tenantsConfig is two tenants' pipelines in two accounts and regions, the
+// same table name in both, probed every second.
+const tenantsConfig = `
+region: us-east-1
+tenant: soc-operator
+defaults:
+  schedule: "@every 1s"
+accounts:
+  - id: "111111111111"
+    role_arn: arn:aws:iam::111111111111:role/socmond-monitor
+    regions: [us-east-1]
+  - id: "222222222222"
+    role_arn: arn:aws:iam::222222222222:role/socmond-monitor
+    regions: [eu-west-1]
+tenants:
+  - name: acme
+    pipelines: [{account: "111111111111"}]
+  - name: beta
+    pipelines: [{account: "222222222222"}]
+services:
+  dynamodb:
+    resources: [{name: investigations}]
+  s3:
+    resources: [{name: "soc-artifacts-${account_id}-${region}"}]
+  sqs:
+    resources: [{name: "https://sqs.${region}.amazonaws.com/${account_id}/soc-dlq"}]
+`
+
+// placeFilters are the matchers of the tenant, account and region
+// variables.
+var placeFilters = []string{`tenant=~"$tenant"`, `account=~"$account"`, `region=~"$region"`}
+
+// TestDashboardTenantVariables: one dashboard for a managed SOC's tenants.
+// Against a live socmond with a tenants config, scraped by a real
+// Prometheus with the shipped scrape settings: every series socmond exports
+// with an account label is filtered by the tenant, account and region
+// variables wherever the dashboard reads it; the variables list the
+// config's tenants, accounts and regions (each narrowed by the ones before
+// it); and with All selected (".*") every panel query runs, the
+// per-resource ones with data, and a series with no account label (every
+// series of a config without tenants) still matches.
+func TestDashboardTenantVariables(t *testing.T) {
+	d := loadDashboard(t)
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		q, _ := v.Query.(string)
+		vars[v.Name] = q
+		if v.Name == "tenant" || v.Name == "account" || v.Name == "region" {
+			if !v.Multi || !v.IncludeAll || v.AllValue != ".*" {
+				t.Errorf("variable %s: multi %v, includeAll %v, allValue %q; want multi-select with All as .*", v.Name, v.Multi, v.IncludeAll, v.AllValue)
+			}
+		}
+	}
+
+	cfgPath := filepath.Join(t.TempDir(), "tenants.yaml")
+	if err := os.WriteFile(cfgPath, []byte(tenantsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := runSocmondOnSim(t, cfgPath)
+	placed := map[string]bool{} // series names socmond exports with an account label
+	deadline := time.Now().Add(30 * time.Second)
+	for !placed["socmond_service_status"] || !placed["socmond_service_backlog"] {
+		if time.Now().After(deadline) {
+			t.Fatalf("socmond exports no placed socmond_service_status and socmond_service_backlog series: %v", placed)
+		}
+		time.Sleep(200 * time.Millisecond)
+		for _, line := range strings.Split(mustGet(t, "http://"+addr+"/metrics"), "\n") {
+			if name, labels, ok := strings.Cut(line, "{"); ok && !strings.HasPrefix(line, "#") && strings.Contains(labels, `account="`) {
+				placed[name] = true
+			}
+		}
+	}
+
+	// Every read of a placed series carries the three filters.
+	type query struct{ where, expr string }
+	var queries []query
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			queries = append(queries, query{"panel " + p.Title, tg.Expr})
+		}
+	}
+	for _, name := range []string{"instance", "service"} {
+		queries = append(queries, query{"variable " + name, vars[name]})
+	}
+	perResource := map[string]bool{} // panel queries that read a placed series
+	for _, q := range queries {
+		for _, sel := range selectorRe.FindAllString(q.expr, -1) {
+			name, _, _ := strings.Cut(sel, "{")
+			if !placed[name] {
+				continue
+			}
+			perResource[q.expr] = true
+			for _, f := range placeFilters {
+				if !strings.Contains(sel, f) {
+					t.Errorf("%s: %s is not filtered by %s", q.where, sel, f)
+				}
+			}
+		}
+	}
+	if len(perResource) == 0 {
+		t.Fatal("no panel reads a series socmond exports per resource")
+	}
+
+	// Prometheus: the shipped scrape settings, at a 1s interval.
+	dir := t.TempDir()
+	promAddr := testenv.Addr(testenv.FreePort(t))
+	promCfg := mustRead(t, "prometheus/prometheus.yml")
+	for from, to := range map[string]string{"'socmond:9815'": "'" + addr + "'", "scrape_interval: 10s": "scrape_interval: 1s"} {
+		if !strings.Contains(promCfg, from) {
+			t.Fatalf("deploy/prometheus/prometheus.yml changed shape: no %q", from)
+		}
+		promCfg = strings.Replace(promCfg, from, to, 1)
+	}
+	for name, text := range map[string]string{"prometheus.yml": promCfg, "socmond-rules.yml": mustRead(t, "prometheus/socmond-rules.yml")} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Start(t, promAddr, nil, testenv.Tool(t, "prometheus"), "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr)
+	prom := &promAPI{t: t, base: "http://" + promAddr}
+	for ready := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if resp, err := http.Get(prom.base + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(ready) {
+			t.Fatal("Prometheus is not ready after 30s")
+		}
+	}
+
+	// What Grafana substitutes: a selected value, or All's ".*".
+	fill := func(expr string, sel map[string]string) string {
+		for _, v := range []string{"tenant", "account", "region", "instance", "service"} {
+			val := ".*"
+			if s, ok := sel[v]; ok {
+				val = s
+			}
+			expr = strings.ReplaceAll(expr, "$"+v, val)
+		}
+		return expr
+	}
+	for _, c := range []struct {
+		variable string
+		selected map[string]string
+		want     []string
+	}{
+		{"tenant", nil, []string{"acme", "beta"}},
+		{"account", nil, []string{"111111111111", "222222222222"}},
+		{"account", map[string]string{"tenant": "acme"}, []string{"111111111111"}},
+		{"region", nil, []string{"eu-west-1", "us-east-1"}},
+		{"region", map[string]string{"tenant": "beta"}, []string{"eu-west-1"}},
+		{"region", map[string]string{"account": "111111111111"}, []string{"us-east-1"}},
+		{"instance", map[string]string{"tenant": "beta", "region": "eu-west-1"}, []string{addr}},
+		{"instance", map[string]string{"tenant": "acme", "region": "eu-west-1"}, nil},
+	} {
+		q, ok := strings.CutPrefix(vars[c.variable], "label_values(")
+		i := strings.LastIndex(q, ",")
+		if !ok || i < 0 || !strings.HasSuffix(q, ")") {
+			t.Fatalf("variable %s: %q is not label_values(SELECTOR, LABEL)", c.variable, vars[c.variable])
+		}
+		selector, label := fill(q[:i], c.selected), strings.TrimSpace(strings.TrimSuffix(q[i+1:], ")"))
+		var got []string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got = prom.labelValues(label, selector)
+			if slices.Equal(got, c.want) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("variable %s with %v: label_values(%s, %s) = %q, want %q", c.variable, c.selected, selector, label, got, c.want)
+		}
+	}
+
+	// All matches a series without the labels: what a config without
+	// tenants exports (socmond_build_info has none in any config).
+	if n := len(prom.query(fill(`socmond_build_info{tenant=~"$tenant", account=~"$account", region=~"$region"}`, nil))); n != 1 {
+		t.Errorf("with All, the place filters match %d socmond_build_info series, want 1", n)
+	}
+	for _, q := range queries {
+		if !strings.HasPrefix(q.where, "panel ") {
+			continue
+		}
+		// A rate needs two scrapes of the series.
+		res := prom.query(fill(q.expr, nil))
+		for deadline := time.Now().Add(20 * time.Second); perResource[q.expr] && len(res) == 0 && time.Now().Before(deadline); {
+			time.Sleep(500 * time.Millisecond)
+			res = prom.query(fill(q.expr, nil))
+		}
+		if perResource[q.expr] && len(res) == 0 {
+			t.Errorf("%s: %s returns nothing with All selected", q.where, fill(q.expr, nil))
+		}
+	}
+}
+
+// promAPI queries a Prometheus's HTTP API, failing the test on an error
+// answer (a query that does not parse).
+type promAPI struct {
+	t    *testing.T
+	base string
+}
+
+func (p *promAPI) get(path string, params url.Values, into any) {
+	p.t.Helper()
+	body := mustGet(p.t, p.base+path+"?"+params.Encode())
+	var doc struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || doc.Status != "success" {
+		p.t.Fatalf("Prometheus %s %v: %s %s", path, params, doc.Error, body)
+	}
+	if err := json.Unmarshal(doc.Data, into); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// labelValues is what Grafana's label_values(SELECTOR, LABEL) lists.
+func (p *promAPI) labelValues(label, selector string) []string {
+	p.t.Helper()
+	var out []string
+	p.get("/api/v1/label/"+label+"/values", url.Values{"match[]": {selector}}, &out)
+	sort.Strings(out)
+	return out
+}
+
+// query runs an instant query and returns its series.
+func (p *promAPI) query(expr string) []json.RawMessage {
+	p.t.Helper()
+	var data struct {
+		Result json.RawMessage `json:"result"`
+	}
+	p.get("/api/v1/query", url.Values{"query": {expr}}, &data)
+	var series []json.RawMessage
+	if err := json.Unmarshal(data.Result, &series); err != nil {
+		return []json.RawMessage{data.Result} // a scalar
+	}
+	return series
+}
+
+func mustGet(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -62,7 +62,24 @@ const leaseTable = "socmond-leases"
 // shipped is a duration of the shipped files as this run plays it.
 func (s *stack) shipped(d time.Duration) time.Duration { return time.Duration(float64(d) / s.k) }
 
+// startStack runs the stack on config.example.yaml, with evidence reports
+// on (the test counts the writes).
 func startStack(t *testing.T, direct bool) *stack {
+	t.Helper()
+	root := testenv.RepoRoot(t)
+	return startStackWith(t, direct, func(amAddr string) string {
+		edits := map[string]string{"    enabled: false         # the only S3 writes": "    enabled: true          # the only S3 writes"}
+		if direct {
+			edits["alerting:\n"] = fmt.Sprintf("alerting:\n  alertmanagers: [{url: \"http://%s\"}]\n", amAddr)
+		}
+		return replaceAll(t, read(t, root, "config.example.yaml"), edits)
+	})
+}
+
+// startStackWith runs the stack on the config socmondConfig writes (at the
+// shipped timings: the stack scales it), which on the direct path must
+// page the Alertmanager at amAddr.
+func startStackWith(t *testing.T, direct bool, socmondConfig func(amAddr string) string) *stack {
 	t.Helper()
 	s := &stack{t: t, k: *scale, direct: direct, hook: newHook()}
 	root := testenv.RepoRoot(t)
@@ -87,6 +104,9 @@ func startStack(t *testing.T, direct bool) *stack {
 		"http://pager-bridge.soc.svc:8080/alertmanager":  hookSrv.URL + "/pager",
 		"http://ticket-bridge.soc.svc:8080/alertmanager": hookSrv.URL + "/tickets",
 		"http://deadmansswitch.soc.svc:8080/ping":        hookSrv.URL + "/deadmansswitch",
+		// The example's per-tenant routes (docs/alerting.md).
+		"http://acme-pager-bridge.soc.svc:8080/alertmanager": hookSrv.URL + "/pager-acme",
+		"http://beta-pager-bridge.soc.svc:8080/alertmanager": hookSrv.URL + "/pager-beta",
 	})
 	write(t, dir, "alertmanager.yml", scaleYAML(t, am, s.k))
 	testenv.Start(t, amAddr, nil, testenv.Tool(t, "prometheus-alertmanager"), "--config.file="+filepath.Join(dir, "alertmanager.yml"),
@@ -104,19 +124,15 @@ func startStack(t *testing.T, direct bool) *stack {
 		// Prometheus resends firing alerts every minute by default.
 		"--rules.alert.resend-delay="+ms(s.shipped(time.Minute)))
 
-	// socmond: config.example.yaml, with evidence reports on (the test
-	// counts the writes) and, on the direct path, the Alertmanager.
-	edits := map[string]string{"    enabled: false         # the only S3 writes": "    enabled: true          # the only S3 writes"}
-	if direct {
-		edits["alerting:\n"] = fmt.Sprintf("alerting:\n  alertmanagers: [{url: \"http://%s\"}]\n", amAddr)
-	}
-	cfgText := scaleYAML(t, replaceAll(t, read(t, root, "config.example.yaml"), edits), s.k)
+	// socmond: the scenario's config, on the direct path with the
+	// Alertmanager.
+	cfgText := scaleYAML(t, socmondConfig(amAddr), s.k)
 	cfgPath := write(t, dir, "socmond.yaml", cfgText)
 	s.cfgPath, s.cfgText = cfgPath, cfgText
 	t.Setenv("AWS_REGION", "us-east-1") // the example's ${AWS_REGION:-us-east-1}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
-		t.Fatalf("the scaled example config: %v\n%s", err, cfgText)
+		t.Fatalf("the scaled config: %v\n%s", err, cfgText)
 	}
 	s.cfg = cfg
 	seed := simseed.FromConfig(cfg)
