@@ -151,10 +151,7 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 			Active: snap.Conditions[k].Active, For: r.For,
 		})
 	}
-	where := t.Service + " " + t.Resource
-	if p := t.Place; !p.IsZero() {
-		where += fmt.Sprintf(" (tenant %s, account %s, %s)", p.Tenant, p.Account, p.Region)
-	}
+	where := placed(t.Service+" "+t.Resource, t.Place)
 
 	d := snap.Last.Duration
 	add(config.RuleSlowResponse, AlertSlowResponse, health.KindSlow,
@@ -192,10 +189,11 @@ func anyActive(snap health.Snapshot) bool {
 }
 
 // Compliance builds the ComplianceViolation signal of one compliance check
-// on one resource: active while the check fails, firing at once.
-func (s Settings) Compliance(check, resource string, failing bool, reason, hint string) (Signal, bool) {
+// on one resource (of the tenant's pipeline at place, zero without
+// tenants): active while the check fails, firing at once.
+func (s Settings) Compliance(check, resource string, place probes.Place, failing bool, reason, hint string) (Signal, bool) {
 	return s.complianceSignal(config.RuleComplianceViolation, AlertComplianceViolation,
-		fmt.Sprintf("Compliance check %s fails for %s", check, resource), check, resource, failing, reason, hint)
+		fmt.Sprintf("Compliance check %s fails for %s", check, placed(resource, place)), check, resource, place, failing, reason, hint)
 }
 
 // ComplianceUnknown builds the ComplianceCheckUnknown signal of one
@@ -203,23 +201,34 @@ func (s Settings) Compliance(check, resource string, failing bool, reason, hint 
 // facts (verdict UNKNOWN), firing after the rule's `for` (5m), resolved by
 // the first verdict. It stands apart from ComplianceViolation, which an
 // UNKNOWN neither raises nor clears.
-func (s Settings) ComplianceUnknown(check, resource string, unknown bool, reason, hint string) (Signal, bool) {
+func (s Settings) ComplianceUnknown(check, resource string, place probes.Place, unknown bool, reason, hint string) (Signal, bool) {
 	return s.complianceSignal(config.RuleComplianceUnknown, AlertComplianceCheckUnknown,
-		fmt.Sprintf("Compliance check %s cannot read the facts for %s", check, resource), check, resource, unknown, reason, hint)
+		fmt.Sprintf("Compliance check %s cannot read the facts for %s", check, placed(resource, place)), check, resource, place, unknown, reason, hint)
+}
+
+// placed is a resource's name for a person, with its place when it has one.
+func placed(resource string, p probes.Place) string {
+	if p.IsZero() {
+		return resource
+	}
+	return fmt.Sprintf("%s (tenant %s, account %s, %s)", resource, p.Tenant, p.Account, p.Region)
 }
 
 // complianceSignal is a compliance alert's signal under its rule's
-// settings; ok is false when the rule is disabled.
-func (s Settings) complianceSignal(key, name, summary, check, resource string, active bool, reason, hint string) (Signal, bool) {
+// settings; ok is false when the rule is disabled. A placed check's
+// alert carries its tenant, account and region (placeLabels).
+func (s Settings) complianceSignal(key, name, summary, check, resource string, place probes.Place, active bool, reason, hint string) (Signal, bool) {
 	r := s.rule(key, config.Target{Service: "compliance"})
 	if !r.Enabled {
 		return Signal{}, false
 	}
+	labels := map[string]string{
+		"alertname": name, "service": "compliance", "check": check,
+		"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
+	}
+	placeLabels(labels, place)
 	return Signal{
-		Labels: map[string]string{
-			"alertname": name, "service": "compliance", "check": check,
-			"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
-		},
+		Labels: labels,
 		Annotations: map[string]string{
 			"summary": summary, "description": reason, "hint": hint, "runbook_url": s.RunbookURL(name),
 		},

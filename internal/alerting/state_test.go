@@ -207,7 +207,7 @@ func TestComplianceImmediate(t *testing.T) {
 	s := Settings{Tenant: "hk", RunbookBaseURL: "u", Alerting: &config.Alerting{}}
 	rec := &recorder{}
 	e := NewEngine(s, time.Minute, rec)
-	sig, ok := s.Compliance("kms_key_rotation", "alias/k", true, "rotation is off", "enable rotation")
+	sig, ok := s.Compliance("kms_key_rotation", "alias/k", probes.Place{}, true, "rotation is off", "enable rotation")
 	if !ok {
 		t.Fatal("compliance rule disabled by default")
 	}
@@ -373,7 +373,7 @@ func TestComplianceUnknownTicket(t *testing.T) {
 	s := Settings{Tenant: "hk", RunbookBaseURL: "u", Alerting: &config.Alerting{}}
 	rec := &recorder{}
 	e := NewEngine(s, time.Minute, rec)
-	sig, ok := s.ComplianceUnknown("dynamodb_kms_encryption", "T", true, "could not read the facts: DescribeTable failed (ThrottlingException)", "AWS throttled")
+	sig, ok := s.ComplianceUnknown("dynamodb_kms_encryption", "T", probes.Place{}, true, "could not read the facts: DescribeTable failed (ThrottlingException)", "AWS throttled")
 	if !ok {
 		t.Fatal("compliance_unknown disabled by default")
 	}
@@ -405,7 +405,7 @@ func TestComplianceUnknownTicket(t *testing.T) {
 	}
 	off := false
 	s.Alerting.Rules.ComplianceUnknown.Enabled = &off
-	if _, ok := s.ComplianceUnknown("c", "r", true, "", ""); ok {
+	if _, ok := s.ComplianceUnknown("c", "r", probes.Place{}, true, "", ""); ok {
 		t.Fatal("a disabled rule built a signal")
 	}
 }

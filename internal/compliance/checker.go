@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // KMSAPI is the part of the KMS client the checks use.
@@ -57,6 +59,9 @@ type Checker struct {
 	DynamoDB DynamoDBAPI
 	S3       S3API
 	Targets  Targets
+	// Place is the tenant's pipeline the targets are part of (zero
+	// without tenants:); every finding carries it.
+	Place probes.Place
 	// Timeout bounds each AWS call (default 10s).
 	Timeout time.Duration
 	// Now defaults to time.Now.
@@ -71,7 +76,7 @@ func (c *Checker) Same(o *Checker) bool {
 		return c == o
 	}
 	t, u := c.Targets, o.Targets
-	return c.KMS == o.KMS && c.DynamoDB == o.DynamoDB && c.S3 == o.S3 && c.Timeout == o.Timeout &&
+	return c.KMS == o.KMS && c.DynamoDB == o.DynamoDB && c.S3 == o.S3 && c.Timeout == o.Timeout && c.Place == o.Place &&
 		t.KMSKey == u.KMSKey && slices.Equal(t.Tables, u.Tables) && slices.Equal(t.Buckets, u.Buckets) &&
 		t.AuditBucket == u.AuditBucket && t.MinRetention == u.MinRetention
 }
@@ -113,7 +118,7 @@ func (c *Checker) callCtx(ctx context.Context) (context.Context, context.CancelF
 
 // begin starts a finding and returns a function that stamps its duration.
 func (c *Checker) begin(check, resource string) (*Finding, func() Finding) {
-	f := &Finding{Check: check, Resource: resource, Start: c.now(), Inputs: map[string]string{}}
+	f := &Finding{Check: check, Resource: resource, Place: c.Place, Start: c.now(), Inputs: map[string]string{}}
 	return f, func() Finding {
 		f.Duration = c.now().Sub(f.Start)
 		if len(f.Inputs) == 0 {
@@ -133,7 +138,7 @@ func (c *Checker) finish(ctx context.Context, keys *keyCache, f *Finding, o outc
 	}
 	if _, err := keys.describe(ctx, o.unresolved); err != nil {
 		f.Reason += fmt.Sprintf(" (DescribeKey %s failed: %s)", o.unresolved, readFailed(f, err))
-		f.Hint = hint(o.unresolved, "kms:DescribeKey", f.Class)
+		f.Hint = hint(o.unresolved, "kms:DescribeKey", f.Class, err)
 	}
 }
 

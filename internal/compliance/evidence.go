@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/socmond/socmond/internal/probes"
 )
 
 // EvidenceFormat names the report layout, so auditors' tools can tell
@@ -35,6 +37,10 @@ type Report struct {
 	// (absent for one socmond without leader election).
 	Writer     string `json:"writer,omitempty"`
 	LeaseToken int64  `json:"lease_token,omitempty"`
+	// Place is the tenant's pipeline the report is of: tenant, account
+	// and region, each left out without tenants:. A pipeline's report
+	// holds only its own findings and goes to its own audit bucket.
+	probes.Place
 }
 
 // NewReport assembles a report. GeneratedAt is whole seconds so that the

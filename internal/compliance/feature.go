@@ -36,7 +36,11 @@ type Feature struct {
 
 // NewFeature builds the feature on o.Config; Run runs it.
 func NewFeature(o FeatureOptions) (*Feature, error) {
-	r, err := NewRunner(RunnerOptions{Settings: SettingsFromConfig(o.Config, o.Clients),
+	s, err := SettingsFromConfig(o.Config, o.Clients)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewRunner(RunnerOptions{Settings: s,
 		Registerer: o.Registerer, Logger: o.Logger.With().Str("component", "compliance").Logger(), Version: o.Version,
 		Leader: o.Elector})
 	if err != nil {
@@ -64,12 +68,22 @@ func NewFeature(o FeatureOptions) (*Feature, error) {
 // Check validates only the runner's own requirements: config.Load has
 // already checked the schedules and the rest of the compliance section.
 func (f *Feature) Check(cfg *config.Config, clients *awsclient.Clients) error {
-	return SettingsFromConfig(cfg, clients).Validate()
+	s, err := SettingsFromConfig(cfg, clients)
+	if err != nil {
+		return err
+	}
+	return s.Validate()
 }
 
-// Apply swaps the runner's settings for those of cfg on clients.
+// Apply swaps the runner's settings for those of cfg on clients: a
+// pipeline the new config no longer has loses its findings, series and
+// alerts; one it keeps as it was keeps them.
 func (f *Feature) Apply(cfg *config.Config, clients *awsclient.Clients) error {
-	return f.r.Reconfigure(SettingsFromConfig(cfg, clients))
+	s, err := SettingsFromConfig(cfg, clients)
+	if err != nil {
+		return err
+	}
+	return f.r.Reconfigure(s)
 }
 
 // Run runs the checks until ctx ends.
@@ -90,18 +104,19 @@ func (f *Feature) Panel(time.Time) server.Panel {
 // clears it when the check passes or stops applying. An UNKNOWN finding
 // (the reads failed) leaves ComplianceViolation as it is — the last known
 // verdict stands — and raises ComplianceCheckUnknown instead, which any
-// other verdict clears.
+// other verdict clears. A tenant's pipeline's alerts carry its tenant,
+// account and region, as its probes' alerts do.
 func Alerts(e *alerting.Engine) func(Finding) {
 	return func(f Finding) {
 		s, now := e.Settings(), f.Start.Add(f.Duration)
 		unknown := f.Verdict == Unknown
-		if sig, ok := s.ComplianceUnknown(f.Check, f.Resource, unknown, f.Reason, f.Hint); ok {
+		if sig, ok := s.ComplianceUnknown(f.Check, f.Resource, f.Place, unknown, f.Reason, f.Hint); ok {
 			e.Set(sig, now)
 		}
 		if unknown {
 			return
 		}
-		if sig, ok := s.Compliance(f.Check, f.Resource, f.Verdict == Fail, f.Reason, f.Hint); ok {
+		if sig, ok := s.Compliance(f.Check, f.Resource, f.Place, f.Verdict == Fail, f.Reason, f.Hint); ok {
 			e.Set(sig, now)
 		}
 	}
@@ -122,20 +137,24 @@ func Panel(findings []Finding) server.Panel {
 		}
 		// An UNKNOWN is not shown as good: nothing vouches for the setting.
 		ok := f.Verdict == Pass || f.Verdict == NotApplicable
-		p.Items = append(p.Items, server.PanelItem{Name: f.Check, Resource: f.Resource, State: state,
+		p.Items = append(p.Items, server.PanelItem{Name: f.Check, Resource: f.Resource, Place: f.Place, State: state,
 			OK: ok, Reason: f.Reason, Hint: f.Hint, At: f.Start, Details: f.Inputs})
 	}
 	return p
 }
 
-// Section runs the checks once for `socmond validate`; none when
-// compliance is disabled.
+// Section runs the checks of every pipeline once for `socmond validate`,
+// the pipelines side by side; none when compliance is disabled.
 func Section(ctx context.Context, cfg *config.Config, c *awsclient.Clients) []report.Section {
-	checker := CheckerFromConfig(cfg, c)
-	if checker == nil {
+	pipelines, err := PipelinesFromConfig(cfg, c)
+	if err != nil {
+		return []report.Section{{Title: "Encryption Compliance", Rows: []report.Row{{Name: "compliance checks",
+			Verdict: report.Fail, Summary: err.Error(), Service: "compliance", Status: string(Unknown)}}}}
+	}
+	if len(pipelines) == 0 {
 		return nil
 	}
-	return []report.Section{{Title: "Encryption Compliance", Rows: Rows(checker.Run(ctx))}}
+	return []report.Section{{Title: "Encryption Compliance", Rows: Rows(Settings{Pipelines: pipelines}.Run(ctx))}}
 }
 
 var names = map[string]string{
@@ -158,7 +177,7 @@ func Rows(findings []Finding) []report.Row {
 		case Unknown:
 			v = report.Unknown
 		}
-		rows = append(rows, report.Row{Name: names[f.Check], Resource: f.Resource, Verdict: v, Summary: f.Reason,
+		rows = append(rows, report.Row{Name: names[f.Check], Resource: f.Resource, Place: f.Place, Verdict: v, Summary: f.Reason,
 			Duration: f.Duration, Service: "compliance", Check: f.Check, Status: string(f.Verdict), Class: string(f.Class),
 			Code: f.Code, RequestID: f.RequestID, Hint: f.Hint, Start: f.Start})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/socmond/socmond/internal/awssim"
 	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/simseed"
 	"github.com/socmond/socmond/internal/testenv"
@@ -33,7 +34,7 @@ func exampleChecker(t *testing.T) (*compliance.Checker, *config.Config, *awssim.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return compliance.CheckerFromConfig(cfg, clients), cfg, sim
+	return compliance.CheckerAt(cfg, clients, probes.Place{}), cfg, sim
 }
 
 func complianceEngine(cfg *config.Config) *alerting.Engine {

@@ -12,9 +12,11 @@
 package compliance
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/probes"
 )
 
@@ -47,9 +49,13 @@ const (
 
 // Finding is the outcome of one check on one resource.
 type Finding struct {
-	Check    string  `json:"check"`
-	Resource string  `json:"resource"`
-	Verdict  Verdict `json:"verdict"`
+	Check    string `json:"check"`
+	Resource string `json:"resource"`
+	// Place is the pipeline the resource is part of (tenant, account,
+	// region) with tenants:, zero without: each field is then left out of
+	// the JSON, so a report reads as it did before tenants existed.
+	probes.Place
+	Verdict Verdict `json:"verdict"`
 	// Reason says, for a person, what was found and why it matters.
 	Reason string `json:"reason"`
 	// Hint says what to do about a FAIL (the command that restores the
@@ -67,8 +73,12 @@ type Finding struct {
 	RequestID string       `json:"request_id,omitempty"`
 }
 
-// Key identifies a finding's (check, resource) pair.
-func (f Finding) Key() string { return f.Check + "/" + f.Resource }
+// Key identifies a finding's (check, resource) pair and, for a tenant's
+// pipeline, its place: the same name in two pipelines is two resources.
+// It reads as a probe target's key does (check in place of service).
+func (f Finding) Key() string {
+	return probes.Target{Service: f.Check, Resource: f.Resource, Place: f.Place}.String()
+}
 
 // outcome is what a pure evaluation function returns.
 type outcome struct {
@@ -123,7 +133,7 @@ func (o outcome) apply(f *Finding) { f.Verdict, f.Reason, f.Hint = o.verdict, o.
 func callFailed(f *Finding, op, action string, err error) {
 	f.Verdict = Unknown
 	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, readFailed(f, err))
-	f.Hint = hint(f.Resource, action, f.Class)
+	f.Hint = hint(f.Resource, action, f.Class, err)
 }
 
 // readFailed records on f the failed call its UNKNOWN rests on (class,
@@ -138,8 +148,13 @@ func readFailed(f *Finding, err error) string {
 }
 
 // hint is the troubleshooting text for a failed call, in the style of the
-// probes' hints.
-func hint(resource, action string, class probes.Class) string {
+// probes' hints. A call that failed because the pipeline's account's role
+// could not be assumed never reached the account: its hint names the role.
+func hint(resource, action string, class probes.Class, err error) string {
+	var assume *awsclient.AssumeRoleError
+	if errors.As(err, &assume) {
+		return "socmond could not assume the role of this pipeline's account, so nothing was sent to it: " + assume.Hint()
+	}
 	switch class {
 	case probes.ClassAuth:
 		return fmt.Sprintf("socmond may not read %s: grant %s on it to socmond's role and check no SCP or permission boundary denies it", resource, action)

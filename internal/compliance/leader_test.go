@@ -52,8 +52,8 @@ func TestEvidenceOnlyFromTheLeader(t *testing.T) {
 	e := newEnv(t)
 	l := &fakeLeader{}
 	r, err := compliance.NewRunner(compliance.RunnerOptions{Registerer: prometheus.NewRegistry(), Logger: zerolog.Nop(), Leader: l,
-		Settings: compliance.Settings{Checker: e.checker, Schedule: "@every 1h",
-			Evidence: &compliance.Evidence{S3: e.clients.S3, Bucket: audit, Prefix: "ev/", KMSKey: key}, EvidenceSchedule: "@every 1h"}})
+		Settings: compliance.Settings{Schedule: "@every 1h", Pipelines: []compliance.Pipeline{{Checker: e.checker,
+			Evidence: &compliance.Evidence{S3: e.clients.S3, Bucket: audit, Prefix: "ev/", KMSKey: key}}}, EvidenceSchedule: "@every 1h"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,29 @@ import "github.com/prometheus/client_golang/prometheus"
 // UNKNOWN finding leaves socmond_compliance_check_passed at the last known
 // verdict (a failed read is no news about the resource) and sets
 // socmond_compliance_check_unknown to 1.
+//
+// A tenant's pipeline's findings also carry account, region and tenant,
+// as the per-target series do (internal/metrics); findings of a config
+// without tenants carry only check and resource, as they always have.
 type metrics struct {
+	flat, placed family
+}
+
+// family is one set of the four series by label names.
+type family struct {
 	passed   *prometheus.GaugeVec
 	unknown  *prometheus.GaugeVec
 	lastRun  *prometheus.GaugeVec
 	failures *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	labels := []string{"check", "resource"}
-	m := &metrics{
+var (
+	flatLabels   = []string{"check", "resource"}
+	placedLabels = []string{"check", "resource", "account", "region", "tenant"}
+)
+
+func newFamily(labels []string) family {
+	return family{
 		passed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "socmond_compliance_check_passed",
 			Help: "1 when the compliance check's last known verdict is PASS, 0 when it is FAIL; kept while the check cannot read its facts (socmond_compliance_check_unknown); absent when the check does not apply (NOT_APPLICABLE) or has never read them.",
@@ -36,41 +49,70 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Compliance check runs that ended in FAIL.",
 		}, labels),
 	}
+}
+
+func (f family) collectors() []prometheus.Collector {
+	return []prometheus.Collector{f.passed, f.unknown, f.lastRun, f.failures}
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{flat: newFamily(flatLabels), placed: newFamily(placedLabels)}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.passed, m.unknown, m.lastRun, m.failures} {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
+		if err := reg.Register(m); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
 }
 
-func (m *metrics) record(f Finding) {
+// Describe describes nothing: the two sets share their names with
+// different label names, which the registry accepts only of an unchecked
+// collector. It still checks every series it gathers (type, help,
+// uniqueness).
+func (m *metrics) Describe(chan<- *prometheus.Desc) {}
+
+// Collect gathers both sets.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range append(m.flat.collectors(), m.placed.collectors()...) {
+		c.Collect(ch)
+	}
+}
+
+// series are the family and labels of f's series.
+func (m *metrics) series(f Finding) (family, prometheus.Labels) {
 	l := prometheus.Labels{"check": f.Check, "resource": f.Resource}
-	m.lastRun.With(l).Set(float64(f.Start.UnixNano()) / 1e9)
-	fails := m.failures.With(l) // created at 0 so rate() works from the first failure
+	if f.Place.IsZero() {
+		return m.flat, l
+	}
+	l["account"], l["region"], l["tenant"] = f.Account, f.Region, f.Tenant
+	return m.placed, l
+}
+
+func (m *metrics) record(f Finding) {
+	fam, l := m.series(f)
+	fam.lastRun.With(l).Set(float64(f.Start.UnixNano()) / 1e9)
+	fails := fam.failures.With(l) // created at 0 so rate() works from the first failure
 	unknown := 0.0
 	switch f.Verdict {
 	case Pass:
-		m.passed.With(l).Set(1)
+		fam.passed.With(l).Set(1)
 	case Fail:
-		m.passed.With(l).Set(0)
+		fam.passed.With(l).Set(0)
 		fails.Inc()
 	case Unknown:
 		unknown = 1 // passed keeps the last known verdict
 	default:
-		m.passed.Delete(l)
+		fam.passed.Delete(l)
 	}
-	m.unknown.With(l).Set(unknown)
+	fam.unknown.With(l).Set(unknown)
 }
 
 // remove drops every series of a (check, resource) pair that is no longer
 // checked, so neither dashboards nor `== 0` alerts see it again.
 func (m *metrics) remove(f Finding) {
-	l := prometheus.Labels{"check": f.Check, "resource": f.Resource}
-	m.passed.Delete(l)
-	m.unknown.Delete(l)
-	m.lastRun.Delete(l)
-	m.failures.Delete(l)
+	fam, l := m.series(f)
+	fam.passed.Delete(l)
+	fam.unknown.Delete(l)
+	fam.lastRun.Delete(l)
+	fam.failures.Delete(l)
 }

@@ -102,11 +102,11 @@ func newReconfEnv(t *testing.T, tables ...string) *reconfEnv {
 
 // settings are built afresh each time, as a reload builds them.
 func (e *reconfEnv) settings(tables ...string) compliance.Settings {
-	return compliance.Settings{Schedule: "@every 1h", Checker: &compliance.Checker{
+	return compliance.Settings{Schedule: "@every 1h", Pipelines: []compliance.Pipeline{{Checker: &compliance.Checker{
 		KMS: e.kms, DynamoDB: e.clients.DynamoDB, S3: e.clients.S3, Timeout: e.checker.Timeout,
 		Targets: compliance.Targets{KMSKey: key, Tables: append([]string(nil), tables...), Buckets: []string{audit},
 			AuditBucket: audit, MinRetention: compliance.DefaultRetention},
-	}}
+	}}}}
 }
 
 func (e *reconfEnv) has(check, resource string) bool {
@@ -280,7 +280,7 @@ func TestReconfigureRejects(t *testing.T) {
 		t.Fatal("a bad schedule was accepted")
 	}
 	s = e.settings(invTable, metTable)
-	s.Evidence, s.EvidenceSchedule = &compliance.Evidence{S3: e.clients.S3, Bucket: audit}, "soon"
+	s.Pipelines[0].Evidence, s.EvidenceSchedule = &compliance.Evidence{S3: e.clients.S3, Bucket: audit}, "soon"
 	if err := e.r.Reconfigure(s); err == nil {
 		t.Fatal("a bad evidence schedule was accepted")
 	}
@@ -296,7 +296,7 @@ func TestReconfigureDisable(t *testing.T) {
 	e := newReconfEnv(t, invTable)
 	testenv.Eventually(t, "the first round", func() bool { return e.has(compliance.CheckDynamoDBKMS, invTable) })
 	off := e.settings()
-	off.Checker = nil
+	off.Pipelines = nil
 	if err := e.r.Reconfigure(off); err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestReconfigureClients(t *testing.T) {
 	testenv.Eventually(t, "the first round", func() bool { return e.r.Findings() != nil })
 	fresh := &countingKMS{KMSAPI: e.clients.KMS}
 	s := e.settings(invTable)
-	s.Checker.KMS = fresh
+	s.Pipelines[0].Checker.KMS = fresh
 	if err := e.r.Reconfigure(s); err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestReconfigureEvidence(t *testing.T) {
 		t.Fatalf("evidence written while disabled: %+v", w)
 	}
 	s := e.settings(invTable)
-	s.Evidence = &compliance.Evidence{S3: e.clients.S3, Bucket: audit, Prefix: "socmond/evidence/", KMSKey: key}
+	s.Pipelines[0].Evidence = &compliance.Evidence{S3: e.clients.S3, Bucket: audit, Prefix: "socmond/evidence/", KMSKey: key}
 	s.EvidenceSchedule = "@daily"
 	if err := e.r.Reconfigure(s); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/socmond/socmond/internal/leader"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/scheduler"
 )
 
@@ -24,32 +25,43 @@ const DefaultSchedule = "@every 30s"
 // Settings are what a Runner checks and when; a config reload swaps them
 // whole with Reconfigure.
 type Settings struct {
-	// Checker runs the checks; nil means none (compliance disabled): rounds
-	// then find nothing, and the findings of earlier rounds go away.
-	Checker  *Checker
-	Schedule string // default DefaultSchedule
-	// Evidence, when set, writes a report on EvidenceSchedule and whenever
-	// a known verdict changes (the first round counts as a change). An
-	// UNKNOWN is no change: a failed read says nothing about the resource,
-	// and each report stays in the Object-Lock bucket for years.
-	Evidence         *Evidence
-	EvidenceSchedule string // e.g. "@daily"
+	// Pipelines are the checks and evidence of each pipeline: the one of
+	// a config without tenants, else one per tenant's pipeline (config's
+	// Places). None means compliance is disabled: rounds then find
+	// nothing, and the findings of earlier rounds go away.
+	Pipelines []Pipeline
+	Schedule  string // default DefaultSchedule
+	// EvidenceSchedule is when the pipelines with Evidence write a report
+	// besides when a known verdict of theirs changes (e.g. "@daily").
+	EvidenceSchedule string
+}
+
+// Pipeline is what one pipeline checks and where its evidence goes.
+type Pipeline struct {
+	// Checker runs its checks, on its account's clients in its region;
+	// its Place is the pipeline's.
+	Checker *Checker
+	// Evidence, when set, writes a report of this pipeline's findings on
+	// EvidenceSchedule and whenever one of its known verdicts changes
+	// (the first round counts as a change). An UNKNOWN is no change: a
+	// failed read says nothing about the resource, and each report stays
+	// in the Object-Lock bucket for years.
+	Evidence *Evidence
 }
 
 // Validate reports whether a Runner can take s: its schedules must parse
-// and evidence needs checks to report. It changes nothing, so a config
-// reload can ask before it applies anything.
+// and every pipeline needs checks (evidence reports them). It changes
+// nothing, so a config reload can ask before it applies anything.
 func (s Settings) Validate() error {
 	if err := scheduler.ValidateSchedule(s.schedule()); err != nil {
 		return fmt.Errorf("compliance: schedule %q: %w", s.schedule(), err)
 	}
-	if s.Evidence == nil {
-		return nil
+	for _, p := range s.Pipelines {
+		if p.Checker == nil {
+			return fmt.Errorf("compliance: a pipeline without checks (evidence would have nothing to report)")
+		}
 	}
-	if s.Checker == nil {
-		return fmt.Errorf("compliance: evidence without checks to report")
-	}
-	if s.EvidenceSchedule != "" {
+	if s.hasEvidence() && s.EvidenceSchedule != "" {
 		if err := scheduler.ValidateSchedule(s.EvidenceSchedule); err != nil {
 			return fmt.Errorf("compliance: evidence schedule %q: %w", s.EvidenceSchedule, err)
 		}
@@ -62,6 +74,45 @@ func (s Settings) schedule() string {
 		return DefaultSchedule
 	}
 	return s.Schedule
+}
+
+// hasEvidence reports whether any pipeline writes evidence.
+func (s Settings) hasEvidence() bool {
+	for _, p := range s.Pipelines {
+		if p.Evidence != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// evidenceJob reports whether s schedules reports.
+func (s Settings) evidenceJob() bool { return s.hasEvidence() && s.EvidenceSchedule != "" }
+
+// sameChecks reports whether s and o run the same checks, pipeline by
+// pipeline.
+func (s Settings) sameChecks(o Settings) bool {
+	return slices.EqualFunc(s.Pipelines, o.Pipelines, func(a, b Pipeline) bool { return a.Checker.Same(b.Checker) })
+}
+
+// sameEvidence reports whether s and o write the same evidence, pipeline
+// by pipeline.
+func (s Settings) sameEvidence(o Settings) bool {
+	return slices.EqualFunc(s.Pipelines, o.Pipelines, func(a, b Pipeline) bool { return sameEvidence(a.Evidence, b.Evidence) })
+}
+
+// Run runs every pipeline's checks once, each pipeline on its own
+// goroutine: one whose account's role or region does not answer delays
+// no other pipeline's calls. The findings come pipeline by pipeline, in
+// the order of Pipelines.
+func (s Settings) Run(ctx context.Context) []Finding {
+	out := make([][]Finding, len(s.Pipelines))
+	var wg sync.WaitGroup
+	for i, p := range s.Pipelines {
+		wg.Go(func() { out[i] = p.Checker.Run(ctx) })
+	}
+	wg.Wait()
+	return slices.Concat(out...)
 }
 
 // RunnerOptions configure a Runner.
@@ -105,7 +156,7 @@ type Runner struct {
 	last      map[string]Finding // by Key, to tell subscribers what went away
 	subs      []func(Finding)
 	lastWrite Written
-	writeErr  error
+	writeErr  error // of the last round that wrote
 	// termPending asks the next round to write a report because this
 	// replica became the leader (NewTerm); termWritten is the token of the
 	// term the last report was written under.
@@ -135,7 +186,7 @@ func NewRunner(o RunnerOptions) (*Runner, error) {
 	if err := r.sched.Add(r.checksJob(o.Schedule)); err != nil {
 		return nil, fmt.Errorf("compliance: schedule %q: %w", o.Schedule, err)
 	}
-	if o.Evidence != nil && o.EvidenceSchedule != "" {
+	if o.evidenceJob() {
 		if err := r.sched.Add(r.evidenceJob(o.EvidenceSchedule)); err != nil {
 			return nil, fmt.Errorf("compliance: evidence schedule %q: %w", o.EvidenceSchedule, err)
 		}
@@ -163,7 +214,7 @@ func (r *Runner) settings() (Settings, uint64) {
 // Enabled reports whether the settings in force have checks to run.
 func (r *Runner) Enabled() bool {
 	s, _ := r.settings()
-	return s.Checker != nil
+	return len(s.Pipelines) > 0
 }
 
 // Reconfigure swaps in new settings (a config reload); it fails, changing
@@ -183,9 +234,9 @@ func (r *Runner) Reconfigure(s Settings) error {
 	defer r.swapMu.Unlock()
 	r.mu.Lock()
 	old := r.o.Settings
-	checksChanged := !old.Checker.Same(s.Checker)
-	if !checksChanged && old.Schedule == s.Schedule && sameEvidence(old.Evidence, s.Evidence) &&
-		old.EvidenceSchedule == s.EvidenceSchedule {
+	checksChanged := !old.sameChecks(s)
+	evidenceChanged := !old.sameEvidence(s)
+	if !checksChanged && !evidenceChanged && old.Schedule == s.Schedule && old.EvidenceSchedule == s.EvidenceSchedule {
 		r.mu.Unlock()
 		return nil
 	}
@@ -201,9 +252,9 @@ func (r *Runner) Reconfigure(s Settings) error {
 		return err
 	}
 	switch {
-	case s.Evidence == nil || s.EvidenceSchedule == "":
+	case !s.evidenceJob():
 		r.sched.Remove(jobEvidence)
-	case old.Evidence == nil || old.EvidenceSchedule == "":
+	case !old.evidenceJob():
 		if err := r.sched.Add(r.evidenceJob(s.EvidenceSchedule)); err != nil {
 			return err
 		}
@@ -215,7 +266,7 @@ func (r *Runner) Reconfigure(s Settings) error {
 	// A RunNow is skipped when a round of its job is in flight: a round
 	// sees the new generation and runs again itself.
 	switch {
-	case s.Evidence != nil && s.EvidenceSchedule != "" && !sameEvidence(old.Evidence, s.Evidence):
+	case s.evidenceJob() && evidenceChanged:
 		// New evidence settings: a full round that also writes a
 		// report, as the first round at start-up does.
 		r.sched.RunNow(jobEvidence)
@@ -263,10 +314,7 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 	defer r.runMu.Unlock()
 	for {
 		s, gen := r.settings()
-		var findings []Finding
-		if s.Checker != nil {
-			findings = s.Checker.Run(ctx)
-		}
+		findings := s.Run(ctx)
 		if errors.Is(context.Cause(ctx), scheduler.ErrStopped) {
 			// Cut short because socmond is stopping: its reads failed
 			// because socmond stopped, so this round is no verdict at all.
@@ -280,8 +328,20 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 			continue // swapped while it ran: these findings may name removed targets
 		}
 		r.publish(s, findings, removed)
-		if s.Evidence != nil && (changed || forceEvidence || r.newTerm()) && ctx.Err() == nil {
-			r.writeEvidence(ctx, s, findings)
+		if s.hasEvidence() && ctx.Err() == nil {
+			term := r.newTerm()
+			var errs []error
+			wrote := false
+			for _, p := range s.Pipelines {
+				if p.Evidence == nil || !(changed[p.Checker.Place] || forceEvidence || term) {
+					continue
+				}
+				errs = append(errs, r.writeEvidence(ctx, p, placeFindings(findings, p.Checker.Place)))
+				wrote = true
+			}
+			if wrote {
+				r.wrote(errors.Join(errs...))
+			}
 		}
 		// A swap during publishing had its RunNow skipped (this round
 		// was in flight): run again so its targets do not wait a tick.
@@ -291,16 +351,28 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 	}
 }
 
+// placeFindings are the findings of the pipeline at place: those its own
+// evidence reports.
+func placeFindings(findings []Finding, place probes.Place) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		if f.Place == place {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // record stores the round unless the settings changed since generation
-// gen (current false). It reports whether any known verdict changed — an
-// UNKNOWN keeps the last known one, and a pair that never had one has none
-// — and the last findings of the (check, resource) pairs this round no
-// longer has.
-func (r *Runner) record(findings []Finding, gen uint64) (changed bool, removed []Finding, current bool) {
+// gen (current false). It reports the pipelines (by place) where a known
+// verdict changed — an UNKNOWN keeps the last known one, and a pair that
+// never had one has none — and the last findings of the (check, resource)
+// pairs this round no longer has.
+func (r *Runner) record(findings []Finding, gen uint64) (changed map[probes.Place]bool, removed []Finding, current bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if gen != r.gen {
-		return false, nil, false
+		return nil, nil, false
 	}
 	known := make(map[string]Verdict, len(findings))
 	last := make(map[string]Finding, len(findings))
@@ -314,7 +386,17 @@ func (r *Runner) record(findings []Finding, gen uint64) (changed bool, removed [
 	}
 	// Pairs added or removed count as changes; before the first round
 	// r.known is nil, so a first round with any known verdict writes.
-	changed = !maps.Equal(r.known, known)
+	changed = map[probes.Place]bool{}
+	for k, v := range known {
+		if was, ok := r.known[k]; !ok || was != v {
+			changed[last[k].Place] = true
+		}
+	}
+	for k := range r.known {
+		if _, ok := known[k]; !ok {
+			changed[r.last[k].Place] = true
+		}
+	}
 	for k, f := range r.last {
 		if _, ok := last[k]; !ok {
 			removed = append(removed, f)
@@ -333,14 +415,14 @@ func (r *Runner) publish(s Settings, findings, removed []Finding) {
 	gone := make([]Finding, 0, len(removed))
 	for _, f := range removed {
 		r.metrics.remove(f)
-		gone = append(gone, Finding{Check: f.Check, Resource: f.Resource, Verdict: NotApplicable, Start: now,
+		gone = append(gone, Finding{Check: f.Check, Resource: f.Resource, Place: f.Place, Verdict: NotApplicable, Start: now,
 			Reason: "no longer checked: the configuration no longer names it"})
-		r.o.Logger.Info().Str("check", f.Check).Str("resource", f.Resource).Msg("compliance check removed")
+		logPlace(r.o.Logger.Info(), f.Place).Str("check", f.Check).Str("resource", f.Resource).Msg("compliance check removed")
 	}
 	for _, f := range findings {
 		r.metrics.record(f)
 		if f.Verdict != Pass {
-			r.o.Logger.Warn().Str("check", f.Check).Str("resource", f.Resource).Str("verdict", string(f.Verdict)).
+			logPlace(r.o.Logger.Warn(), f.Place).Str("check", f.Check).Str("resource", f.Resource).Str("verdict", string(f.Verdict)).
 				Str("code", f.Code).Str("request_id", f.RequestID).Msg(f.Reason)
 		}
 	}
@@ -380,14 +462,16 @@ func (r *Runner) newTerm() bool {
 	return r.termPending && ok && term.Token != r.termWritten
 }
 
-func (r *Runner) writeEvidence(ctx context.Context, s Settings, findings []Finding) {
-	min := s.Checker.Targets.MinRetention
+// writeEvidence writes the report of one pipeline's findings to its own
+// audit bucket, with its own clients and key.
+func (r *Runner) writeEvidence(ctx context.Context, p Pipeline, findings []Finding) error {
+	min := p.Checker.Targets.MinRetention
 	if min == (Retention{}) {
 		min = DefaultRetention
 	}
 	now := r.o.Now()
 	rep := NewReport(r.o.Version, now, min, findings)
-	token := int64(0)
+	rep.Place = p.Checker.Place
 	if r.o.Leader != nil {
 		// Immediately before the write: a replica that does not hold a
 		// valid lease now writes nothing, and the write is bound to the
@@ -395,27 +479,53 @@ func (r *Runner) writeEvidence(ctx context.Context, s Settings, findings []Findi
 		term, ok := r.o.Leader.Term()
 		if !ok {
 			r.o.Logger.Debug().Msg("compliance evidence not written here: another replica leads")
-			return
+			return errNotLeading
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = term.Context(ctx)
 		defer cancel()
-		token = term.Token
 		rep.Writer, rep.LeaseToken = r.o.Leader.Status().Identity, term.Token
 	}
-	w, err := s.Evidence.Write(ctx, rep, now)
-	r.mu.Lock()
-	r.writeErr = err
-	if err == nil {
-		r.lastWrite = w
-		r.termPending, r.termWritten = false, token
-	}
-	r.mu.Unlock()
+	w, err := p.Evidence.Write(ctx, rep, now)
 	if err != nil {
-		r.o.Logger.Error().Err(err).Msg("compliance evidence was not written")
+		logPlace(r.o.Logger.Error(), rep.Place).Err(err).Msg("compliance evidence was not written")
+		return err
+	}
+	r.mu.Lock()
+	r.lastWrite = w
+	r.mu.Unlock()
+	logPlace(r.o.Logger.Info(), rep.Place).Str("uri", w.URI()).Str("version_id", w.VersionID).Time("retain_until", w.RetainUntil).Msg("compliance evidence written")
+	return nil
+}
+
+// errNotLeading is a report not written because this replica does not
+// lead: no failure, and no report under this replica's term either.
+var errNotLeading = errors.New("compliance evidence not written: another replica leads")
+
+// wrote records how a round's writes went: err joins the pipelines'
+// failures. Once every report of a round is written under a term, the
+// term has its reports (NewTerm).
+func (r *Runner) wrote(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if errors.Is(err, errNotLeading) {
 		return
 	}
-	r.o.Logger.Info().Str("uri", w.URI()).Str("version_id", w.VersionID).Time("retain_until", w.RetainUntil).Msg("compliance evidence written")
+	r.writeErr = err
+	if err == nil && r.o.Leader != nil {
+		if term, ok := r.o.Leader.Term(); ok {
+			r.termPending, r.termWritten = false, term.Token
+		}
+	}
+}
+
+// logPlace adds a tenant's pipeline's place to a log line; nothing for
+// the zero place, so a config without tenants logs as it always has.
+func logPlace(e *zerolog.Event, p probes.Place) *zerolog.Event {
+	if p.IsZero() {
+		return e
+	}
+	return e.Str("tenant", p.Tenant).Str("account", p.Account).Str("region", p.Region)
 }
 
 // Run runs a first round at once, then the schedule, until ctx ends.

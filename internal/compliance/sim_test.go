@@ -161,7 +161,7 @@ func TestFaultsTurnChecksRed(t *testing.T) {
 func TestRunnerMetrics(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
-	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: compliance.Settings{Checker: e.checker}, Registerer: reg, Logger: zerolog.Nop()})
+	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: compliance.Settings{Pipelines: []compliance.Pipeline{{Checker: e.checker}}}, Registerer: reg, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func gaugeChild(t *testing.T, reg *prometheus.Registry, name, check, resource st
 func TestEvidence(t *testing.T) {
 	e := newEnv(t)
 	ev := &compliance.Evidence{S3: e.clients.S3, Bucket: audit, Prefix: "socmond/evidence/", KMSKey: key}
-	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: compliance.Settings{Checker: e.checker, Evidence: ev, EvidenceSchedule: "@daily"}, Version: "test", Logger: zerolog.Nop()})
+	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: compliance.Settings{Pipelines: []compliance.Pipeline{{Checker: e.checker, Evidence: ev}}, EvidenceSchedule: "@daily"}, Version: "test", Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 func evidenceRunner(t *testing.T, e *env, reg *prometheus.Registry) *compliance.Runner {
 	t.Helper()
 	ev := &compliance.Evidence{S3: e.clients.S3, Bucket: audit, Prefix: "socmond/evidence/", KMSKey: key}
-	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: compliance.Settings{Checker: e.checker, Evidence: ev, EvidenceSchedule: "@daily"},
+	r, err := compliance.NewRunner(compliance.RunnerOptions{Settings: compliance.Settings{Pipelines: []compliance.Pipeline{{Checker: e.checker, Evidence: ev}}, EvidenceSchedule: "@daily"},
 		Registerer: reg, Version: "test", Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
