@@ -2,6 +2,7 @@ package compliance_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -175,6 +176,21 @@ func TestPipelinesPerAccount(t *testing.T) {
 				t.Errorf("%v: Object Lock checked on %s, want its own audit bucket %s", p, f.Resource, pl.AuditBucket)
 			}
 		}
+	}
+
+	// The panel (the status page, /api/v1/status) says whose check fails.
+	failing := 0
+	for _, it := range compliance.Panel(e.r.Findings()).Items {
+		if it.Name != compliance.CheckKMSRotation || it.State != "fail" {
+			continue
+		}
+		failing++
+		if b, _ := json.Marshal(it); it.Place != beta || !strings.Contains(string(b), `"tenant":"beta","account":"222222222222","region":"eu-west-1"`) {
+			t.Errorf("failing panel item %s, want beta's place", b)
+		}
+	}
+	if failing != 1 {
+		t.Errorf("%d failing rotation items in the panel, want beta's alone", failing)
 	}
 
 	// Every call of a pipeline's checks was signed by its account's role
