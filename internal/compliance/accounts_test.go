@@ -370,3 +370,24 @@ func TestHungRoleDelaysNoOtherPipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacedNotFoundHint: a tenant's pipeline's table that is not found
+// is looked for in its account and region, as its pipeline names it.
+func TestPlacedNotFoundHint(t *testing.T) {
+	acme := probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
+	e := newAccountsEnv(t, awssim.Fault{Service: "dynamodb", Account: acme.Account, Region: acme.Region, Error: "ResourceNotFoundException"})
+	e.r.RunOnce(t.Context())
+	n := 0
+	for _, f := range e.r.Findings() {
+		if f.Check != compliance.CheckDynamoDBKMS || f.Verdict != compliance.Unknown || f.Class == probes.ClassAuth {
+			continue // gamma's are auth: its role
+		}
+		n++
+		if f.Place != acme || !strings.Contains(f.Hint, "not found in account 111111111111, eu-west-1") || !strings.Contains(f.Hint, "tenant acme's pipeline") {
+			t.Errorf("%v %s: hint %q", f.Place, f.Resource, f.Hint)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d table findings UNKNOWN, want acme's in eu-west-1 alone", n)
+	}
+}

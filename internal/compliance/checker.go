@@ -138,7 +138,7 @@ func (c *Checker) finish(ctx context.Context, keys *keyCache, f *Finding, o outc
 	}
 	if _, err := keys.describe(ctx, o.unresolved); err != nil {
 		f.Reason += fmt.Sprintf(" (DescribeKey %s failed: %s)", o.unresolved, readFailed(f, err))
-		f.Hint = hint(o.unresolved, "kms:DescribeKey", f.Class, err)
+		f.Hint = hint(o.unresolved, f.Place, "kms:DescribeKey", f.Class, err)
 	}
 }
 

@@ -149,7 +149,7 @@ func Section(ctx context.Context, cfg *config.Config, c *awsclient.Clients) []re
 	pipelines, err := PipelinesFromConfig(cfg, c)
 	if err != nil {
 		return []report.Section{{Title: "Encryption Compliance", Rows: []report.Row{{Name: "compliance checks",
-			Verdict: report.Fail, Summary: err.Error(), Service: "compliance", Status: string(Unknown)}}}}
+			Verdict: report.Unknown, Summary: err.Error(), Service: "compliance", Status: string(Unknown)}}}}
 	}
 	if len(pipelines) == 0 {
 		return nil

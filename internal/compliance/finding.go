@@ -133,7 +133,7 @@ func (o outcome) apply(f *Finding) { f.Verdict, f.Reason, f.Hint = o.verdict, o.
 func callFailed(f *Finding, op, action string, err error) {
 	f.Verdict = Unknown
 	f.Reason = fmt.Sprintf("could not read the facts: %s failed (%s)", op, readFailed(f, err))
-	f.Hint = hint(f.Resource, action, f.Class, err)
+	f.Hint = hint(f.Resource, f.Place, action, f.Class, err)
 }
 
 // readFailed records on f the failed call its UNKNOWN rests on (class,
@@ -150,7 +150,8 @@ func readFailed(f *Finding, err error) string {
 // hint is the troubleshooting text for a failed call, in the style of the
 // probes' hints. A call that failed because the pipeline's account's role
 // could not be assumed never reached the account: its hint names the role.
-func hint(resource, action string, class probes.Class, err error) string {
+// A tenant's pipeline's resource is looked for in its account and region.
+func hint(resource string, place probes.Place, action string, class probes.Class, err error) string {
 	var assume *awsclient.AssumeRoleError
 	if errors.As(err, &assume) {
 		return "socmond could not assume the role of this pipeline's account, so nothing was sent to it: " + assume.Hint()
@@ -159,6 +160,10 @@ func hint(resource, action string, class probes.Class, err error) string {
 	case probes.ClassAuth:
 		return fmt.Sprintf("socmond may not read %s: grant %s on it to socmond's role and check no SCP or permission boundary denies it", resource, action)
 	case probes.ClassNotFound:
+		if !place.IsZero() {
+			return fmt.Sprintf("%s was not found in account %s, %s: check the name under pipeline: in the configuration as tenant %s's pipeline expands it",
+				resource, place.Account, place.Region, place.Tenant)
+		}
 		return fmt.Sprintf("%s was not found: check the name under pipeline: in the configuration and the region (AWS_REGION)", resource)
 	case probes.ClassThrottled:
 		return fmt.Sprintf("AWS throttled %s; the check runs again on its schedule — look for other consumers of the account quota if it persists", action)
