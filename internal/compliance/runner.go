@@ -95,10 +95,19 @@ func (s Settings) sameChecks(o Settings) bool {
 	return slices.EqualFunc(s.Pipelines, o.Pipelines, func(a, b Pipeline) bool { return a.Checker.Same(b.Checker) })
 }
 
-// sameEvidence reports whether s and o write the same evidence, pipeline
-// by pipeline.
-func (s Settings) sameEvidence(o Settings) bool {
-	return slices.EqualFunc(s.Pipelines, o.Pipelines, func(a, b Pipeline) bool { return sameEvidence(a.Evidence, b.Evidence) })
+// newEvidence reports whether a pipeline that s and o both have writes
+// other evidence in o. A pipeline o adds or drops is a change of checks:
+// an added one's first verdicts are a change its report follows, and a
+// dropped one writes nothing more, so neither has the others write.
+func (s Settings) newEvidence(o Settings) bool {
+	for _, b := range o.Pipelines {
+		for _, a := range s.Pipelines {
+			if a.Checker.Place == b.Checker.Place && !sameEvidence(a.Evidence, b.Evidence) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Run runs every pipeline's checks once, each pipeline on its own
@@ -235,7 +244,7 @@ func (r *Runner) Reconfigure(s Settings) error {
 	r.mu.Lock()
 	old := r.o.Settings
 	checksChanged := !old.sameChecks(s)
-	evidenceChanged := !old.sameEvidence(s)
+	evidenceChanged := old.newEvidence(s)
 	if !checksChanged && !evidenceChanged && old.Schedule == s.Schedule && old.EvidenceSchedule == s.EvidenceSchedule {
 		r.mu.Unlock()
 		return nil
@@ -329,25 +338,33 @@ func (r *Runner) round(ctx context.Context, forceEvidence bool) []Finding {
 		}
 		r.publish(s, findings, removed)
 		if s.hasEvidence() && ctx.Err() == nil {
-			term := r.newTerm()
-			var errs []error
-			wrote := false
-			for _, p := range s.Pipelines {
-				if p.Evidence == nil || !(changed[p.Checker.Place] || forceEvidence || term) {
-					continue
-				}
-				errs = append(errs, r.writeEvidence(ctx, p, placeFindings(findings, p.Checker.Place)))
-				wrote = true
-			}
-			if wrote {
-				r.wrote(errors.Join(errs...))
-			}
+			r.writeReports(ctx, s, findings, changed, forceEvidence || r.newTerm())
 		}
 		// A swap during publishing had its RunNow skipped (this round
 		// was in flight): run again so its targets do not wait a tick.
 		if _, g := r.settings(); g == gen || ctx.Err() != nil {
 			return findings
 		}
+	}
+}
+
+// writeReports writes the report of each pipeline with evidence whose
+// known verdicts changed (all of them when force), side by side: a
+// pipeline whose account does not answer holds up no other's report.
+func (r *Runner) writeReports(ctx context.Context, s Settings, findings []Finding, changed map[probes.Place]bool, force bool) {
+	errs := make([]error, len(s.Pipelines))
+	var wg sync.WaitGroup
+	writes := 0
+	for i, p := range s.Pipelines {
+		if p.Evidence == nil || !(changed[p.Checker.Place] || force) {
+			continue
+		}
+		writes++
+		wg.Go(func() { errs[i] = r.writeEvidence(ctx, p, placeFindings(findings, p.Checker.Place)) })
+	}
+	wg.Wait()
+	if writes > 0 {
+		r.wrote(errors.Join(errs...))
 	}
 }
 
