@@ -140,15 +140,21 @@ func exerciseAt(t *testing.T, cfg *config.Config, base *awsclient.Clients, place
 	at.Pipeline = cfg.PipelineAt(place)
 	at.Workflow.Rules = cfg.WorkflowRulesAt(place)
 	pl := at.Pipeline
-	checker := &compliance.Checker{KMS: clients.KMS, DynamoDB: clients.DynamoDB, S3: clients.S3,
-		Targets: compliance.Targets{KMSKey: pl.KMSKey, Tables: cfg.ComplianceTablesAt(place),
-			Buckets: []string{pl.ArtifactsBucket, pl.AuditBucket}, AuditBucket: pl.AuditBucket,
-			MinRetention: compliance.DefaultRetention}}
-	findings := checker.Run(ctx)
+	// The daemon's own builders: the pipeline's checks and evidence as the
+	// runner gets them.
+	pipelines, err := compliance.PipelinesFromConfig(cfg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(pipelines, func(p compliance.Pipeline) bool { return p.Checker.Place == place })
+	if i < 0 || pipelines[i].Evidence == nil {
+		t.Fatalf("no compliance checks with evidence at %+v", place)
+	}
+	findings := pipelines[i].Checker.Run(ctx)
 	if len(findings) == 0 {
 		t.Fatal("compliance checks found nothing")
 	}
-	ev := &compliance.Evidence{S3: clients.S3, Bucket: pl.AuditBucket, Prefix: cfg.Compliance.Evidence.Prefix, KMSKey: pl.KMSKey}
+	ev := pipelines[i].Evidence
 	now := time.Now().UTC().Truncate(time.Second)
 	w, err := ev.Write(ctx, compliance.NewReport("test", now, compliance.DefaultRetention, findings), now)
 	if err != nil {
