@@ -37,7 +37,7 @@ const DefaultSessionName = "socmond"
 // the environment): the same HTTP client and keep-alive pool, retry policy,
 // endpoint override, S3 addressing and logger, in a.Region, with a.RoleARN's
 // credentials. It does not call AWS, and asked again for the same
-// Assumption it returns the same *Clients. Called on derived clients, it
+// Assumption it returns the same *Clients (until Retain drops them). Called on derived clients, it
 // derives from New's all the same: roles are assumed from the task's
 // identity, never chained through another role.
 //
@@ -52,7 +52,9 @@ const DefaultSessionName = "socmond"
 // services and probes use it. A role that cannot be assumed fails its
 // callers with an *AssumeRoleError, held for a while (holdFailures) so
 // every probe does not call STS again; other roles neither share its
-// cache nor wait on it.
+// cache nor wait on it. A caller whose own deadline passes while STS has
+// not answered gets an *AssumeRoleError too (not held: the AssumeRole goes
+// on, under its own bound, for the callers after it).
 func (c *Clients) Assume(a Assumption) (*Clients, error) {
 	d := c.derived
 	if d == nil {
