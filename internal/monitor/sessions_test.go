@@ -31,9 +31,11 @@ func TestOneAssumeRolePerCredentialLifetime(t *testing.T) {
 	// What the count must be. A session lasts lifetime from its answer,
 	// less up to a second (STS's Expiration is to the second) and the
 	// answer's way back (allowed 0.5 s); the cache refreshes it 5/60 to
-	// 4/60 of that before its end, at the role's first call once it may,
-	// within a second here. So the next AssumeRole comes eMin to eMax
-	// after one, and the run (timed from a role's first) pins the count.
+	// 4/60 of that before its end, at the role's first call once it may:
+	// the next round of its resources, within a second here (never after
+	// the adjusted expiry: the cache refreshes before signing). So the
+	// next AssumeRole comes eMin to eMax after one, and the run (timed
+	// from a role's first) pins the count.
 	minLife := lifetime - 1500*time.Millisecond
 	eMin := minLife - minLife*5/60
 	eMax := lifetime - lifetime*4/60 + time.Second
@@ -79,6 +81,11 @@ func TestOneAssumeRolePerCredentialLifetime(t *testing.T) {
 					a.RoleARN, t0.Sub(at[i-1]), eMin)
 			}
 		}
+		var gaps []string
+		for i := 1; i < len(at); i++ {
+			gaps = append(gaps, at[i].Sub(at[i-1]).Round(10*time.Millisecond).String())
+		}
+		t.Logf("%s: AssumeRole %d times, %v apart", a.RoleARN, len(at), gaps)
 		if n != want {
 			t.Errorf("%s: %d AssumeRole calls in a %s run of %s sessions, want %d = ceil(%s / %s)", a.RoleARN, n, run, lifetime, want, run, eMin)
 		}
