@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/socmond/socmond/internal/alerting"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/emf"
+	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/testenv"
 )
 
 // The CloudFormation template, as far as the alarms file uses it. Every
@@ -168,14 +171,18 @@ func loadAlarms(t *testing.T) cfnTemplate {
 
 // miQuery matches the Metrics Insights queries the alarms use: one of
 // socmond's metrics, from its namespace with exactly the dimensions it
-// writes, of one tenant.
-var miQuery = regexp.MustCompile(`^SELECT (AVG|MAX|MIN|SUM|COUNT)\("([A-Za-z]+)"\) FROM SCHEMA\("\$\{Namespace\}", ((?:"[A-Za-z]+", )*"[A-Za-z]+")\) WHERE "Tenant" = '\$\{Tenant\}'( GROUP BY "Service", "Resource" ORDER BY (AVG|MAX|MIN|SUM|COUNT)\(\) DESC LIMIT 1)?$`)
+// writes, of one tenant, grouped by resource (and, for a tenant's
+// pipelines' lines, account and region).
+var miQuery = regexp.MustCompile(`^SELECT (AVG|MAX|MIN|SUM|COUNT)\("([A-Za-z]+)"\) FROM SCHEMA\("\$\{Namespace\}", ((?:"[A-Za-z]+", )*"[A-Za-z]+")\) WHERE "Tenant" = '\$\{Tenant\}'( GROUP BY "Service", "Resource"(, "Account", "Region")? ORDER BY (AVG|MAX|MIN|SUM|COUNT)\(\) DESC LIMIT 1)?$`)
 
 // alarmQuery is one Metrics Insights query of an alarm.
 type alarmQuery struct {
 	Alarm, Metric string
 	Dimensions    []string // sorted
 	Period        int
+	// Placed: the query is of the lines of a tenant's pipeline's
+	// resources (emf.DimAccount and emf.DimRegion among its dimensions).
+	Placed bool
 }
 
 // alarmQueries checks every alarm's queries and expressions and returns
@@ -216,7 +223,14 @@ func alarmQueries(t *testing.T, tpl cfnTemplate) []alarmQuery {
 				}
 				dims := strings.Split(strings.ReplaceAll(g[3], `"`, ""), ", ")
 				sort.Strings(dims)
-				out = append(out, alarmQuery{Alarm: name, Metric: g[2], Dimensions: dims, Period: m.Period})
+				placed := slices.Contains(dims, emf.DimAccount)
+				// Grouped by resource, a tenant's pipelines' lines are
+				// grouped by account and region too: the same name in two
+				// accounts is two resources, whose ratios must not merge.
+				if g[4] != "" && placed != (g[5] != "") {
+					t.Errorf("%s %s: grouped by %q of lines with dimensions %v", name, m.ID, g[4], dims)
+				}
+				out = append(out, alarmQuery{Alarm: name, Metric: g[2], Dimensions: dims, Period: m.Period, Placed: placed})
 				continue
 			}
 			// Metric math: every lower-case name is a query id of this
@@ -328,6 +342,7 @@ func TestCloudWatchAlarms(t *testing.T) {
 		}
 	}
 	queries := alarmQueries(t, tpl)
+	wide, placed := map[string]alarmQuery{}, map[string]alarmQuery{}
 	for _, q := range queries {
 		if !slices.Contains(emf.Metrics, q.Metric) {
 			t.Errorf("%s queries %s, which socmond does not write (%v)", q.Alarm, q.Metric, emf.Metrics)
@@ -335,10 +350,84 @@ func TestCloudWatchAlarms(t *testing.T) {
 		if w := want[q.Alarm]; q.Period != int(w.period.Seconds()) {
 			t.Errorf("%s: period %ds, want %s", q.Alarm, q.Period, w.period)
 		}
+		m := wide
+		if q.Placed {
+			m = placed
+		}
+		if _, twice := m[q.Alarm]; twice {
+			t.Errorf("%s: two queries of the same lines", q.Alarm)
+		}
+		m[q.Alarm] = q
 	}
-	if len(queries) != len(want) {
-		t.Errorf("%d Metrics Insights queries, want one per alarm", len(queries))
+	// Every alarm queries the config-wide pipeline's lines, and every one
+	// but the compliance alarm the tenant's pipelines' lines too: the same
+	// metric, with Account and Region besides.
+	for name := range want {
+		w, ok := wide[name]
+		if !ok {
+			t.Errorf("%s: no query of the config-wide pipeline's lines", name)
+			continue
+		}
+		p, ok := placed[name]
+		if name == alerting.AlertComplianceViolation { // findings have no place yet
+			if ok {
+				t.Errorf("%s queries placed lines socmond does not write yet", name)
+			}
+			continue
+		}
+		if !ok || p.Metric != w.Metric || !slices.Equal(p.Dimensions, slices.Sorted(slices.Values(append([]string{emf.DimAccount, emf.DimRegion}, w.Dimensions...)))) {
+			t.Errorf("%s: placed query %+v, want %s with %v, Account and Region", name, p, w.Metric, w.Dimensions)
+		}
 	}
+	// The placed queries read what socmond writes for a tenant's
+	// pipeline's resource (the config-wide ones are held to the lines of a
+	// run: TestECSTaskPagesAndWritesEMF).
+	written := writtenMetrics(t, placedLines(t))
+	for _, q := range placed {
+		if k := tpl.Parameters["Namespace"].Default + " " + q.Metric + " " + strings.Join(q.Dimensions, ","); !written[k] {
+			t.Errorf("%s queries %s by %v, which socmond does not write for a tenant's pipeline (it writes %v)", q.Alarm, q.Metric, q.Dimensions, written)
+		}
+	}
+}
+
+// placedLines are the EMF lines of a tenant's pipeline's resources: one of
+// each kind (a success, a failure, a dead-letter queue).
+func placedLines(t *testing.T) []testenv.EMF {
+	t.Helper()
+	var out bytes.Buffer
+	w := emf.New(&out, emf.DefaultNamespace, "config-tenant", zerolog.Nop())
+	place := probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
+	held := int64(1)
+	for _, r := range []probes.Result{
+		{Status: probes.Healthy},
+		{Status: probes.Unavailable, Class: probes.ClassTimeout},
+		{Status: probes.Degraded, Class: probes.ClassBacklog, Backlog: &held},
+	} {
+		r.Target = probes.Target{Service: "sqs", Resource: "q", Place: place}
+		r.Start = time.Now()
+		w.Result(r)
+	}
+	w.Flush()
+	return checkEMFLines(t, out.String())
+}
+
+// writtenMetrics are the namespace, metric and sorted dimensions of
+// every metric of the lines.
+func writtenMetrics(t *testing.T, docs []testenv.EMF) map[string]bool {
+	t.Helper()
+	written := map[string]bool{}
+	for _, d := range docs {
+		for _, dir := range d.Directives {
+			for _, set := range dir.Dimensions {
+				s := slices.Clone(set)
+				sort.Strings(s)
+				for _, m := range dir.Metrics {
+					written[dir.Namespace+" "+m.Name+" "+strings.Join(s, ",")] = true
+				}
+			}
+		}
+	}
+	return written
 }
 
 func fmtThreshold(v *float64) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"sync"
 	"time"
@@ -36,7 +37,7 @@ const DefaultSessionName = "socmond"
 // the environment): the same HTTP client and keep-alive pool, retry policy,
 // endpoint override, S3 addressing and logger, in a.Region, with a.RoleARN's
 // credentials. It does not call AWS, and asked again for the same
-// Assumption it returns the same *Clients. Called on derived clients, it
+// Assumption it returns the same *Clients (until Retain drops them). Called on derived clients, it
 // derives from New's all the same: roles are assumed from the task's
 // identity, never chained through another role.
 //
@@ -51,7 +52,9 @@ const DefaultSessionName = "socmond"
 // services and probes use it. A role that cannot be assumed fails its
 // callers with an *AssumeRoleError, held for a while (holdFailures) so
 // every probe does not call STS again; other roles neither share its
-// cache nor wait on it.
+// cache nor wait on it. A caller whose own deadline passes while STS has
+// not answered gets an *AssumeRoleError too (not held: the AssumeRole goes
+// on, under its own bound, for the callers after it).
 func (c *Clients) Assume(a Assumption) (*Clients, error) {
 	d := c.derived
 	if d == nil {
@@ -81,9 +84,56 @@ func (c *Clients) Assume(a Assumption) (*Clients, error) {
 		cfg.Credentials = d.credentials(a)
 	}
 	cl := build(cfg, base.pathStyle)
-	cl.derived = d
+	cl.derived, cl.assumption = d, a
 	d.clients[a] = cl
 	return cl, nil
+}
+
+// Retain drops the derived clients other than keep, and the credentials
+// of every role none of the kept clients uses: a reload that changed an
+// account's role, external id, session name or regions leaves the old
+// ones behind, and without this each such reload would keep another set
+// of clients and another role session for as long as the process runs.
+// Clients already handed out go on working (they hold their credentials);
+// asked for again, Assume builds them anew, with a new role session. Kept
+// clients a Retain before dropped (built for a config whose checks were
+// not yet in force) are Assume's again, so it hands out the ones in use.
+func (c *Clients) Retain(keep ...*Clients) {
+	d := c.derived
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clients := map[Assumption]*Clients{}
+	roles := map[role]aws.CredentialsProvider{}
+	for _, k := range keep {
+		if k.derived != d || k == d.base {
+			continue
+		}
+		a := k.assumption
+		clients[a] = k
+		if a.RoleARN != "" {
+			roles[role{a.RoleARN, a.ExternalID, a.SessionName}] = k.Config.Credentials
+		}
+	}
+	d.clients, d.roles = clients, roles
+}
+
+// Assumptions are those whose clients Assume holds now, each with its
+// region and session name filled in, in no order.
+func (c *Clients) Assumptions() []Assumption {
+	d := c.derived
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Assumption, 0, len(d.clients))
+	for a := range d.clients {
+		out = append(out, a)
+	}
+	return out
 }
 
 var (
@@ -141,7 +191,7 @@ func (d *derived) credentials(a Assumption) aws.CredentialsProvider {
 		}
 		o.Duration = roleSessionDuration
 	})
-	cache := aws.NewCredentialsCache(withTimeout{assume, assumeRoleTimeout}, d.cache)
+	cache := aws.NewCredentialsCache(roleProvider{assume, assumeRoleTimeout, time.Now}, d.cache)
 	p := &holdFailures{inner: assumeRoleErrors{cache, a.RoleARN, a.ExternalID != ""}, hold: failureHold, now: time.Now}
 	d.roles[k] = p
 	return p
@@ -153,9 +203,11 @@ func (d *derived) credentials(a Assumption) aws.CredentialsProvider {
 const roleSessionDuration = time.Hour
 
 // refreshBeforeExpiry sets a role's credentials cache to refresh the
-// credentials 4 to 5 minutes before they expire: early enough that a probe
-// never signs with credentials that expire on the way, jittered so that
-// the roles assumed at start-up do not all call STS again at once.
+// credentials 4 to 5 minutes before an hour's session expires (a shorter
+// one's in the same last twelfth of its life: roleProvider.AdjustExpiresBy):
+// early enough that a probe never signs with credentials that expire on the
+// way, jittered so that the roles assumed at start-up do not all call STS
+// again at once.
 func refreshBeforeExpiry(o *aws.CredentialsCacheOptions) {
 	o.ExpiryWindow = 5 * time.Minute
 	o.ExpiryWindowJitterFrac = 0.2
@@ -169,32 +221,62 @@ func refreshBeforeExpiry(o *aws.CredentialsCacheOptions) {
 // instead of failing, held, as a refusal is.
 const assumeRoleTimeout = 10 * time.Second
 
-// withTimeout gives each retrieval of a provider a deadline of its own.
-type withTimeout struct {
-	inner aws.CredentialsProvider
-	d     time.Duration
+// roleProvider is a role's AssumeRole provider as its credentials cache
+// sees it: each retrieval bounded by a deadline of its own, and the
+// refresh window scaled to the credentials' lifetime.
+type roleProvider struct {
+	inner   aws.CredentialsProvider
+	timeout time.Duration
+	now     func() time.Time
 }
 
-func (w withTimeout) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.d)
+func (p roleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	return w.inner.Retrieve(ctx)
+	return p.inner.Retrieve(ctx)
+}
+
+// AdjustExpiresBy is how the cache moves the credentials' expiry earlier
+// by its (jittered) window, by (negative). Credentials that live less than
+// the hour asked for (roleSessionDuration) have the window shrunk in
+// proportion: a fixed 5 minutes would be all of a 4-minute session's
+// life, and the cache would call STS for every request signed with it —
+// one AssumeRole per probe. An hour's session is refreshed 4 to 5 minutes
+// before it ends, a 60 s one 4 to 5 s before.
+func (p roleProvider) AdjustExpiresBy(creds aws.Credentials, by time.Duration) (aws.Credentials, error) {
+	if !creds.CanExpire {
+		return creds, nil
+	}
+	if life := creds.Expires.Sub(p.now()); life < roleSessionDuration {
+		by = time.Duration(float64(by) * float64(max(life, 0)) / float64(roleSessionDuration))
+	}
+	creds.Expires = creds.Expires.Add(by)
+	return creds, nil
 }
 
 // assumeRoleErrors makes a failed retrieval of a role's credentials an
-// *AssumeRoleError, unless it failed because its caller gave up.
+// *AssumeRoleError, unless its caller was cancelled.
 type assumeRoleErrors struct {
 	inner      aws.CredentialsProvider
 	role       string
 	externalID bool
 }
 
+// Retrieve: a caller whose deadline passes while the role's AssumeRole is still
+// unanswered (a probe's deadline shorter than assumeRoleTimeout) gets an
+// *AssumeRoleError too, saying STS did not answer: which deadline fired
+// first does not change what is wrong, so the probe says the same as when
+// AssumeRole's own bound fires. A caller that was cancelled (shutdown,
+// a test) gets its cancellation: that says nothing about the role.
 func (a assumeRoleErrors) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	creds, err := a.inner.Retrieve(ctx)
-	if err != nil && ctx.Err() == nil {
-		err = &AssumeRoleError{Role: a.role, ExternalID: a.externalID, Err: err}
+	switch {
+	case err == nil || errors.Is(ctx.Err(), context.Canceled):
+		return creds, err
+	case ctx.Err() != nil:
+		err = fmt.Errorf("STS did not answer AssumeRole before the call's deadline: %w", err)
 	}
-	return creds, err
+	return creds, &AssumeRoleError{Role: a.role, ExternalID: a.externalID, Err: err}
 }
 
 // AssumeRoleError says socmond could not assume a role: nothing of the
@@ -216,6 +298,11 @@ func (e *AssumeRoleError) Unwrap() error { return e.Err }
 
 // Hint is what to check, in one sentence.
 func (e *AssumeRoleError) Hint() string {
+	if e.NoAnswer() {
+		return "STS did not answer socmond's AssumeRole for role " + e.Role + " in time: check that STS is reachable from " +
+			"socmond (its VPC endpoint or NAT route, proxy, security groups) and the AWS Health Dashboard for STS; the role's " +
+			"trust policy is not in question until STS answers"
+	}
 	id := "whether it requires an external id (an sts:ExternalId condition; none is configured)"
 	if e.ExternalID {
 		id = "that the external id configured for it matches its sts:ExternalId condition"
@@ -223,4 +310,11 @@ func (e *AssumeRoleError) Hint() string {
 	return "check that the trust policy of role " + e.Role + " lets socmond's own identity (the IRSA role, the ECS task role " +
 		"or the profile it runs under) call sts:AssumeRole, " + id + ", that the policies of socmond's identity allow " +
 		"sts:AssumeRole on the role, and that STS is reachable from socmond"
+}
+
+// NoAnswer reports whether STS did not answer in time (AssumeRole's own
+// bound, or the caller's deadline), as opposed to refusing the role.
+func (e *AssumeRoleError) NoAnswer() bool {
+	var ne net.Error
+	return errors.Is(e.Err, context.DeadlineExceeded) || errors.As(e.Err, &ne) && ne.Timeout()
 }

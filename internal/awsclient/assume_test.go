@@ -265,8 +265,8 @@ func sameSet(a, b []string) bool {
 }
 
 // A role's credentials are refreshed through STS before they expire, once,
-// while the calls go on: the simulator issues credentials that live just
-// over the cache's expiry window, so the window opens within two seconds.
+// while the calls go on: the simulator issues credentials that live 6 s,
+// whose window (shrunk with their lifetime) opens within 6 s.
 func TestAssumeRefreshesBeforeExpiry(t *testing.T) {
 	// The simulator serves roleA's calls from roleA's account, and refuses
 	// them once its credentials have expired.
@@ -282,7 +282,7 @@ func TestAssumeRefreshesBeforeExpiry(t *testing.T) {
 	// Without the jitter the window's start is known: the credentials'
 	// lifetime less the whole window.
 	base.derived.cache = func(o *aws.CredentialsCacheOptions) { refreshBeforeExpiry(o); o.ExpiryWindowJitterFrac = 0 }
-	lifetime := opts.ExpiryWindow + 2*time.Second
+	const lifetime = 6 * time.Second
 	sim.SetCredentialLifetime(lifetime)
 	c := assume(t, base, Assumption{RoleARN: roleA})
 
@@ -499,5 +499,120 @@ func TestAssumeUsesRegionalSTSEndpoints(t *testing.T) {
 		if !errors.Is(err, stop) || host != tc.want {
 			t.Errorf("STS in %s: host %q (%v), want %s", tc.c.Config.Region, host, err, tc.want)
 		}
+	}
+}
+
+// The cache's refresh window is 4 to 5 minutes of an hour's session, and
+// the same share of a shorter one's: credentials that live less than the
+// window are not refreshed on every call.
+func TestRoleRefreshWindowScalesWithLifetime(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	p := roleProvider{now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		life, by, want time.Duration // want: how long the adjusted credentials last
+	}{
+		{time.Hour, -5 * time.Minute, 55 * time.Minute},
+		{time.Hour, -4 * time.Minute, 56 * time.Minute},
+		{12 * time.Hour, -5 * time.Minute, 12*time.Hour - 5*time.Minute}, // longer: the window as it is
+		{60 * time.Second, -5 * time.Minute, 55 * time.Second},
+		{6 * time.Second, -4 * time.Minute, 5600 * time.Millisecond},
+		{-time.Second, -5 * time.Minute, -time.Second}, // already expired: nothing to move
+	} {
+		creds := aws.Credentials{CanExpire: true, Expires: now.Add(tc.life)}
+		got, err := p.AdjustExpiresBy(creds, tc.by)
+		if err != nil || got.Expires.Sub(now) != tc.want {
+			t.Errorf("lifetime %s, window %s: adjusted to last %s (%v), want %s", tc.life, -tc.by, got.Expires.Sub(now), err, tc.want)
+		}
+	}
+	var _ aws.AdjustExpiresByCredentialsCacheStrategy = roleProvider{} // the cache asks the provider it wraps
+	if got, _ := p.AdjustExpiresBy(aws.Credentials{}, -time.Minute); got.CanExpire || !got.Expires.IsZero() {
+		t.Errorf("credentials that do not expire adjusted to %v", got)
+	}
+}
+
+// A call whose own deadline passes while its role's AssumeRole is
+// unanswered fails with an AssumeRoleError saying STS did not answer, as
+// when AssumeRole's own bound passes first: which fires first does not
+// change what is wrong. A cancelled call stays a cancellation
+// (TestAssumeHangingRoleBlocksNoOther).
+func TestAssumeCallerDeadlineBeforeSTSAnswers(t *testing.T) {
+	sim, url := awssim.Serve(t, seeded)
+	sim.AddFault(awssim.Fault{Service: "sts", Operation: "AssumeRole", Resource: roleA, Latency: "1h"})
+	base := baseClients(t, url)
+	a := assume(t, base, Assumption{RoleARN: roleA, ExternalID: "ext-secret-1"})
+	for range 2 { // the second waits on the same unanswered AssumeRole
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		err := probeCalls[0](ctx, a)
+		cancel()
+		var are *AssumeRoleError
+		if !errors.As(err, &are) || are.Role != roleA || !are.NoAnswer() || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want an AssumeRoleError for %s that STS did not answer, wrapping the deadline", err, roleA)
+		}
+		for _, want := range []string{roleA, "did not answer", "reachable"} {
+			if !strings.Contains(are.Hint(), want) {
+				t.Errorf("hint %q does not say %q", are.Hint(), want)
+			}
+		}
+		if strings.Contains(err.Error(), "ext-secret-1") {
+			t.Errorf("%q shows the external id", err)
+		}
+	}
+	// A refusal is not "no answer": its hint is the trust policy's.
+	refused := &AssumeRoleError{Role: roleA, Err: errors.New("api error AccessDenied: not authorized")}
+	if refused.NoAnswer() || !strings.Contains(refused.Hint(), "trust policy") {
+		t.Errorf("a refusal: NoAnswer %v, hint %q", refused.NoAnswer(), refused.Hint())
+	}
+}
+
+// Retain keeps the clients and role sessions of what is still configured
+// and drops the rest: clients of a changed external id or another role are
+// built anew, with a new AssumeRole, and however many such changes there
+// are, Assume holds only those kept.
+func TestAssumeRetain(t *testing.T) {
+	rs := serveRegions(t, seeded, "us-east-1", "eu-west-1")
+	sim := rs.sims["us-east-1"] // STS's region
+	base := baseClients(t, rs.url)
+	use := func(c *Clients) {
+		t.Helper()
+		if err := probeCalls[3](context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bEU := assume(t, base, Assumption{RoleARN: roleB, Region: "eu-west-1"})
+	bUS := assume(t, base, Assumption{RoleARN: roleB, Region: "us-east-1"})
+	use(bEU)
+	for i := range 20 { // twenty reloads, each with another external id for role A
+		a := assume(t, base, Assumption{RoleARN: roleA, ExternalID: fmt.Sprintf("ext-%d", i), Region: "eu-west-1"})
+		use(a)
+		base.Retain(a, bEU, bUS, base)
+		if got := base.Assumptions(); len(got) != 3 {
+			t.Fatalf("reload %d: Assume holds %d clients, want 3: %+v", i, len(got), got)
+		}
+		if n := len(base.derived.roles); n != 2 {
+			t.Fatalf("reload %d: %d role sessions held, want 2", i, n)
+		}
+		if again := assume(t, base, Assumption{RoleARN: roleA, ExternalID: fmt.Sprintf("ext-%d", i), Region: "eu-west-1"}); again != a {
+			t.Fatalf("reload %d: kept clients built again", i)
+		}
+	}
+	if n, m := sim.AssumeRoleCount(roleA), sim.AssumeRoleCount(roleB); n != 20 || m != 1 {
+		t.Errorf("AssumeRole: %d of role A, %d of role B; want one per external id, and B's once", n, m)
+	}
+	// Role B dropped: its clients go on working, on their session; asked
+	// for again, they are new, on a new one.
+	base.Retain()
+	use(bEU)
+	if len(base.Assumptions()) != 0 || len(base.derived.roles) != 0 {
+		t.Errorf("after Retain(): %d clients, %d roles held", len(base.Assumptions()), len(base.derived.roles))
+	}
+	fresh := assume(t, base, Assumption{RoleARN: roleB, Region: "eu-west-1"})
+	use(fresh)
+	if fresh == bEU || sim.AssumeRoleCount(roleB) != 2 {
+		t.Errorf("role B asked for again: same clients %v, %d AssumeRole calls; want new clients and a new session", fresh == bEU, sim.AssumeRoleCount(roleB))
+	}
+	// Kept clients a Retain dropped are Assume's again.
+	base.Retain(bUS)
+	if again := assume(t, base, Assumption{RoleARN: roleB, Region: "us-east-1"}); again != bUS || bUS.Config.Credentials != base.derived.roles[role{roleB, "", DefaultSessionName}] {
+		t.Error("clients kept after being dropped are not the ones Assume hands out")
 	}
 }

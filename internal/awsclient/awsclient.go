@@ -84,8 +84,10 @@ type Clients struct {
 	// derived holds the clients Assume made and their roles' credentials;
 	// New's Clients and every one derived from it share it.
 	derived *derived
-	mu      sync.Mutex
-	other   map[string]any
+	// assumption is what Assume made these clients for (zero for New's).
+	assumption Assumption
+	mu         sync.Mutex
+	other      map[string]any
 }
 
 // Client returns the SDK client of a service New does not build itself —

@@ -58,12 +58,18 @@ const (
 var Metrics = []string{MetricResponseTime, MetricError, MetricUnavailable, MetricComplianceFailure, MetricBacklog}
 
 // The dimensions. Each takes a bounded set of values: the configured
-// resources, the compliance checks and the one tenant.
+// resources, the compliance checks, the tenants, accounts and regions.
+// A line of a tenant's pipeline's resource (probes.Place) has Account and
+// Region too, and its pipeline's tenant: the same resource name in two
+// accounts or regions is two metrics, as it is two resources. A line of
+// the config-wide pipeline has neither, and the Tenant of the config.
 const (
 	DimService  = "Service"
 	DimResource = "Resource"
 	DimCheck    = "Check"
 	DimTenant   = "Tenant"
+	DimAccount  = "Account"
+	DimRegion   = "Region"
 )
 
 // DefaultNamespace is the CloudWatch namespace the metrics go to.
@@ -78,15 +84,16 @@ type Writer struct {
 	out io.Writer
 	log zerolog.Logger
 
-	// The directives of the three kinds of lines, rendered once.
-	probeHead, errorHead, backlogHead, complianceHead string
+	// The directives of each kind of line, rendered once: [0] without a
+	// place, [1] with one (Account and Region dimensions).
+	probeHead, errorHead, backlogHead, complianceHead [2]string
 
 	mu      sync.Mutex
 	buf     []byte // lines not yet written
 	tenant  string
-	dropped int                // lines dropped since the last write
-	failing map[[2]string]bool // the last known verdict of each (check, resource)
-	wake    chan struct{}      // signalled when buf stops being empty
+	dropped int                 // lines dropped since the last write
+	failing map[findingKey]bool // the last known verdict of each (check, resource, place)
+	wake    chan struct{}       // signalled when buf stops being empty
 
 	writeMu sync.Mutex // one write to out at a time (Run and Flush)
 	spare   []byte     // the buffer being written, swapped with buf
@@ -133,14 +140,20 @@ func New(out io.Writer, namespace, tenant string, log zerolog.Logger) *Writer {
 		}
 		return string(append(b, `]}],"Timestamp":`...))
 	}
-	probeDims := []string{DimService, DimResource, DimTenant}
+	// heads renders a kind of line's directive without and with a place.
+	heads := func(first string, metrics ...string) [2]string {
+		return [2]string{
+			head([]string{first, DimResource, DimTenant}, metrics...),
+			head([]string{first, DimResource, DimTenant, DimAccount, DimRegion}, metrics...),
+		}
+	}
 	return &Writer{
 		out: out, log: log, tenant: tenant,
-		probeHead:      head(probeDims, MetricResponseTime, "Milliseconds", MetricError, "Count", MetricUnavailable, "Count"),
-		errorHead:      head(probeDims, MetricError, "Count", MetricUnavailable, "Count"),
-		backlogHead:    head(probeDims, MetricResponseTime, "Milliseconds", MetricError, "Count", MetricUnavailable, "Count", MetricBacklog, "Count"),
-		complianceHead: head([]string{DimCheck, DimResource, DimTenant}, MetricComplianceFailure, "Count"),
-		failing:        map[[2]string]bool{},
+		probeHead:      heads(DimService, MetricResponseTime, "Milliseconds", MetricError, "Count", MetricUnavailable, "Count"),
+		errorHead:      heads(DimService, MetricError, "Count", MetricUnavailable, "Count"),
+		backlogHead:    heads(DimService, MetricResponseTime, "Milliseconds", MetricError, "Count", MetricUnavailable, "Count", MetricBacklog, "Count"),
+		complianceHead: heads(DimCheck, MetricComplianceFailure, "Count"),
+		failing:        map[findingKey]bool{},
 		wake:           make(chan struct{}, 1),
 	}
 }
@@ -158,14 +171,14 @@ func (w *Writer) Result(r probes.Result) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	mark := len(w.buf)
-	head := w.probeHead
+	heads := &w.probeHead
 	switch {
 	case isErr:
-		head = w.errorHead
+		heads = &w.errorHead
 	case r.Backlog != nil:
-		head = w.backlogHead
+		heads = &w.backlogHead
 	}
-	b := w.open(head, r.Start, `},"Service":`, r.Service, r.Resource)
+	b := w.open(heads, r.Place, r.Start, `},"Service":`, r.Service, r.Resource)
 	if !isErr {
 		b = append(b, `,"ResponseTime":`...)
 		// Microseconds: the precision the wire timing has.
@@ -175,7 +188,7 @@ func (w *Writer) Result(r probes.Result) {
 	b = appendBit(b, isErr)
 	b = append(b, `,"Unavailable":`...)
 	b = appendBit(b, r.Status == probes.Unavailable)
-	if head == w.backlogHead {
+	if heads == &w.backlogHead {
 		b = append(b, `,"Backlog":`...)
 		b = strconv.AppendInt(b, *r.Backlog, 10)
 	}
@@ -193,10 +206,24 @@ func (w *Writer) Result(r probes.Result) {
 // MetricComplianceFailure for UNKNOWN; a NOT_APPLICABLE check is not
 // failing, so a check a reload removed ends at 0).
 func (w *Writer) Finding(f compliance.Finding) {
+	// Findings have no place yet: compliance runs on the config-wide
+	// pipeline alone. When they do, it is theirs to pass here.
+	w.finding(f, probes.Place{})
+}
+
+// findingKey is a compliance finding's check, resource and place; not
+// Finding.Key: that allocates.
+type findingKey struct {
+	check, resource string
+	place           probes.Place
+}
+
+// finding adds the line of a finding of the pipeline at place.
+func (w *Writer) finding(f compliance.Finding, place probes.Place) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	failed := f.Verdict == compliance.Fail
-	key := [2]string{f.Check, f.Resource} // not Finding.Key: that allocates
+	key := findingKey{f.Check, f.Resource, place}
 	if f.Verdict == compliance.Unknown {
 		last, known := w.failing[key]
 		if !known {
@@ -207,7 +234,7 @@ func (w *Writer) Finding(f compliance.Finding) {
 		w.failing[key] = failed
 	}
 	mark := len(w.buf)
-	b := w.open(w.complianceHead, f.Start, `},"Check":`, f.Check, f.Resource)
+	b := w.open(&w.complianceHead, place, f.Start, `},"Check":`, f.Check, f.Resource)
 	b = append(b, `,"ComplianceFailure":`...)
 	b = appendBit(b, failed)
 	b = append(b, `,"Verdict":`...)
@@ -215,10 +242,15 @@ func (w *Writer) Finding(f compliance.Finding) {
 	w.commit(append(b, "}\n"...), mark)
 }
 
-// open appends to the buffer a line's start: its directive, timestamp and
-// dimensions (the first one's name comes with the text that ends _aws).
-// w.mu is held.
-func (w *Writer) open(head string, at time.Time, first, firstValue, resource string) []byte {
+// open appends to the buffer a line's start: its directive (of heads, the
+// one with a place's dimensions for a place), timestamp and dimensions (the
+// first one's name comes with the text that ends _aws). w.mu is held.
+func (w *Writer) open(heads *[2]string, place probes.Place, at time.Time, first, firstValue, resource string) []byte {
+	placed := !place.IsZero()
+	head := heads[0]
+	if placed {
+		head = heads[1]
+	}
 	b := append(w.buf, head...)
 	b = strconv.AppendInt(b, at.UnixMilli(), 10)
 	b = append(b, first...)
@@ -226,7 +258,14 @@ func (w *Writer) open(head string, at time.Time, first, firstValue, resource str
 	b = append(b, `,"Resource":`...)
 	b = appendString(b, resource)
 	b = append(b, `,"Tenant":`...)
-	return appendString(b, w.tenant)
+	if !placed {
+		return appendString(b, w.tenant)
+	}
+	b = appendString(b, place.Tenant)
+	b = append(b, `,"Account":`...)
+	b = appendString(b, place.Account)
+	b = append(b, `,"Region":`...)
+	return appendString(b, place.Region)
 }
 
 // commit keeps the line appended to the buffer after mark, or drops it when

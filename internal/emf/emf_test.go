@@ -237,23 +237,31 @@ func TestResultDoesNotAllocate(t *testing.T) {
 	r := probes.Result{Target: probes.Target{Service: "lambda", Resource: "AsiaAgenticSoc-Ingest-dev"}, Start: time.Now(),
 		Duration: 7 * time.Millisecond, Status: probes.Unavailable, Class: probes.ClassServer, Code: "ServiceException", RequestID: "abc"}
 	f := compliance.Finding{Check: "kms_key_rotation", Resource: "alias/k", Verdict: compliance.Fail, Start: time.Now()}
+	placed := r
+	placed.Place = probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
 	w.Finding(f)
-	if n := testing.AllocsPerRun(100, func() { w.Result(r); w.Finding(f); w.Flush() }); n != 0 {
+	w.finding(f, placed.Place)
+	if n := testing.AllocsPerRun(100, func() { w.Result(r); w.Finding(f); w.Result(placed); w.finding(f, placed.Place); w.Flush() }); n != 0 {
 		t.Errorf("%v allocations per result", n)
 	}
 }
 
 func BenchmarkResult(b *testing.B) {
-	w := New(io.Discard, "", "hk-demo", zerolog.Nop())
 	r := probes.Result{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Start: time.Now(),
 		Duration: 12 * time.Millisecond, Status: probes.Healthy, RequestID: "3VJ2M6H3L0T8Q7S9"}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		w.Result(r)
-		if i%64 == 0 {
-			w.Flush()
+	bench := func(b *testing.B, r probes.Result) {
+		w := New(io.Discard, "", "hk-demo", zerolog.Nop())
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			w.Result(r)
+			if i%64 == 0 {
+				w.Flush()
+			}
 		}
 	}
+	b.Run("unplaced", func(b *testing.B) { bench(b, r) })
+	r.Place = probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
+	b.Run("placed", func(b *testing.B) { bench(b, r) })
 }
 
 // FuzzAppendString: every string comes out as the JSON string encoding/json
@@ -282,6 +290,81 @@ func TestCheckNamespace(t *testing.T) {
 	} {
 		if err := CheckNamespace(ns); (err == nil) != ok {
 			t.Errorf("CheckNamespace(%q) = %v, want ok %v", ns, err, ok)
+		}
+	}
+}
+
+// TestUnplacedLinesUnchanged: a config without tenants writes, byte for
+// byte, the lines it wrote before lines had places (taken from that
+// version's output).
+func TestUnplacedLinesUnchanged(t *testing.T) {
+	var out bytes.Buffer
+	w := New(&out, "", "hk-demo", zerolog.Nop())
+	at := time.UnixMilli(1764806400123)
+	n := int64(3)
+	w.Result(probes.Result{Target: probes.Target{Service: "dynamodb", Resource: "AsiaAgenticSocMetrics-dev"}, Start: at, Duration: 12345678, Status: probes.Healthy, RequestID: "req-1"})
+	w.Result(probes.Result{Target: probes.Target{Service: "lambda", Resource: "fn"}, Start: at, Duration: 7, Status: probes.Unavailable, Class: probes.ClassServer, Code: "ServiceException", RequestID: "abc"})
+	w.Result(probes.Result{Target: probes.Target{Service: "sqs", Resource: "dlq"}, Start: at, Duration: 5000000, Status: probes.Degraded, Class: probes.ClassBacklog, Backlog: &n})
+	w.Finding(compliance.Finding{Check: "kms_key_rotation", Resource: "alias/k", Verdict: compliance.Fail, Start: at})
+	w.Flush()
+	const want = "{\"_aws\":{\"CloudWatchMetrics\":[{\"Namespace\":\"socmond\",\"Dimensions\":[[\"Service\",\"Resource\",\"Tenant\"]],\"Metrics\":[{\"Name\":\"ResponseTime\",\"Unit\":\"Milliseconds\"},{\"Name\":\"Error\",\"Unit\":\"Count\"},{\"Name\":\"Unavailable\",\"Unit\":\"Count\"}]}],\"Timestamp\":1764806400123},\"Service\":\"dynamodb\",\"Resource\":\"AsiaAgenticSocMetrics-dev\",\"Tenant\":\"hk-demo\",\"ResponseTime\":12.345,\"Error\":0,\"Unavailable\":0,\"Status\":\"healthy\",\"RequestId\":\"req-1\"}\n" +
+		"{\"_aws\":{\"CloudWatchMetrics\":[{\"Namespace\":\"socmond\",\"Dimensions\":[[\"Service\",\"Resource\",\"Tenant\"]],\"Metrics\":[{\"Name\":\"Error\",\"Unit\":\"Count\"},{\"Name\":\"Unavailable\",\"Unit\":\"Count\"}]}],\"Timestamp\":1764806400123},\"Service\":\"lambda\",\"Resource\":\"fn\",\"Tenant\":\"hk-demo\",\"Error\":1,\"Unavailable\":1,\"Status\":\"unavailable\",\"Class\":\"server\",\"Code\":\"ServiceException\",\"RequestId\":\"abc\"}\n" +
+		"{\"_aws\":{\"CloudWatchMetrics\":[{\"Namespace\":\"socmond\",\"Dimensions\":[[\"Service\",\"Resource\",\"Tenant\"]],\"Metrics\":[{\"Name\":\"ResponseTime\",\"Unit\":\"Milliseconds\"},{\"Name\":\"Error\",\"Unit\":\"Count\"},{\"Name\":\"Unavailable\",\"Unit\":\"Count\"},{\"Name\":\"Backlog\",\"Unit\":\"Count\"}]}],\"Timestamp\":1764806400123},\"Service\":\"sqs\",\"Resource\":\"dlq\",\"Tenant\":\"hk-demo\",\"ResponseTime\":5,\"Error\":0,\"Unavailable\":0,\"Backlog\":3,\"Status\":\"degraded\",\"Class\":\"backlog\"}\n" +
+		"{\"_aws\":{\"CloudWatchMetrics\":[{\"Namespace\":\"socmond\",\"Dimensions\":[[\"Check\",\"Resource\",\"Tenant\"]],\"Metrics\":[{\"Name\":\"ComplianceFailure\",\"Unit\":\"Count\"}]}],\"Timestamp\":1764806400123},\"Check\":\"kms_key_rotation\",\"Resource\":\"alias/k\",\"Tenant\":\"hk-demo\",\"ComplianceFailure\":1,\"Verdict\":\"FAIL\"}\n"
+	if got := out.String(); got != want {
+		t.Errorf("unplaced lines changed:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestPlacedLines: a tenant's pipeline's resource's lines, of every kind,
+// carry its tenant (not the config's), account and region, as dimensions
+// and members, so the same name in two accounts is two metrics; a
+// finding's last known verdict is its place's alone.
+func TestPlacedLines(t *testing.T) {
+	var out bytes.Buffer
+	w := New(&out, "", "config-tenant", zerolog.Nop())
+	at := time.Now().Truncate(time.Millisecond)
+	acme := probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
+	beta := probes.Place{Tenant: "beta", Account: "222222222222", Region: "us-east-1"}
+	n := int64(2)
+	res := func(p probes.Place, status probes.Status, class probes.Class, backlog *int64) probes.Result {
+		return probes.Result{Target: probes.Target{Service: "dynamodb", Resource: "investigations", Place: p}, Start: at,
+			Duration: time.Millisecond, Status: status, Class: class, Backlog: backlog}
+	}
+	w.Result(res(acme, probes.Healthy, "", nil))
+	w.Result(res(beta, probes.Unavailable, probes.ClassAuth, nil))
+	w.Result(res(acme, probes.Degraded, probes.ClassBacklog, &n))
+	w.finding(compliance.Finding{Check: "kms_key_rotation", Resource: "alias/k", Verdict: compliance.Fail, Start: at}, acme)
+	w.finding(compliance.Finding{Check: "kms_key_rotation", Resource: "alias/k", Verdict: compliance.Unknown, Start: at}, beta) // nothing known of beta's
+	w.finding(compliance.Finding{Check: "kms_key_rotation", Resource: "alias/k", Verdict: compliance.Unknown, Start: at}, acme)
+	docs := lines(t, w, &out)
+	want := []struct {
+		place  probes.Place
+		first  string
+		metric string
+		value  float64
+	}{
+		{acme, "Service", "Error", 0},
+		{beta, "Service", "Error", 1},
+		{acme, "Service", "Backlog", 2},
+		{acme, "Check", "ComplianceFailure", 1},
+		{acme, "Check", "ComplianceFailure", 1}, // UNKNOWN repeats acme's FAIL
+	}
+	if len(docs) != len(want) {
+		t.Fatalf("%d lines, want %d", len(docs), len(want))
+	}
+	for i, doc := range docs {
+		wt := want[i]
+		if d := doc.Directives[0].Dimensions; !reflect.DeepEqual(d, [][]string{{wt.first, "Resource", "Tenant", "Account", "Region"}}) {
+			t.Errorf("line %d: dimensions %v", i, d)
+		}
+		for k, v := range map[string]string{"Tenant": wt.place.Tenant, "Account": wt.place.Account, "Region": wt.place.Region} {
+			if doc.String(k) != v {
+				t.Errorf("line %d: %s = %q, want %q", i, k, doc.String(k), v)
+			}
+		}
+		if v, _ := doc.Value(wt.metric); v != wt.value {
+			t.Errorf("line %d: %s = %v, want %v", i, wt.metric, v, wt.value)
 		}
 	}
 }

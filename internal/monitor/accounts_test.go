@@ -63,6 +63,7 @@ services:
 
 var accountRoles = []awssim.Role{
 	{ARN: "arn:aws:iam::111111111111:role/socmond-monitor", ExternalID: "ext-acme"},
+	{ARN: "arn:aws:iam::111111111111:role/socmond-monitor-v2", ExternalID: "ext-acme"},
 	{ARN: "arn:aws:iam::222222222222:role/socmond-monitor"},
 	{ARN: "arn:aws:iam::333333333333:role/socmond-monitor", ExternalID: "ext-gamma"},
 }
@@ -83,9 +84,9 @@ type accountsRun struct {
 }
 
 // startAccounts starts the checks of config text (18 targets: three
-// accounts, two regions, three services) with faults in force from the
-// start.
-func startAccounts(t *testing.T, text string, faults ...awssim.Fault) *accountsRun {
+// accounts, two regions, three services) on a simulator that setup (nil:
+// none) has set up, with faults or a credential lifetime, before the start.
+func startAccounts(t *testing.T, text string, setup func(*awssim.Sim)) *accountsRun {
 	t.Helper()
 	r := &accountsRun{}
 	var err error
@@ -114,8 +115,8 @@ func startAccounts(t *testing.T, text string, faults ...awssim.Fault) *accountsR
 	}
 	var url string
 	r.sim, url = awssim.Serve(t, seed)
-	for _, f := range faults {
-		r.sim.AddFault(f)
+	if setup != nil {
+		setup(r.sim)
 	}
 	r.clients, err = awsclient.New(context.Background(), awsclient.Options{Region: r.cfg.Region, Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", "")})
@@ -141,40 +142,60 @@ func startAccounts(t *testing.T, text string, faults ...awssim.Fault) *accountsR
 }
 
 // TestHangingSTSDelaysOnlyItsAccount: STS does not answer for one
-// account's role; that account's resources wait for it, and are auth when
-// AssumeRole gives up (10 s, within the probes' deadline here), while
-// every other account's are probed at once and on schedule meanwhile.
+// account's role; that account's resources wait for it, and are auth, with
+// a hint naming the role and saying STS did not answer, whichever gives up
+// first: AssumeRole's own bound (10 s, within a 15 s probe deadline) or
+// the probe's deadline (2 s). Every other account's resources are probed
+// at once and on schedule meanwhile.
 func TestHangingSTSDelaysOnlyItsAccount(t *testing.T) {
 	const hung, hungAccount = "arn:aws:iam::222222222222:role/socmond-monitor", "222222222222"
-	text := strings.NewReplacer("ext-wrong", "ext-gamma", "timeout: 5s", "timeout: 15s").Replace(accountsConfig)
-	r := startAccounts(t, text, awssim.Fault{Service: "sts", Resource: hung, Latency: "1h"})
-	// Four scheduled rounds of every other account's resources before
-	// AssumeRole of the hung role has even given up.
-	testenv.Eventually(t, "the other accounts' first rounds", func() bool {
-		for _, tg := range r.targets {
-			if tg.Place.Account == hungAccount {
-				continue
+	for _, tc := range []struct{ name, timeout string }{
+		{"AssumeRole's bound first", "15s"},
+		{"the probe's deadline first", "2s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.NewReplacer("ext-wrong", "ext-gamma", "timeout: 5s", "timeout: "+tc.timeout).Replace(accountsConfig)
+			r := startAccounts(t, text, func(sim *awssim.Sim) {
+				sim.AddFault(awssim.Fault{Service: "sts", Resource: hung, Latency: "1h"})
+			})
+			// Four scheduled rounds of every other account's resources before
+			// AssumeRole of the hung role has even given up.
+			testenv.Eventually(t, "the other accounts' first rounds", func() bool {
+				for _, tg := range r.targets {
+					if tg.Place.Account == hungAccount {
+						continue
+					}
+					if s, ok := r.mon.Snapshot(tg.ID(), time.Now()); !ok || s.Last.Status != probes.Healthy || len(s.History) < 4 {
+						return false
+					}
+				}
+				return true
+			})
+			if d := time.Since(r.start); d > 8*time.Second {
+				t.Errorf("the other accounts' first four rounds took %s", d)
 			}
-			if s, ok := r.mon.Snapshot(tg.ID(), time.Now()); !ok || s.Last.Status != probes.Healthy || len(s.History) < 4 {
-				return false
+			testenv.Eventually(t, "the hung role's resources to be auth", func() bool {
+				for _, tg := range r.targets {
+					if tg.Place.Account != hungAccount {
+						continue
+					}
+					if s, ok := r.mon.Snapshot(tg.ID(), time.Now()); !ok || s.Last.Class == "" {
+						return false
+					}
+				}
+				return true
+			})
+			for _, tg := range r.targets {
+				if tg.Place.Account != hungAccount {
+					continue
+				}
+				s, _ := r.mon.Snapshot(tg.ID(), time.Now())
+				if s.Last.Class != probes.ClassAuth || !strings.Contains(s.Last.Hint, hung) || !strings.Contains(s.Last.Hint, "STS did not answer") {
+					t.Errorf("%s: class %q, hint %q; want auth naming %s and saying STS did not answer", tg.ID(), s.Last.Class, s.Last.Hint, hung)
+				}
 			}
-		}
-		return true
-	})
-	if d := time.Since(r.start); d > 8*time.Second {
-		t.Errorf("the other accounts' first four rounds took %s", d)
+		})
 	}
-	testenv.Eventually(t, "the hung role's resources to be auth", func() bool {
-		for _, tg := range r.targets {
-			if tg.Place.Account != hungAccount {
-				continue
-			}
-			if s, ok := r.mon.Snapshot(tg.ID(), time.Now()); !ok || s.Last.Class != probes.ClassAuth || !strings.Contains(s.Last.Hint, hung) {
-				return false
-			}
-		}
-		return true
-	})
 }
 
 // TestAccountsAndRegions runs the daemon's checks of a config with three
@@ -186,7 +207,7 @@ func TestHangingSTSDelaysOnlyItsAccount(t *testing.T) {
 // and /metrics, /api/v1/status and the alerts say tenant, account and
 // region.
 func TestAccountsAndRegions(t *testing.T) {
-	r := startAccounts(t, accountsConfig)
+	r := startAccounts(t, accountsConfig, nil)
 	cfg, targets, sim, clients, mon, m, engine, cs, start := r.cfg, r.targets, r.sim, r.clients, r.mon, r.m, r.engine, r.cs, r.start
 	testenv.Eventually(t, "every resource's first result", mon.Ready)
 
@@ -353,11 +374,11 @@ func TestAccountsAndRegions(t *testing.T) {
 // region can hold the global bound, which is per process, not per region.)
 func TestRegionOutageDelaysOnlyItsRegion(t *testing.T) {
 	text := strings.NewReplacer("ext-wrong", "ext-gamma", "timeout: 5s", "timeout: 2s").Replace(accountsConfig)
-	var faults []awssim.Fault
-	for _, svc := range []string{"dynamodb", "lambda", "s3"} {
-		faults = append(faults, awssim.Fault{Service: svc, Region: "eu-west-1", Latency: "1h"})
-	}
-	r := startAccounts(t, text, faults...)
+	r := startAccounts(t, text, func(sim *awssim.Sim) {
+		for _, svc := range []string{"dynamodb", "lambda", "s3"} {
+			sim.AddFault(awssim.Fault{Service: svc, Region: "eu-west-1", Latency: "1h"})
+		}
+	})
 	testenv.Eventually(t, "us-east-1's rounds and eu-west-1's timeouts", func() bool {
 		for _, tg := range r.targets {
 			s, ok := r.mon.Snapshot(tg.ID(), time.Now())

@@ -131,6 +131,21 @@ func (s *CheckSet) applyLocked(checks []Check, cfg *config.Config, clients *awsc
 		return fmt.Errorf("applying checks: %w", err)
 	}
 	s.cfg, s.clients = cfg, clients
+	// The checks just replaced held the last of the clients of roles and
+	// regions the config no longer names (an account whose role, external
+	// id, session name or regions changed): drop them and their role
+	// sessions. Every place of the config keeps its own, which compliance
+	// and the workflow share with the checks.
+	keep := make([]*awsclient.Clients, 0, len(checks))
+	for _, p := range cfg.Places() {
+		if pc, err := cfg.ClientsAt(clients, p); err == nil {
+			keep = append(keep, pc)
+		}
+	}
+	for _, c := range checks {
+		keep = append(keep, c.clients)
+	}
+	clients.Retain(keep...)
 	m := make(map[probes.Target]config.Target, len(checks))
 	for _, c := range checks {
 		m[c.Probe.Target()] = c.Target

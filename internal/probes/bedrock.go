@@ -111,8 +111,8 @@ func (p *bedrockModel) Check(ctx context.Context) Observation {
 	return invalid(obs, Degraded, "unknown model lifecycle "+string(lc.Status), "")
 }
 
-func (p *bedrockModel) Hint(class Class, code string, err error) string {
-	return bedrockHint(p.modelID, "bedrock:GetFoundationModel", class, code)
+func (p *bedrockModel) Hint(place Place, class Class, code string, err error) string {
+	return bedrockHint(place, p.modelID, "bedrock:GetFoundationModel", class, code)
 }
 
 type bedrockRuntime struct {
@@ -254,21 +254,22 @@ func (p *bedrockRuntime) reclassify(class Class, code string, err error) Class {
 	return class
 }
 
-func (p *bedrockRuntime) Hint(class Class, code string, err error) string {
-	return bedrockHint(p.modelID, "bedrock:InvokeModel", class, code)
+func (p *bedrockRuntime) Hint(place Place, class Class, code string, err error) string {
+	return bedrockHint(place, p.modelID, "bedrock:InvokeModel", class, code)
 }
 
 // bedrockHint serves both Bedrock probes: they differ only in the IAM action.
-func bedrockHint(modelID, action string, class Class, code string) string {
+func bedrockHint(place Place, modelID, action string, class Class, code string) string {
 	a := advice{
+		place:    place,
 		name:     "Bedrock",
 		action:   action,
 		resource: "model " + modelID,
-		notFound: fmt.Sprintf("Model %s was not found: check the model id (including its version suffix) and that the model is offered in this region (AWS_REGION); some models are only reachable through an inference profile", modelID),
+		notFound: fmt.Sprintf("Model %s was not found: check the model id (including its version suffix) and that the model is offered in this region %s; some models are only reachable through an inference profile", modelID, regionOf(place)),
 	}
 	switch {
 	case class == ClassAuth:
-		return fmt.Sprintf("Enable access to model %s in the Bedrock console (Model access) and grant bedrock:GetFoundationModel/bedrock:InvokeModel on its ARN to socmond's role; check the role's credentials are present and not expired", modelID)
+		return fmt.Sprintf("Enable access to model %s in the Bedrock console (Model access) and grant bedrock:GetFoundationModel/bedrock:InvokeModel on its ARN to %s; check the role's credentials are present and not expired", modelID, roleOf(place))
 	case code == "ModelNotReadyException":
 		return fmt.Sprintf("Model %s is not ready to serve yet (ModelNotReadyException); the SDK does not retry it. If it persists, check the model's status and Bedrock in the AWS Health Dashboard", modelID)
 	case code == "ServiceQuotaExceededException":

@@ -119,16 +119,33 @@ func TestPlacedCredentialHint(t *testing.T) {
 	}
 }
 
-// roleBase starts a simulator holding the test key in account, with fault
+// roleBase starts a simulator holding the test key in account, with faults
 // on, and the base clients roles are assumed from (static credentials).
-func roleBase(t *testing.T, account string, fault awssim.Fault) (*awssim.Sim, *awsclient.Clients) {
+func roleBase(t *testing.T, account string, faults ...awssim.Fault) (*awssim.Sim, *awsclient.Clients) {
 	t.Helper()
 	sim, url := awssim.Serve(t, awssim.Seed{Scopes: []awssim.Seed{{AccountID: account, Keys: []string{simKey}}}})
-	sim.AddFault(fault)
+	for _, f := range faults {
+		sim.AddFault(f)
+	}
 	base, err := awsclient.New(context.Background(), awsclient.Options{Region: "us-east-1", Endpoint: url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSOCMONDTEST", simSecret, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sim, base
+}
+
+// TestPlacedNotFoundHint: a pipeline's key missing in its account, found
+// through Run: the hint names the pipeline's account and region.
+func TestPlacedNotFoundHint(t *testing.T) {
+	_, base := roleBase(t, "111111111111")
+	c, err := base.Assume(awsclient.Assumption{RoleARN: "arn:aws:iam::111111111111:role/socmond-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	place := probes.Place{Tenant: "acme", Account: "111111111111", Region: "us-east-1"}
+	r := probes.Run(context.Background(), probes.Placed(probes.NewKMSKey(c.KMS, "alias/gone"), place), probes.Options{Timeout: 30 * time.Second})
+	if r.Class != probes.ClassNotFound || strings.Contains(r.Hint, "AWS_REGION") || !strings.Contains(r.Hint, "us-east-1, in account 111111111111: tenant acme's pipeline") {
+		t.Errorf("class %s, hint %q: want not found, naming the pipeline's account and region", r.Class, r.Hint)
+	}
 }

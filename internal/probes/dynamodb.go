@@ -113,12 +113,13 @@ func sseKeyDetail(t *types.TableDescription) string {
 	return s
 }
 
-func (p *dynamoDBTable) Hint(class Class, code string, err error) string {
+func (p *dynamoDBTable) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "DynamoDB",
 		action:   "dynamodb:DescribeTable",
 		resource: "table " + p.table,
-		notFound: fmt.Sprintf("Table %s was not found: check the table name and region (AWS_REGION); the table may have been deleted (see DeleteTable in CloudTrail)", p.table),
+		notFound: fmt.Sprintf("Table %s was not found: check the table name and region %s; the table may have been deleted (see DeleteTable in CloudTrail)", p.table, regionOf(place)),
 	}
 	switch code {
 	case "ProvisionedThroughputExceededException", "RequestLimitExceeded":

@@ -64,12 +64,13 @@ func (p *eventBus) Check(ctx context.Context) Observation {
 	return obs
 }
 
-func (p *eventBus) Hint(class Class, code string, err error) string {
+func (p *eventBus) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "EventBridge",
 		action:   "events:DescribeEventBus",
 		resource: "event bus " + p.name,
-		notFound: fmt.Sprintf("Event bus %s was not found: check the bus name (the account's own bus is \"default\") and the region (AWS_REGION); it may have been deleted (see DeleteEventBus in CloudTrail)", p.name),
+		notFound: fmt.Sprintf("Event bus %s was not found: check the bus name (the account's own bus is \"default\") and the region %s; it may have been deleted (see DeleteEventBus in CloudTrail)", p.name, regionOf(place)),
 	}
 	if code == "LimitExceededException" {
 		return "EventBridge refused a call over an account quota: check EventBridge quotas in Service Quotas and other consumers in the account"

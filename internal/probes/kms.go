@@ -108,16 +108,17 @@ func (p *kmsKey) Check(ctx context.Context) Observation {
 	return invalid(obs, Degraded, "unknown "+obs.Detail, "")
 }
 
-func (p *kmsKey) Hint(class Class, code string, err error) string {
+func (p *kmsKey) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "KMS",
 		action:   "kms:DescribeKey",
 		resource: "key " + p.keyID,
-		notFound: fmt.Sprintf("Key %s was not found: check the key id, ARN or alias and the region (AWS_REGION); an alias may point nowhere after its key was deleted", p.keyID),
+		notFound: fmt.Sprintf("Key %s was not found: check the key id, ARN or alias and the region %s; an alias may point nowhere after its key was deleted", p.keyID, regionOf(place)),
 	}
 	switch {
 	case class == ClassAuth:
-		return fmt.Sprintf("socmond may not describe key %s: check the key policy grants kms:DescribeKey to socmond's role (a key policy must allow it as well as IAM), and check the role's credentials are present and not expired", p.keyID)
+		return fmt.Sprintf("socmond may not describe key %s: check the key policy grants kms:DescribeKey to %s (a key policy must allow it as well as IAM), and check the role's credentials are present and not expired", p.keyID, roleOf(place))
 	case code == "KMSInvalidStateException":
 		return fmt.Sprintf("Key %s is in a state that refuses this call (disabled, pending deletion or import): check its state in the KMS console and enable it or cancel its deletion", p.keyID)
 	case code == "LimitExceededException":

@@ -112,12 +112,13 @@ func reason(code, text string) string {
 	return s
 }
 
-func (p *lambdaFunction) Hint(class Class, code string, err error) string {
+func (p *lambdaFunction) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "Lambda",
 		action:   "lambda:GetFunctionConfiguration",
 		resource: "function " + p.name,
-		notFound: fmt.Sprintf("Function %s was not found: check the function name or ARN (and any version or alias qualifier) and the region (AWS_REGION); it may have been deleted (see DeleteFunction in CloudTrail)", p.name),
+		notFound: fmt.Sprintf("Function %s was not found: check the function name or ARN (and any version or alias qualifier) and the region %s; it may have been deleted (see DeleteFunction in CloudTrail)", p.name, regionOf(place)),
 	}
 	if code == "TooManyRequestsException" {
 		return "Lambda is throttling control-plane calls for the account (TooManyRequestsException): look for other tools polling Lambda and request a quota increase if the load is legitimate"

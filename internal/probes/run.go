@@ -34,7 +34,9 @@ type Options struct {
 // failure. Run asks it first and falls back to DefaultHint when it has
 // nothing to say.
 type Hinter interface {
-	Hint(class Class, code string, err error) string
+	// place is the probed resource's (Target.Place): a pipeline's resource
+	// is looked for in its account and region, not AWS_REGION's.
+	Hint(place Place, class Class, code string, err error) string
 }
 
 // Run performs one check of p: exactly one attempt under its own deadline,
@@ -154,7 +156,7 @@ func hintFor(p Probe, class Class, code string, err error) string {
 		return credentialHint
 	}
 	if h, ok := unplaced(p).(Hinter); ok {
-		if s := h.Hint(class, code, err); s != "" {
+		if s := h.Hint(p.Target().Place, class, code, err); s != "" {
 			return s
 		}
 	}

@@ -44,7 +44,7 @@ func (f *fakeProbe) Check(ctx context.Context) probes.Observation {
 
 type hintingProbe struct{ fakeProbe }
 
-func (h *hintingProbe) Hint(probes.Class, string, error) string { return h.hint }
+func (h *hintingProbe) Hint(probes.Place, probes.Class, string, error) string { return h.hint }
 
 type fakeClock struct{ now time.Time }
 

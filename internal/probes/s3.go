@@ -73,23 +73,33 @@ func (p *s3Bucket) reclassify(class Class, code string, err error) Class {
 	return class
 }
 
-func (p *s3Bucket) Hint(class Class, code string, err error) string {
+func (p *s3Bucket) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "S3",
 		action:   "s3:ListBucket",
 		resource: "bucket " + p.bucket,
-		notFound: fmt.Sprintf("Bucket %s was not found: check the bucket name; it may have been deleted (see DeleteBucket in CloudTrail)", p.bucket),
+		notFound: fmt.Sprintf("Bucket %s was not found: check the bucket name%s; it may have been deleted (see DeleteBucket in CloudTrail)", p.bucket, pipelineRegion(place)),
 	}
 	switch {
 	case code == "MovedPermanently" || code == "PermanentRedirect":
 		// S3 names the bucket's real region on the redirect; without it the
 		// person would have to go and look.
-		if region := responseHeader(err, "X-Amz-Bucket-Region"); region != "" {
+		region := responseHeader(err, "X-Amz-Bucket-Region")
+		if !place.IsZero() {
+			// A pipeline's bucket is looked for in the pipeline's region;
+			// AWS_REGION has nothing to do with it.
+			if region == "" {
+				region = "another region"
+			}
+			return fmt.Sprintf("Bucket %s is in %s, not %s where tenant %s's pipeline in account %s runs: check the bucket name (its ${region} and ${account_id}) and the pipeline's regions", p.bucket, region, place.Region, place.Tenant, place.Account)
+		}
+		if region != "" {
 			return fmt.Sprintf("Bucket %s is in region %s, not the region socmond uses: set the target's region to %s (or AWS_REGION)", p.bucket, region, region)
 		}
 		return fmt.Sprintf("Bucket %s is in another region than the one socmond uses: find its region in the S3 console and set the target's region (or AWS_REGION)", p.bucket)
 	case class == ClassAuth:
-		return fmt.Sprintf("socmond may not read bucket %s: grant s3:ListBucket on arn:aws:s3:::%s to socmond's role, and check the bucket policy (and any VPC endpoint policy) does not deny it", p.bucket, p.bucket)
+		return fmt.Sprintf("socmond may not read bucket %s: grant s3:ListBucket on arn:aws:s3:::%s to %s, and check the bucket policy (and any VPC endpoint policy) does not deny it", p.bucket, p.bucket, roleOf(place))
 	case class == ClassThrottled:
 		return fmt.Sprintf("S3 is asking for fewer requests on bucket %s (503 SlowDown): find other heavy consumers of the bucket or spread requests over more prefixes", p.bucket)
 	}

@@ -248,9 +248,35 @@ func TestEveryServiceHasAHintForEveryClass(t *testing.T) {
 			continue
 		}
 		for _, c := range probes.Classes {
-			if h.Hint(c, "", nil) == "" {
+			if h.Hint(probes.Place{}, c, "", nil) == "" {
 				t.Errorf("%s: no hint for class %q", name, c)
 			}
+		}
+	}
+}
+
+// A tenant's pipeline's resource is looked for in its pipeline's account
+// and region, not AWS_REGION's: no hint of it says AWS_REGION, the
+// not-found and wrong-region ones say where it was looked for, and the
+// permission ones whose role to grant.
+func TestPlacedHintsNameThePipeline(t *testing.T) {
+	place := probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
+	for name, svc := range services() {
+		p, _ := svc.build(fakeCall{})
+		h := p.(probes.Hinter)
+		for _, c := range probes.Classes {
+			for _, code := range []string{"", "MovedPermanently"} {
+				hint := h.Hint(place, c, code, nil)
+				if strings.Contains(hint, "AWS_REGION") || strings.Contains(hint, "socmond's role") {
+					t.Errorf("%s, %s %s: %q sends a pipeline's resource to AWS_REGION or socmond's own role", name, c, code, hint)
+				}
+				if (c == probes.ClassNotFound || code != "" && name == "s3") && !(strings.Contains(hint, place.Region) && strings.Contains(hint, place.Account)) {
+					t.Errorf("%s, %s %s: %q does not name the pipeline's account and region", name, c, code, hint)
+				}
+			}
+		}
+		if hint := probes.DefaultHint(probes.Target{Service: name, Resource: "x", Place: place}, probes.ClassNotFound); strings.Contains(hint, "AWS_REGION") || !strings.Contains(hint, place.Region) {
+			t.Errorf("%s: default hint %q", name, hint)
 		}
 	}
 }

@@ -180,12 +180,13 @@ func (p *sqsQueue) reclassify(class Class, code string, err error) Class {
 	return class
 }
 
-func (p *sqsQueue) Hint(class Class, code string, err error) string {
+func (p *sqsQueue) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "Amazon SQS",
 		action:   "sqs:GetQueueAttributes",
 		resource: "queue " + p.queue,
-		notFound: fmt.Sprintf("Queue %s was not found: check its URL or ARN and region; if it was deleted (DeleteQueue in CloudTrail), whatever names it as a dead-letter queue now loses what it cannot deliver", p.queue),
+		notFound: fmt.Sprintf("Queue %s was not found: check its URL or ARN and region%s; if it was deleted (DeleteQueue in CloudTrail), whatever names it as a dead-letter queue now loses what it cannot deliver", p.queue, pipelineRegion(place)),
 	}
 	return a.hint(class)
 }

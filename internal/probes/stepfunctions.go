@@ -83,12 +83,13 @@ func (p *stateMachine) Check(ctx context.Context) Observation {
 	return invalid(obs, Degraded, "unknown "+obs.Detail, "")
 }
 
-func (p *stateMachine) Hint(class Class, code string, err error) string {
+func (p *stateMachine) Hint(place Place, class Class, code string, err error) string {
 	a := advice{
+		place:    place,
 		name:     "Step Functions",
 		action:   "states:DescribeStateMachine",
 		resource: "state machine " + p.arn,
-		notFound: fmt.Sprintf("State machine %s does not exist: check the ARN's account, region and name; it may have been deleted (see DeleteStateMachine in CloudTrail)", p.arn),
+		notFound: fmt.Sprintf("State machine %s does not exist: check the ARN's account, region and name%s; it may have been deleted (see DeleteStateMachine in CloudTrail)", p.arn, pipelineRegion(place)),
 	}
 	if code == "InvalidArn" {
 		return fmt.Sprintf("%q is not a valid state machine ARN: it must look like arn:aws:states:REGION:ACCOUNT:stateMachine:NAME", p.arn)
