@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/socmond/socmond/internal/alerting"
+	"github.com/socmond/socmond/internal/compliance"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/emf"
 	"github.com/socmond/socmond/internal/probes"
@@ -359,9 +360,9 @@ func TestCloudWatchAlarms(t *testing.T) {
 		}
 		m[q.Alarm] = q
 	}
-	// Every alarm queries the config-wide pipeline's lines, and every one
-	// but the compliance alarm the tenant's pipelines' lines too: the same
-	// metric, with Account and Region besides.
+	// Every alarm queries the config-wide pipeline's lines, and the
+	// tenant's pipelines' lines too: the same metric, with Account and
+	// Region besides.
 	for name := range want {
 		w, ok := wide[name]
 		if !ok {
@@ -369,12 +370,6 @@ func TestCloudWatchAlarms(t *testing.T) {
 			continue
 		}
 		p, ok := placed[name]
-		if name == alerting.AlertComplianceViolation { // findings have no place yet
-			if ok {
-				t.Errorf("%s queries placed lines socmond does not write yet", name)
-			}
-			continue
-		}
 		if !ok || p.Metric != w.Metric || !slices.Equal(p.Dimensions, slices.Sorted(slices.Values(append([]string{emf.DimAccount, emf.DimRegion}, w.Dimensions...)))) {
 			t.Errorf("%s: placed query %+v, want %s with %v, Account and Region", name, p, w.Metric, w.Dimensions)
 		}
@@ -391,7 +386,8 @@ func TestCloudWatchAlarms(t *testing.T) {
 }
 
 // placedLines are the EMF lines of a tenant's pipeline's resources: one of
-// each kind (a success, a failure, a dead-letter queue).
+// each kind (a success, a failure, a dead-letter queue, a failing
+// compliance check).
 func placedLines(t *testing.T) []testenv.EMF {
 	t.Helper()
 	var out bytes.Buffer
@@ -407,6 +403,7 @@ func placedLines(t *testing.T) []testenv.EMF {
 		r.Start = time.Now()
 		w.Result(r)
 	}
+	w.Finding(compliance.Finding{Check: compliance.CheckKMSRotation, Resource: "alias/k", Verdict: compliance.Fail, Start: time.Now(), Place: place})
 	w.Flush()
 	return checkEMFLines(t, out.String())
 }

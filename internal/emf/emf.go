@@ -202,15 +202,6 @@ func (w *Writer) Result(r probes.Result) {
 	w.commit(append(b, "}\n"...), mark)
 }
 
-// Finding adds the line of one compliance finding (see
-// MetricComplianceFailure for UNKNOWN; a NOT_APPLICABLE check is not
-// failing, so a check a reload removed ends at 0).
-func (w *Writer) Finding(f compliance.Finding) {
-	// Findings have no place yet: compliance runs on the config-wide
-	// pipeline alone. When they do, it is theirs to pass here.
-	w.finding(f, probes.Place{})
-}
-
 // findingKey is a compliance finding's check, resource and place; not
 // Finding.Key: that allocates.
 type findingKey struct {
@@ -218,8 +209,11 @@ type findingKey struct {
 	place           probes.Place
 }
 
-// finding adds the line of a finding of the pipeline at place.
-func (w *Writer) finding(f compliance.Finding, place probes.Place) {
+// Finding adds the line of one compliance finding (see
+// MetricComplianceFailure for UNKNOWN; a NOT_APPLICABLE check is not
+// failing, so a check a reload removed ends at 0).
+func (w *Writer) Finding(f compliance.Finding) {
+	place := f.Place
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	failed := f.Verdict == compliance.Fail
