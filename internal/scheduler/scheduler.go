@@ -1,8 +1,8 @@
 // Package scheduler runs socmond's periodic jobs: cron schedules, starts
 // staggered so that hundreds of probes on the same schedule do not fire at
 // once, never two runs of the same job at a time, bounded concurrency
-// globally, per partition and per group, and panic recovery. It knows nothing of AWS or
-// probes: a job is a func(context.Context).
+// globally, per partition and per group, and panic recovery. It knows
+// nothing of AWS or probes: a job is a func(context.Context).
 package scheduler
 
 import (
