@@ -56,9 +56,10 @@ vet:
 mod-check:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
-## bench: socmond side by side with blackbox_exporter, the scale runs and
-## the response-time fidelity run (about 6 min; see docs/performance.md),
-## then the Go benchmarks of the hot path.
+## bench: socmond side by side with blackbox_exporter, the scale runs, the
+## 10,000-resource run across 50 accounts × 2 regions beside the one-account
+## one, and the response-time fidelity run (about 9 min; see
+## docs/performance.md), then the Go benchmarks of the hot path.
 bench: build
 	@command -v prometheus-blackbox-exporter >/dev/null 2>&1 || ./scripts/test-deps.sh
 	$(GO) run ./test/bench -socmond $(BIN) $(BENCHFLAGS)

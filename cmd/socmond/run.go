@@ -43,6 +43,7 @@ type daemonFlags struct {
 	web           *web.FlagConfig // --web.listen-address, --web.config.file, --web.systemd-socket
 	maxConcurrent int
 	maxPerService int
+	maxPerRegion  int // 0: the scheduler's default, half of maxConcurrent
 	tick          time.Duration
 	grace         time.Duration
 	pprof         bool
@@ -55,11 +56,15 @@ func addDaemonFlags(cmd *kingpin.CmdClause, d *daemonFlags, listen string) {
 	// --web.listen-address and --web.config.file (TLS, basic auth).
 	d.web = kingpinflag.AddFlags(cmd, listen)
 	cmd.Flag("scheduler.max-concurrent", "Most probes running at once.").Default("64").IntVar(&d.maxConcurrent)
-	cmd.Flag("scheduler.max-per-service", "Most probes of one service running at once, so one hanging service cannot starve the others.").Default("16").IntVar(&d.maxPerService)
+	cmd.Flag("scheduler.max-per-service", "Most probes of one service running at once (in each region, with tenants:), so one hanging service cannot starve the others.").Default("16").IntVar(&d.maxPerService)
+	cmd.Flag("scheduler.max-per-region", "With tenants:, most probes of one region's resources running at once, so a region whose endpoints hang cannot starve the others (default: half of --scheduler.max-concurrent).").PlaceHolder("N").IntVar(&d.maxPerRegion)
 	cmd.Flag("scheduler.tick", "Probe starts are spread over each schedule on a grid of this step; probes that share a step start on one wake-up, which costs less CPU than waking for each (1ms gives every probe its own millisecond).").Default("50ms").DurationVar(&d.tick)
 	// A command has one validator (a second Validate replaces the first),
 	// so every daemon flag's check is in this one.
 	cmd.Validate(func(*kingpin.CmdClause) error {
+		if d.maxPerRegion < 0 {
+			return fmt.Errorf("--scheduler.max-per-region must be at least 1, not %d", d.maxPerRegion)
+		}
 		if d.tick < time.Millisecond {
 			return fmt.Errorf("--scheduler.tick must be at least 1ms, not %s", d.tick)
 		}
@@ -168,7 +173,7 @@ func serve(ctx context.Context, g *globals, df *daemonFlags, cfg *config.Config,
 	mon := monitor.New(monitor.Options{
 		Logger:    log,
 		Metrics:   m,
-		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, Stagger: true, Tick: df.tick},
+		Scheduler: scheduler.Options{MaxConcurrent: df.maxConcurrent, MaxPerGroup: df.maxPerService, MaxPerPartition: df.maxPerRegion, Stagger: true, Tick: df.tick},
 	})
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()

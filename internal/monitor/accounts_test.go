@@ -19,6 +19,7 @@ import (
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/scheduler"
 	"github.com/socmond/socmond/internal/server"
 	"github.com/socmond/socmond/internal/testenv"
 )
@@ -88,6 +89,17 @@ type accountsRun struct {
 // none) has set up, with faults or a credential lifetime, before the start.
 func startAccounts(t *testing.T, text string, setup func(*awssim.Sim)) *accountsRun {
 	t.Helper()
+	r := startAccountsWith(t, text, scheduler.Options{}, setup)
+	if len(r.targets) != 3*2*3 {
+		t.Fatalf("%d targets, want 18", len(r.targets))
+	}
+	return r
+}
+
+// startAccountsWith is startAccounts with the monitor's scheduler options
+// and any number of targets.
+func startAccountsWith(t *testing.T, text string, so scheduler.Options, setup func(*awssim.Sim)) *accountsRun {
+	t.Helper()
 	r := &accountsRun{}
 	var err error
 	r.cfg, err = config.Parse("accounts.yaml", []byte(text), nil)
@@ -95,9 +107,6 @@ func startAccounts(t *testing.T, text string, setup func(*awssim.Sim)) *accounts
 		t.Fatal(err)
 	}
 	r.targets = r.cfg.Targets()
-	if len(r.targets) != 3*2*3 {
-		t.Fatalf("%d targets, want 18", len(r.targets))
-	}
 	// Each account and region holds its pipeline's resources, under the
 	// names the template gives them there; the table has the same name
 	// everywhere.
@@ -124,7 +133,7 @@ func startAccounts(t *testing.T, text string, setup func(*awssim.Sim)) *accounts
 		t.Fatal(err)
 	}
 	r.m = metrics.New("test", "abc")
-	r.mon = monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: r.m})
+	r.mon = monitor.New(monitor.Options{Logger: zerolog.New(io.Discard), Metrics: r.m, Scheduler: so})
 	r.engine = alerting.NewEngine(alerting.SettingsFromConfig(r.cfg), time.Minute, nil)
 	r.mon.Subscribe(r.engine.Observe)
 	r.cs, err = monitor.NewCheckSet(monitor.CheckSetOptions{Monitor: r.mon, Config: r.cfg, Clients: r.clients})
@@ -370,8 +379,8 @@ func TestAccountsAndRegions(t *testing.T) {
 // TestRegionOutageDelaysOnlyItsRegion: every call in eu-west-1 hangs past
 // the probes' deadline; us-east-1's resources, in the same accounts, are
 // probed on schedule meanwhile, and eu-west-1's time out. (At this scale
-// the scheduler's slots are plenty; at thousands of resources a hanging
-// region can hold the global bound, which is per process, not per region.)
+// the scheduler's slots are plenty; TestRegionOutageHoldsOnlyItsShare has
+// more hanging resources than slots.)
 func TestRegionOutageDelaysOnlyItsRegion(t *testing.T) {
 	text := strings.NewReplacer("ext-wrong", "ext-gamma", "timeout: 5s", "timeout: 2s").Replace(accountsConfig)
 	r := startAccounts(t, text, func(sim *awssim.Sim) {

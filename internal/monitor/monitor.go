@@ -305,12 +305,18 @@ func (m *Monitor) removedNow(gone []probes.Target) {
 	}
 }
 
+// job is the scheduler's job of a check: its service is its concurrency
+// group, and a tenant's pipeline's resource is in its region's partition,
+// so that a region whose endpoints hang holds at most its share of the
+// probe slots and the other regions' probes run on schedule meanwhile
+// (resources of a config without tenants are in none).
 func (m *Monitor) job(key string, c Check) scheduler.Job {
 	return scheduler.Job{
-		Key:      key,
-		Group:    c.Target.Service,
-		Schedule: c.Target.Schedule,
-		Run:      func(ctx context.Context) { m.runKey(ctx, key) },
+		Key:       key,
+		Group:     c.Target.Service,
+		Partition: c.Target.Place.Region,
+		Schedule:  c.Target.Schedule,
+		Run:       func(ctx context.Context) { m.runKey(ctx, key) },
 	}
 }
 
@@ -357,11 +363,15 @@ func (m *Monitor) Record(r probes.Result, t config.Target) {
 			Float64("duration_seconds", r.Duration.Seconds()).Msg("probe")
 	}
 	m.mu.Lock()
-	key := r.Target.String()
-	if m.pending[key] {
-		delete(m.pending, key)
-		if len(m.pending) == 0 {
-			m.ready.Store(true)
+	// The key is built only while checks still await their first result:
+	// a placed resource's is too long for the stack, and this runs for
+	// every result.
+	if len(m.pending) > 0 {
+		if key := r.Target.String(); m.pending[key] {
+			delete(m.pending, key)
+			if len(m.pending) == 0 {
+				m.ready.Store(true)
+			}
 		}
 	}
 	ls := m.listeners

@@ -1,8 +1,8 @@
 // Package scheduler runs socmond's periodic jobs: cron schedules, starts
 // staggered so that hundreds of probes on the same schedule do not fire at
 // once, never two runs of the same job at a time, bounded concurrency
-// globally and per group, and panic recovery. It knows nothing of AWS or
-// probes: a job is a func(context.Context).
+// globally, per partition and per group, and panic recovery. It knows
+// nothing of AWS or probes: a job is a func(context.Context).
 package scheduler
 
 import (
@@ -23,6 +23,12 @@ type Job struct {
 	Key string
 	// Group is the concurrency group, e.g. the service name.
 	Group string
+	// Partition is the failure domain the job's work goes to, e.g. the
+	// region it calls: a partition's runs hold at most MaxPerPartition
+	// slots, and each partition has its own slots of every group, so one
+	// whose calls hang cannot delay another's runs. Empty is no
+	// partition: bounded by MaxConcurrent and its group only.
+	Partition string
 	// Schedule is a cron spec with an optional seconds field, or a
 	// descriptor such as "@every 30s".
 	Schedule string
@@ -36,6 +42,11 @@ type Options struct {
 	// MaxPerGroup bounds the running jobs of one group (default 16), so one
 	// hanging service cannot take every slot from the others.
 	MaxPerGroup int
+	// MaxPerPartition bounds the running jobs of one partition (default
+	// half of MaxConcurrent), so the runs of a partition that hangs leave
+	// the other partitions at least the rest of the slots. Jobs without a
+	// partition are not counted.
+	MaxPerPartition int
 	// Stagger gives each job a start offset derived from its key (see
 	// Offset). The daemon turns it on; tests of exact firing times leave it off.
 	Stagger bool
@@ -107,10 +118,12 @@ type Scheduler struct {
 	stopped bool
 
 	// Slots (slots.go): runs waiting for their group's slot queue in
-	// groups, runs holding one and waiting for a global slot in ready.
-	groups  map[string]*groupSlots
-	ready   fifo[pending]
-	running int // runs holding a global slot
+	// groups, runs holding one and waiting for their partition's in
+	// partitions, runs holding both and waiting for a global slot in ready.
+	groups     map[groupKey]*groupSlots
+	partitions map[string]*partitionSlots
+	ready      fifo[pending]
+	running    int // runs holding a global slot
 
 	wake     chan struct{} // the entries changed: recompute the next wake-up
 	quit     chan struct{} // closed by Stop: no more scheduling or slot grants
@@ -135,23 +148,27 @@ func New(opts Options) *Scheduler {
 	if opts.MaxPerGroup <= 0 {
 		opts.MaxPerGroup = 16
 	}
+	if opts.MaxPerPartition <= 0 {
+		opts.MaxPerPartition = max(1, opts.MaxConcurrent/2)
+	}
 	clock := opts.Clock
 	if clock == nil {
 		clock = wallClock{}
 	}
 	base, cancel := context.WithCancelCause(context.Background())
 	return &Scheduler{
-		opts:     opts,
-		clock:    clock,
-		entries:  map[string]*entry{},
-		busy:     map[string]bool{},
-		phases:   map[string]*phases{},
-		groups:   map[string]*groupSlots{},
-		wake:     make(chan struct{}, 1),
-		quit:     make(chan struct{}),
-		loopDone: make(chan struct{}),
-		base:     base,
-		cancel:   cancel,
+		opts:       opts,
+		clock:      clock,
+		entries:    map[string]*entry{},
+		busy:       map[string]bool{},
+		phases:     map[string]*phases{},
+		groups:     map[groupKey]*groupSlots{},
+		partitions: map[string]*partitionSlots{},
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		loopDone:   make(chan struct{}),
+		base:       base,
+		cancel:     cancel,
 	}
 }
 

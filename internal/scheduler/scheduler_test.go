@@ -479,36 +479,57 @@ func TestWaitingRunsAreNotGoroutines(t *testing.T) {
 }
 
 func TestStopDropsWaitingRuns(t *testing.T) {
-	started := make(chan string, 10)
-	release := make(chan struct{})
-	s, _ := newTest(t, Options{MaxPerGroup: 1, OnStart: func(key string, _, _ time.Time) { started <- key }})
-	for _, k := range []string{"a", "b"} {
-		mustAdd(t, s, Job{Key: k, Group: "g", Schedule: "@every 1m", Run: func(context.Context) { <-release }})
+	tests := map[string]struct {
+		opts      Options
+		partition string
+	}{
+		"waiting for its group's slot":     {Options{MaxPerGroup: 1}, ""},
+		"waiting for its partition's slot": {Options{MaxConcurrent: 4, MaxPerPartition: 1}, "p"},
 	}
-	s.Start()
-	s.RunNow("a")
-	s.RunNow("b") // waits for a's group slot
-	recv(t, started, "a")
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			started := make(chan string, 10)
+			release := make(chan struct{})
+			tc.opts.OnStart = func(key string, _, _ time.Time) { started <- key }
+			s, _ := newTest(t, tc.opts)
+			for _, k := range []string{"a", "b"} {
+				mustAdd(t, s, Job{Key: k, Group: "g", Partition: tc.partition, Schedule: "@every 1m", Run: func(context.Context) { <-release }})
+			}
+			s.Start()
+			s.RunNow("a")
+			s.RunNow("b") // waits for a's slot
+			recv(t, started, "a")
 
-	errc := make(chan error, 1)
-	go func() { errc <- s.Stop(context.Background()) }()
-	for { // Stop has dropped the waiting run once it has marked the scheduler stopped
-		s.mu.Lock()
-		stopped := s.stopped
-		s.mu.Unlock()
-		if stopped {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	if err := recv(t, errc, "Stop"); err != nil {
-		t.Fatalf("Stop = %v", err)
-	}
-	select {
-	case k := <-started:
-		t.Errorf("%s started after Stop; a run waiting for a slot must be dropped", k)
-	default:
+			errc := make(chan error, 1)
+			go func() { errc <- s.Stop(context.Background()) }()
+			for { // Stop has dropped the waiting run once it has marked the scheduler stopped
+				s.mu.Lock()
+				stopped := s.stopped
+				s.mu.Unlock()
+				if stopped {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			if err := recv(t, errc, "Stop"); err != nil {
+				t.Fatalf("Stop = %v", err)
+			}
+			select {
+			case k := <-started:
+				t.Errorf("%s started after Stop; a run waiting for a slot must be dropped", k)
+			default:
+			}
+			// Every slot the dropped run held is given back.
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if g := s.groups[groupKey{tc.partition, "g"}]; g.running != 0 || len(s.busy) != 0 {
+				t.Errorf("after Stop: %d group slots held, busy %v; want none", g.running, s.busy)
+			}
+			if p := s.partitions[tc.partition]; p != nil && p.running != 0 {
+				t.Errorf("after Stop: %d partition slots held, want none", p.running)
+			}
+		})
 	}
 }
 

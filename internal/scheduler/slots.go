@@ -2,14 +2,18 @@ package scheduler
 
 import "time"
 
-// A run waits for two slots: one of its group's, then a global one (in that
-// order, so runs of a hanging group queue on their group without holding
-// global slots). Waiting runs are plain values in FIFO queues, not
-// goroutines: at start-up every key is run once at the same moment, and
-// with 10,000 keys a goroutine per waiting run was 10,000 parked stacks
-// for the few dozen that can run at once. A run's goroutine is started
-// only when it holds both slots. Everything here is guarded by
-// Scheduler.mu.
+// A run waits for up to three slots: one of its group's in its partition,
+// then (when it has a partition) one of its partition's, then a global one
+// — in that order, so runs of a hanging group or partition queue there
+// without holding the slots of the levels above. Groups are counted per
+// partition: with one service's runs hanging in one region, that service's
+// runs elsewhere still have their own group slots, and the hanging region
+// holds at most MaxPerPartition global slots. Waiting runs are plain
+// values in FIFO queues, not goroutines: at start-up every key is run once
+// at the same moment, and with 10,000 keys a goroutine per waiting run was
+// 10,000 parked stacks for the few dozen that can run at once. A run's
+// goroutine is started only when it holds all of its slots. Everything
+// here is guarded by Scheduler.mu.
 
 // pending is a run that was dispatched but has not started.
 type pending struct {
@@ -17,10 +21,19 @@ type pending struct {
 	planned time.Time
 }
 
-// groupSlots is one concurrency group's state.
+// groupKey names a group's slots: its own in each partition.
+type groupKey struct{ partition, group string }
+
+// groupSlots is one concurrency group's state in one partition.
 type groupSlots struct {
-	running int           // runs holding one of the group's slots, started or waiting for a global one
+	running int           // runs holding one of the group's slots, started or waiting for another slot
 	waiting fifo[pending] // runs waiting for a group slot
+}
+
+// partitionSlots is one partition's state.
+type partitionSlots struct {
+	running int           // runs holding one of the partition's slots, started or waiting for a global one
+	waiting fifo[pending] // runs holding their group slot, waiting for a partition slot
 }
 
 // fifo is a first-in, first-out queue. It reuses its backing array, and
@@ -65,24 +78,46 @@ func (q *fifo[T]) pop(v *T) bool {
 	return true
 }
 
-// admitLocked queues p for its slots and starts it if both are free.
+// admitLocked queues p for its slots and starts it if all are free.
 func (s *Scheduler) admitLocked(p pending) {
-	g := s.groups[p.job.Group]
+	k := groupKey{p.job.Partition, p.job.Group}
+	g := s.groups[k]
 	if g == nil {
 		g = &groupSlots{}
-		s.groups[p.job.Group] = g
+		s.groups[k] = g
 	}
 	if g.running >= s.opts.MaxPerGroup {
 		g.waiting.push(p)
 		return
 	}
 	g.running++
-	s.ready.push(p)
+	s.enterPartitionLocked(p)
 	s.startReadyLocked()
 }
 
-// startReadyLocked starts the runs that hold a group slot, in the order
-// they got it, while global slots are free.
+// enterPartitionLocked takes p, which holds its group slot, to the global
+// queue if its partition has a slot for it (or it has no partition), else
+// queues it on its partition.
+func (s *Scheduler) enterPartitionLocked(p pending) {
+	if p.job.Partition == "" {
+		s.ready.push(p)
+		return
+	}
+	ps := s.partitions[p.job.Partition]
+	if ps == nil {
+		ps = &partitionSlots{}
+		s.partitions[p.job.Partition] = ps
+	}
+	if ps.running >= s.opts.MaxPerPartition {
+		ps.waiting.push(p)
+		return
+	}
+	ps.running++
+	s.ready.push(p)
+}
+
+// startReadyLocked starts the runs that hold their group and partition
+// slots, in the order they got them, while global slots are free.
 func (s *Scheduler) startReadyLocked() {
 	var p pending
 	for s.running < s.opts.MaxConcurrent && s.ready.pop(&p) {
@@ -97,15 +132,26 @@ func (s *Scheduler) startReadyLocked() {
 func (s *Scheduler) releaseLocked(p pending) {
 	delete(s.busy, p.job.Key)
 	s.running--
-	g := s.groups[p.job.Group]
+	g := s.groups[groupKey{p.job.Partition, p.job.Group}]
 	g.running--
+	var ps *partitionSlots
+	if p.job.Partition != "" {
+		ps = s.partitions[p.job.Partition]
+		ps.running--
+	}
 	if s.stopped {
 		return
 	}
 	var next pending
+	// The partition's slot first, to a run already holding its group
+	// slot; then the group's slot, whose run may wait for the partition.
+	if ps != nil && ps.waiting.pop(&next) {
+		ps.running++
+		s.ready.push(next)
+	}
 	if g.waiting.pop(&next) {
 		g.running++
-		s.ready.push(next)
+		s.enterPartitionLocked(next)
 	}
 	s.startReadyLocked()
 }
@@ -114,8 +160,17 @@ func (s *Scheduler) releaseLocked(p pending) {
 func (s *Scheduler) dropWaitingLocked() {
 	var p pending
 	for s.ready.pop(&p) {
-		s.groups[p.job.Group].running--
+		s.groups[groupKey{p.job.Partition, p.job.Group}].running--
+		if p.job.Partition != "" {
+			s.partitions[p.job.Partition].running--
+		}
 		delete(s.busy, p.job.Key)
+	}
+	for _, ps := range s.partitions {
+		for ps.waiting.pop(&p) {
+			s.groups[groupKey{p.job.Partition, p.job.Group}].running--
+			delete(s.busy, p.job.Key)
+		}
 	}
 	for _, g := range s.groups {
 		for g.waiting.pop(&p) {

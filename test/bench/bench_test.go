@@ -137,3 +137,45 @@ func TestPickScaleRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountsConfigLoads(t *testing.T) {
+	// The across-accounts config must be one socmond accepts: the tables
+	// spread evenly over every account's role in both regions, each
+	// account its own tenant, all on the asked-for schedule.
+	path := filepath.Join(t.TempDir(), "accounts.yaml")
+	n := 3 * benchAccounts * len(benchRegions)
+	if err := os.WriteFile(path, []byte(accountsConfig(n, "@every 60s")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Accounts) != benchAccounts {
+		t.Fatalf("%d accounts, want %d", len(cfg.Accounts), benchAccounts)
+	}
+	for _, a := range cfg.Accounts {
+		if a.RoleARN != benchRoleARN(a.ID) || !slices.Equal(a.Regions, benchRegions) {
+			t.Errorf("account %s: role %s, regions %v", a.ID, a.RoleARN, a.Regions)
+		}
+	}
+	targets := cfg.Targets()
+	if len(targets) != n {
+		t.Fatalf("%d targets, want %d", len(targets), n)
+	}
+	perPlace := map[string]int{}
+	for _, tg := range targets {
+		if tg.Service != "dynamodb" || tg.Schedule != "@every 60s" || tg.Place.Tenant == "" {
+			t.Errorf("target %s/%s %q at %+v", tg.Service, tg.Resource, tg.Schedule, tg.Place)
+		}
+		perPlace[tg.Place.Account+"/"+tg.Place.Region]++
+	}
+	if len(perPlace) != benchAccounts*len(benchRegions) {
+		t.Errorf("%d account-regions, want %d", len(perPlace), benchAccounts*len(benchRegions))
+	}
+	for p, k := range perPlace {
+		if k != 3 {
+			t.Errorf("%s has %d tables, want 3", p, k)
+		}
+	}
+}

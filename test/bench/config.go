@@ -50,3 +50,44 @@ func blackboxConfig(table string) string {
         - '"TableStatus":"ACTIVE"'
 `, fakeAuthorization, table)
 }
+
+// The across-accounts scale run: the same DynamoDB tables, spread over
+// benchAccounts accounts in each of benchRegions, every account reached
+// through its own role (one tenant per account, its pipeline in both
+// regions), so what it adds over the one-account run is the accounts:
+// machinery alone — role sessions, per-place clients and labels.
+const benchAccounts = 50
+
+var benchRegions = []string{benchRegion, "eu-west-1"}
+
+// benchAccountID is the i-th generated account's id.
+func benchAccountID(i int) string { return fmt.Sprintf("1000000000%02d", i) }
+
+// benchRoleARN is the role socmond assumes in account id.
+func benchRoleARN(id string) string { return "arn:aws:iam::" + id + ":role/socmond-bench" }
+
+// accountsConfig is a socmond configuration probing n DynamoDB tables on
+// one schedule, spread evenly over benchAccounts accounts × benchRegions:
+// services: is the template every tenant's pipeline instantiates, so each
+// account and region holds n/(accounts × regions) tables with the names
+// tableName(0…) — another account's table of the same name is another
+// resource. `socmond sim` seeded from the same text serves each account's
+// role and tables in each region.
+func accountsConfig(n int, schedule string) string {
+	places := benchAccounts * len(benchRegions)
+	var b strings.Builder
+	fmt.Fprintf(&b, "region: %s\ntenant: bench\ndefaults:\n  schedule: %q\n  timeout: 10s\naccounts:\n", benchRegion, schedule)
+	for i := range benchAccounts {
+		id := benchAccountID(i)
+		fmt.Fprintf(&b, "  - id: %q\n    role_arn: %s\n    regions: [%s]\n", id, benchRoleARN(id), strings.Join(benchRegions, ", "))
+	}
+	b.WriteString("tenants:\n")
+	for i := range benchAccounts {
+		fmt.Fprintf(&b, "  - name: tenant-%02d\n    pipelines: [{account: %q}]\n", i, benchAccountID(i))
+	}
+	b.WriteString("services:\n  dynamodb:\n    resources:\n")
+	for i := range (n + places - 1) / places {
+		fmt.Fprintf(&b, "      - name: %s\n", tableName(i))
+	}
+	return b.String()
+}

@@ -29,6 +29,7 @@ func main() {
 	flag.IntVar(&o.repeat, "repeat", 1, "how many times to repeat the side-by-side runs (to show the spread)")
 	flag.BoolVar(&o.fidelity, "fidelity", true, "run the injected-latency measurement")
 	flag.BoolVar(&o.scale, "scale", true, "run the 2,000 and 10,000 resource scale runs")
+	flag.BoolVar(&o.accounts, "accounts", true, "run 10,000 resources across 50 accounts × 2 regions and the one-account 10,000 run at the same time, and compare them")
 	sizes := flag.String("scale-sizes", "2000,10000", "comma-separated resource counts of the scale runs to do (of 2000 and 10000)")
 	extra := flag.String("socmond-args", "", "extra flags for every `socmond run` (space-separated), e.g. '--scheduler.tick=1ms' to measure a setting against the default")
 	flag.StringVar(&o.profile, "profile", "", "directory for a CPU and heap profile of socmond at the highest rate (the profiled run is extra, not a reported figure)")
@@ -63,6 +64,7 @@ type options struct {
 	rates             []int
 	repeat            int
 	fidelity, scale   bool
+	accounts          bool // the across-accounts run (accounts.go)
 	profile           string
 	extra             []string // -socmond-args
 	scaleRuns         []scaleRun
@@ -132,6 +134,9 @@ func run(o options) error {
 			most = max(most, s.n)
 		}
 	}
+	if o.accounts {
+		most = max(most, accountsRun.n)
+	}
 	if err := b.startSim(most); err != nil {
 		return err
 	}
@@ -184,8 +189,19 @@ func run(o options) error {
 		}
 		printScale(rs)
 	}
+	if o.accounts {
+		a, err := b.acrossAccounts(accountsRun)
+		if err != nil {
+			return err
+		}
+		printAccounts([]accountsResult{a})
+	}
 	return nil
 }
+
+// accountsRun is the scale scenario measured across accounts, beside the
+// one-account run of the same scenario.
+var accountsRun = scaleRuns[1]
 
 // most1000 is 1,000 probes/s, or the highest rate asked for if lower.
 func most1000(rates []int) int {

@@ -78,35 +78,35 @@ func (b *bench) fidelity(rate int) (fidelityResult, error) {
 // profile runs socmond at rate with /debug/pprof on and saves a CPU profile
 // and heap and allocation profiles, for `go tool pprof`.
 func (b *bench) profile(rate int) error {
-	if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
-		return err
-	}
 	flags := append([]string{"--web.enable-pprof"}, rateFlags...)
 	_, err := b.socmond(rate, "@every 1s", flags, b.o.warmup, 16*time.Second, func(base string) error {
-		for name, path := range map[string]string{
-			"cpu.pprof": "/debug/pprof/profile?seconds=15",
-		} {
-			body, err := get(base + path)
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(b.o.profile, name), body, 0o644); err != nil {
-				return err
-			}
-		}
-		for name, path := range map[string]string{"heap.pprof": "/debug/pprof/heap", "allocs.pprof": "/debug/pprof/allocs"} {
-			body, err := get(base + path)
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(b.o.profile, name), body, 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.saveProfiles(base, "", 15*time.Second)
 	})
 	if err == nil {
 		fmt.Printf("\nprofiles of socmond at %d probes/s written to %s (go tool pprof -top %s)\n", rate, b.o.profile, filepath.Join(b.o.profile, "cpu.pprof"))
 	}
 	return err
+}
+
+// saveProfiles saves to the -profile directory a CPU profile of the daemon
+// at base over d, then its heap and allocation profiles, each file's name
+// prefixed with prefix.
+func (b *bench) saveProfiles(base, prefix string, d time.Duration) error {
+	if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []struct{ name, path string }{
+		{"cpu.pprof", fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds()))},
+		{"heap.pprof", "/debug/pprof/heap"},
+		{"allocs.pprof", "/debug/pprof/allocs"},
+	} {
+		body, err := get(base + p.path)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(b.o.profile, prefix+p.name), body, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ type result struct {
 	schedule  string
 	rate      int     // probes/s asked for
 	probes    float64 // probes completed in the window
+	healthy   float64 // of which healthy (socmond only): a run whose probes fail measures failures
 	cpu       float64 // CPU seconds of the prober process in the window
 	wall      float64 // window length in seconds
 	rssMB     float64 // VmRSS at the end of the window
@@ -40,6 +41,10 @@ type result struct {
 	startMB float64
 	lag     []bucket
 	scrapes []scrape
+	// scrapeCPU is the CPU seconds of one GET /metrics, from the five
+	// after the window (the probes still running meanwhile included).
+	// The window holds one, the first sample's.
+	scrapeCPU float64
 }
 
 // scrape is one timed GET /metrics.
@@ -92,11 +97,14 @@ func waitFor(p *process, url string, timeout time.Duration) error {
 
 // baseEnv is the environment of the servers: no AWS settings of the
 // machine leak in, and the SDK is pointed at the simulator.
-func (b *bench) baseEnv() []string {
+func (b *bench) baseEnv() []string { return b.envFor(b.simURL) }
+
+// envFor is baseEnv pointed at the simulator at simURL.
+func (b *bench) envFor(simURL string) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + b.dir,
-		"AWS_ENDPOINT_URL=" + b.simURL,
+		"AWS_ENDPOINT_URL=" + simURL,
 		"AWS_ACCESS_KEY_ID=bench",
 		"AWS_SECRET_ACCESS_KEY=bench",
 		"AWS_REGION=" + benchRegion,
@@ -111,21 +119,32 @@ func (b *bench) writeFile(name, content string) (string, error) {
 
 // startSim runs `socmond sim` seeded with n tables.
 func (b *bench) startSim(n int) error {
-	cfg, err := b.writeFile("sim.yaml", socmondConfig(n, "@every 1m"))
+	p, url, err := b.startSimOf("sim.yaml", socmondConfig(n, "@every 1m"))
+	b.sim, b.simURL = p, url
+	return err
+}
+
+// startSimOf runs `socmond sim` seeded from config (written to name) and
+// returns it with its endpoint once it answers.
+func (b *bench) startSimOf(name, config string) (*process, string, error) {
+	cfg, err := b.writeFile(name, config)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	b.simURL = "http://" + addr
-	p, err := start("socmond sim", b.baseEnv(), b.o.socmond, "sim", "--config.file", cfg, "--sim.listen-address", addr, "--log.level", "warn")
+	url := "http://" + addr
+	p, err := start("socmond sim", b.envFor(url), b.o.socmond, "sim", "--config.file", cfg, "--sim.listen-address", addr, "--log.level", "warn")
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	b.sim = p
-	return waitFor(p, b.simURL+"/_sim/faults", time.Minute)
+	if err := waitFor(p, url+"/_sim/faults", 3*time.Minute); err != nil {
+		p.stop()
+		return nil, "", err
+	}
+	return p, url, nil
 }
 
 // fault sets (body) or clears (nil) the simulator's faults.
@@ -159,8 +178,22 @@ func (b *bench) simControl(method, path string, body []byte) error {
 // until every check has a first result, lets warmup pass, then measures
 // window while during (if any) runs against the daemon's address.
 func (b *bench) socmond(n int, schedule string, flags []string, warmup, window time.Duration, during func(addr string) error) (result, error) {
+	w := workload{file: fmt.Sprintf("socmond-%d.yaml", n), config: socmondConfig(n, schedule), simURL: b.simURL}
+	return b.socmondOn(w, n, schedule, flags, warmup, window, during)
+}
+
+// workload is what one `socmond run` probes: a config and the simulator
+// seeded with its resources.
+type workload struct {
+	file, config string // the config file's name and text
+	simURL       string
+}
+
+// socmondOn is socmond for the config and simulator of w, whose config
+// names n resources on schedule.
+func (b *bench) socmondOn(w workload, n int, schedule string, flags []string, warmup, window time.Duration, during func(addr string) error) (result, error) {
 	res := result{prober: "socmond", resources: n, schedule: schedule}
-	cfg, err := b.writeFile(fmt.Sprintf("socmond-%d.yaml", n), socmondConfig(n, schedule))
+	cfg, err := b.writeFile(w.file, w.config)
 	if err != nil {
 		return res, err
 	}
@@ -170,7 +203,7 @@ func (b *bench) socmond(n int, schedule string, flags []string, warmup, window t
 	}
 	args := append([]string{"run", "--config.file", cfg, "--web.listen-address", addr, "--log.level", "warn"}, flags...)
 	args = append(args, b.o.extra...)
-	p, err := start("socmond run", b.baseEnv(), b.o.socmond, args...)
+	p, err := start("socmond run", b.envFor(w.simURL), b.o.socmond, args...)
 	if err != nil {
 		return res, err
 	}
@@ -204,9 +237,14 @@ func (b *bench) socmond(n int, schedule string, flags []string, warmup, window t
 	}
 	res.fill(u0, u1)
 	res.probes = sumOf(m1, "socmond_probes_total") - sumOf(m0, "socmond_probes_total")
+	res.healthy = sumWhere(m1, "socmond_probes_total", "status", "healthy") - sumWhere(m0, "socmond_probes_total", "status", "healthy")
 	res.rate = int(res.probes/res.wall + 0.5)
 	res.lag = delta(histogram(m1, "socmond_scheduler_lag_seconds"), histogram(m0, "socmond_scheduler_lag_seconds"))
 	// Scrape cost, measured after the window so it is not in the CPU figure.
+	before, err := readUsage(p.pid())
+	if err != nil {
+		return res, err
+	}
 	for range 5 {
 		t0 := time.Now()
 		body, err := get(base + "/metrics")
@@ -215,6 +253,11 @@ func (b *bench) socmond(n int, schedule string, flags []string, warmup, window t
 		}
 		res.scrapes = append(res.scrapes, scrape{took: time.Since(t0), bytes: len(body)})
 	}
+	after, err := readUsage(p.pid())
+	if err != nil {
+		return res, err
+	}
+	res.scrapeCPU = (after.cpu - before.cpu) / float64(len(res.scrapes))
 	return res, nil
 }
 
@@ -336,13 +379,9 @@ type reported struct {
 // simHeld is how long the simulator held each answer, by request id
 // (awssim.Call.Held): the injected latency as actually slept.
 func (b *bench) simHeld() (map[string]time.Duration, error) {
-	body, err := get(b.simURL + "/_sim/calls")
+	calls, err := simCalls(b.simURL)
 	if err != nil {
 		return nil, err
-	}
-	var calls []awssim.Call
-	if err := json.Unmarshal(body, &calls); err != nil {
-		return nil, fmt.Errorf("simulator calls: %w", err)
 	}
 	held := make(map[string]time.Duration, len(calls))
 	for _, c := range calls {
@@ -351,4 +390,17 @@ func (b *bench) simHeld() (map[string]time.Duration, error) {
 		}
 	}
 	return held, nil
+}
+
+// simCalls are the calls the simulator at simURL recorded.
+func simCalls(simURL string) ([]awssim.Call, error) {
+	body, err := get(simURL + "/_sim/calls")
+	if err != nil {
+		return nil, err
+	}
+	var calls []awssim.Call
+	if err := json.Unmarshal(body, &calls); err != nil {
+		return nil, fmt.Errorf("simulator calls: %w", err)
+	}
+	return calls, nil
 }

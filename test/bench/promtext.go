@@ -62,6 +62,17 @@ func sumOf(samples []sample, name string) float64 {
 	return total
 }
 
+// sumWhere adds the samples of the metric name whose label key is value.
+func sumWhere(samples []sample, name, key, value string) float64 {
+	total := 0.0
+	for _, s := range samples {
+		if s.name == name && label(s.labels, key) == value {
+			total += s.value
+		}
+	}
+	return total
+}
+
 // label returns the value of key in a label text such as `a="x",le="0.5"`.
 func label(labels, key string) string {
 	for _, part := range strings.Split(labels, ",") {

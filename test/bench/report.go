@@ -18,6 +18,28 @@ func (r result) cpuPer1000() float64 {
 	return r.cpu / r.probes * 1000
 }
 
+// cpuPer1000NoScrape is cpuPer1000 without the one GET /metrics the window
+// holds (socmond only): the probes' own cost, apart from the exposition's,
+// which grows with the labels of every series rather than with probing.
+func (r result) cpuPer1000NoScrape() float64 {
+	if r.probes <= 0 {
+		return math.NaN()
+	}
+	return (r.cpu - r.scrapeCPU) / r.probes * 1000
+}
+
+// scrapeMedian is the median time of the timed scrapes, and the size of
+// the last, in KB.
+func (r result) scrapeMedian() (ms, kb float64) {
+	var took []float64
+	size := 0
+	for _, s := range r.scrapes {
+		took = append(took, float64(s.took)/float64(time.Millisecond))
+		size = s.bytes
+	}
+	return percentile(took, 50), float64(size) / 1024
+}
+
 // share is the CPU used as a share of one core.
 func (r result) share() float64 { return r.cpu / r.wall }
 
