@@ -27,7 +27,7 @@ func TestPanelPlacesAlerts(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	acme := probes.Place{Tenant: "acme", Account: "111111111111", Region: "ap-east-1"}
 	placed := map[string]string{"alertname": "AWSServiceUnavailable", "service": "s3", "resource": "b"}
-	placeLabels(placed, acme)
+	PlaceLabels(placed, acme)
 	f.Engine().Set(Signal{Labels: placed, Active: true}, now)
 	f.Engine().Set(Signal{Labels: map[string]string{"alertname": "ComplianceViolation", "resource": "alias/k", "tenant": "soc"}, Active: true}, now)
 

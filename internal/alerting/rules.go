@@ -96,9 +96,9 @@ func labelTarget(l map[string]string) probes.Target {
 	return t
 }
 
-// placeLabels puts a placed target's tenant (in place of the config-wide
+// PlaceLabels puts a placed target's tenant (in place of the config-wide
 // one), account and region on an alert's labels.
-func placeLabels(l map[string]string, p probes.Place) {
+func PlaceLabels(l map[string]string, p probes.Place) {
 	if p.IsZero() {
 		return
 	}
@@ -141,7 +141,7 @@ func (s Settings) Evaluate(snap health.Snapshot, t config.Target) []Signal {
 			"alertname": name, "service": t.Service, "resource": t.Resource,
 			"severity": r.Severity, "tenant": s.Tenant,
 		}
-		placeLabels(labels, t.Place)
+		PlaceLabels(labels, t.Place)
 		out = append(out, Signal{
 			Labels: labels,
 			Annotations: map[string]string{
@@ -216,7 +216,7 @@ func placed(resource string, p probes.Place) string {
 
 // complianceSignal is a compliance alert's signal under its rule's
 // settings; ok is false when the rule is disabled. A placed check's
-// alert carries its tenant, account and region (placeLabels).
+// alert carries its tenant, account and region (PlaceLabels).
 func (s Settings) complianceSignal(key, name, summary, check, resource string, place probes.Place, active bool, reason, hint string) (Signal, bool) {
 	r := s.rule(key, config.Target{Service: "compliance"})
 	if !r.Enabled {
@@ -226,7 +226,7 @@ func (s Settings) complianceSignal(key, name, summary, check, resource string, p
 		"alertname": name, "service": "compliance", "check": check,
 		"resource": resource, "severity": r.Severity, "tenant": s.Tenant,
 	}
-	placeLabels(labels, place)
+	PlaceLabels(labels, place)
 	return Signal{
 		Labels: labels,
 		Annotations: map[string]string{

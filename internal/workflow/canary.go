@@ -82,6 +82,10 @@ type CanarySpec struct {
 // it writes: one event, and through the pipeline an investigation and
 // artifacts (the audit one cannot be deleted for the retention period).
 type Canary struct {
+	// Place is the pipeline whose resources it writes to and reads
+	// (config.Places); its clients are that pipeline's account's in its
+	// region. Zero without tenants.
+	Place    probes.Place
 	Spec     CanarySpec
 	Events   EventsAPI
 	SFN      SFNAPI
@@ -113,6 +117,7 @@ type Stage struct {
 
 // CanaryReport is one canary run.
 type CanaryReport struct {
+	Place           probes.Place  `json:"place,omitzero"` // the pipeline's (Canary.Place)
 	InvestigationID string        `json:"investigation_id"`
 	EventID         string        `json:"event_id,omitempty"`
 	ExecutionArn    string        `json:"execution_arn,omitempty"`
@@ -164,7 +169,7 @@ func (c *Canary) Run(ctx context.Context, progress func(StepResult)) CanaryRepor
 		ctx, cancel = context.WithTimeout(ctx, c.Spec.Timeout)
 		defer cancel()
 	}
-	rep := &CanaryReport{InvestigationID: NewInvestigationID(start), Start: start, Stages: []Stage{}}
+	rep := &CanaryReport{Place: c.Place, InvestigationID: NewInvestigationID(start), Start: start, Stages: []Stage{}}
 	r := &canaryRun{c: c, rep: rep, progress: progress,
 		fill: strings.NewReplacer("{investigation_id}", rep.InvestigationID, "{tenant}", c.Spec.Tenant).Replace}
 

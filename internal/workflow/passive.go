@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/socmond/socmond/internal/awsclient"
 	"github.com/socmond/socmond/internal/config"
 	"github.com/socmond/socmond/internal/probes"
 )
@@ -21,6 +23,10 @@ import (
 // Passive is the read-only workflow check: rules, state machine, the Lambda
 // functions its definition invokes, and recent executions.
 type Passive struct {
+	// Place is the pipeline checked (config.Places): the functions and
+	// queues it discovers are resources of that place. Zero without
+	// tenants.
+	Place        probes.Place
 	Events       EventsAPI
 	SFN          SFNAPI
 	Lambda       probes.LambdaAPI // probes the discovered functions; nil skips them
@@ -54,6 +60,7 @@ type Check struct {
 	Class     probes.Class  `json:"class,omitempty"` // set when an AWS call failed
 	Code      string        `json:"code,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
+	Hint      string        `json:"hint,omitempty"` // set when socmond could not assume the pipeline's role
 	Duration  time.Duration `json:"duration_ns"`
 }
 
@@ -104,6 +111,7 @@ func (x *Executions) Failing() bool {
 
 // PassiveReport is what one passive round saw.
 type PassiveReport struct {
+	Place     probes.Place    `json:"place,omitzero"` // the pipeline's (Passive.Place)
 	At        time.Time       `json:"at"`
 	Checks    []Check         `json:"checks"`
 	Functions []LambdaRef     `json:"functions"`
@@ -149,7 +157,7 @@ func (p *Passive) now() time.Time {
 
 // Run performs one passive round. It never writes.
 func (p *Passive) Run(ctx context.Context) PassiveReport {
-	rep := PassiveReport{At: p.now()}
+	rep := PassiveReport{Place: p.Place, At: p.now()}
 	var letters []deadLetter
 	for _, rule := range p.Rules {
 		checks, dl, read := p.checkRule(ctx, rule)
@@ -184,7 +192,15 @@ func (p *Passive) Run(ctx context.Context) PassiveReport {
 
 func failed(name, resource string, err error, d time.Duration, what string) Check {
 	class, code, rid := probes.Classify(err)
-	return Check{Name: name, Resource: resource, Reason: what + ": " + errText(err), Class: class, Code: code, RequestID: rid, Duration: d}
+	c := Check{Name: name, Resource: resource, Reason: what + ": " + errText(err), Class: class, Code: code, RequestID: rid, Duration: d}
+	// A pipeline whose account's role cannot be assumed: nothing reached
+	// the account, and the role's trust is what to fix (probes.Classify
+	// has made it auth).
+	var assume *awsclient.AssumeRoleError
+	if errors.As(err, &assume) {
+		c.Hint = "socmond could not assume the role of this pipeline's account, so nothing was sent to it: " + assume.Hint()
+	}
+	return c
 }
 
 // errText is an SDK error without the request-id noise the Check carries separately.
@@ -339,7 +355,8 @@ func (p *Passive) probeFunctions(ctx context.Context, refs []LambdaRef) ([]probe
 			_, _ = seen.GetFunctionConfiguration(cctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
 			cancel()
 		} else {
-			out = append(out, probes.Run(ctx, probes.NewLambdaFunction(seen, fn), probes.Options{Timeout: timeout, Now: p.Now}))
+			probe := probes.Placed(probes.NewLambdaFunction(seen, fn), p.Place)
+			out = append(out, probes.Run(ctx, probe, probes.Options{Timeout: timeout, Now: p.Now}))
 		}
 		switch {
 		case seen.out == nil:

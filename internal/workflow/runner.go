@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/socmond/socmond/internal/leader"
+	"github.com/socmond/socmond/internal/probes"
 	"github.com/socmond/socmond/internal/scheduler"
 )
 
-// Runner runs the passive check and (when set) the canary on their
-// schedules, keeps the latest reports, feeds the metrics and tells
+// Runner runs one pipeline's passive check and (when set) canary on
+// their schedules, keeps the latest reports, feeds the metrics and tells
 // subscribers (the alerting engine, the status panel) about every round.
 type Runner struct {
-	Passive         *Passive // nil: no passive check
+	Place           probes.Place // the pipeline's: its metrics' labels
+	Passive         *Passive     // nil: no passive check
 	PassiveSchedule string
 	PassiveTimeout  time.Duration
 	Canary          *Canary // nil: the canary does not run on this replica
@@ -163,6 +165,7 @@ func (r *Runner) RunCanary(ctx context.Context) CanaryReport {
 // Settings are what Reconfigure swaps: the Runner's exported fields but
 // the subscribers.
 type Settings struct {
+	Place           probes.Place
 	Passive         *Passive
 	PassiveSchedule string
 	PassiveTimeout  time.Duration
@@ -191,7 +194,7 @@ func (r *Runner) Reconfigure(s Settings, swap func()) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.Passive, r.PassiveSchedule, r.PassiveTimeout = s.Passive, s.PassiveSchedule, s.PassiveTimeout
+	r.Place, r.Passive, r.PassiveSchedule, r.PassiveTimeout = s.Place, s.Passive, s.PassiveSchedule, s.PassiveTimeout
 	r.Canary, r.CanarySchedule, r.Metrics, r.Leader = s.Canary, s.CanarySchedule, s.Metrics, s.Leader
 	r.gen++
 	if r.Passive == nil {
@@ -247,10 +250,10 @@ func (r *Runner) scheduleLocked(s *scheduler.Scheduler) error {
 func (r *Runner) ForgetCanary() {
 	r.mu.Lock()
 	r.lastCanary = nil
-	m := r.Metrics
+	m, place := r.Metrics, r.Place
 	r.mu.Unlock()
 	if m != nil {
-		m.ForgetCanary()
+		m.ForgetCanary(place)
 	}
 }
 
