@@ -35,12 +35,17 @@ func exampleResources(t *testing.T) int {
 func startSim(t *testing.T) string {
 	t.Helper()
 	_, url := seededSim(t, example)
+	useSim(t, url)
+	return url
+}
+
+// useSim points the SDK's own variables at the simulator at url.
+func useSim(t *testing.T, url string) {
 	t.Setenv("AWS_ENDPOINT_URL", url)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("NO_COLOR", "1")
-	return url
 }
 
 // seededSim starts a simulator seeded from the config file at path; it

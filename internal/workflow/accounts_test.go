@@ -22,6 +22,7 @@ import (
 	"github.com/socmond/socmond/internal/metrics"
 	"github.com/socmond/socmond/internal/monitor"
 	"github.com/socmond/socmond/internal/probes"
+	"github.com/socmond/socmond/internal/report"
 	"github.com/socmond/socmond/internal/simseed"
 	"github.com/socmond/socmond/internal/testenv"
 )
@@ -470,5 +471,47 @@ func TestUnplacedSeriesCarryNoPlace(t *testing.T) {
 		if (strings.HasPrefix(line, "socmond_workflow") || strings.HasPrefix(line, "socmond_canary")) && strings.Contains(line, "account=") {
 			t.Errorf("unplaced series with a place: %s", line)
 		}
+	}
+}
+
+// TestPanelAndValidateShowThePlace: the workflow panel's items and
+// `socmond validate`'s workflow rows say which pipeline they are of; a
+// pipeline whose role cannot be assumed fails its rows alone, as auth,
+// with the role in the hint.
+func TestPanelAndValidateShowThePlace(t *testing.T) {
+	r := startPipelines(t, strings.Replace(pipelinesConfig, "external_id: ext-gamma", "external_id: ext-wrong", 1))
+	r.passive(t)
+	seen := map[probes.Place]int{}
+	for _, it := range r.f.Panel(time.Now()).Items {
+		p := probes.Place{Tenant: it.Details["tenant"], Account: it.Details["account"], Region: it.Details["region"]}
+		if p.IsZero() {
+			t.Errorf("panel item %s %s without its pipeline", it.Name, it.Resource)
+		}
+		if p.Tenant != "gamma" && !it.OK {
+			t.Errorf("panel item %s at %v failed: %s", it.Name, p, it.Reason)
+		}
+		if p.Tenant == "gamma" && (it.OK || !strings.Contains(it.Hint, roleOf[p.Account])) {
+			t.Errorf("panel item %s at %v: ok %t, hint %q; want a failure naming the role", it.Name, p, it.OK, it.Hint)
+		}
+		seen[p]++
+	}
+	if len(seen) != 6 {
+		t.Errorf("panel items of %d pipelines, want 6: %v", len(seen), seen)
+	}
+
+	sections := Section(context.Background(), r.cfg, r.clients)
+	if len(sections) != 1 {
+		t.Fatalf("%d sections", len(sections))
+	}
+	rows := map[probes.Place]int{}
+	for _, row := range sections[0].Rows {
+		rows[row.Place]++
+		gamma := row.Place.Tenant == "gamma"
+		if gamma != (row.Verdict == report.Fail) || (gamma && (row.Class != string(probes.ClassAuth) || !strings.Contains(row.Hint, roleOf[row.Place.Account]))) {
+			t.Errorf("row %s %s at %v: %s %s %q", row.Name, row.Resource, row.Place, row.Verdict, row.Class, row.Hint)
+		}
+	}
+	if len(rows) != 6 || rows[probes.Place{}] != 0 {
+		t.Errorf("rows by pipeline %v, want six placed ones", rows)
 	}
 }
