@@ -94,6 +94,11 @@ var roleOf = map[string]string{
 	"333333333333": "arn:aws:iam::333333333333:role/socmond-monitor",
 }
 
+// enrichDLQ is the ARN of enrich's dead-letter queue in p's account and region.
+func enrichDLQ(p probes.Place) string {
+	return fmt.Sprintf("arn:aws:sqs:%s:%s:enrich-dlq", p.Region, p.Account)
+}
+
 // pipelinesRun is the daemon's wiring of the workflow over the six
 // pipelines of text, against the simulator seeded from the same config
 // (simseed.FromConfig) plus "enrich" in every account and region.
@@ -104,6 +109,7 @@ type pipelinesRun struct {
 	m       *metrics.Metrics
 	mon     *monitor.Monitor
 	engine  *alerting.Engine
+	elector *leader.None
 	f       *Feature
 }
 
@@ -120,7 +126,14 @@ func startPipelines(t *testing.T, text string) *pipelinesRun {
 		t.Fatalf("seeded %d scopes, want the six pipelines'", len(seed.Scopes))
 	}
 	for i := range seed.Scopes {
-		seed.Scopes[i].Functions = append(seed.Scopes[i].Functions, "enrich")
+		sc := &seed.Scopes[i]
+		sc.Functions = append(sc.Functions, "enrich")
+		// enrich sends what it cannot process to a queue socmond is not
+		// configured to probe: the workflow finds it, in each pipeline.
+		if err := sc.Add("sqs", "enrich-dlq"); err != nil {
+			t.Fatal(err)
+		}
+		sc.FunctionDeadLetters = map[string]string{"enrich": enrichDLQ(probes.Place{Account: sc.AccountID, Region: sc.Region})}
 	}
 	// The roles' trust, whatever external ids text configures.
 	seed.Roles = []awssim.Role{{ARN: roleOf["111111111111"], ExternalID: "ext-acme"}, {ARN: roleOf["222222222222"]},
@@ -137,8 +150,9 @@ func startPipelines(t *testing.T, text string) *pipelinesRun {
 	r.engine = alerting.NewEngine(alerting.SettingsFromConfig(r.cfg), time.Hour, nil)
 	r.mon.Subscribe(r.engine.Observe)
 	r.mon.SubscribeRemoved(r.engine.Removed)
+	r.elector = leader.NewNone("test")
 	r.f, err = NewFeature(FeatureOptions{Config: r.cfg, Clients: r.clients, Registerer: r.m.Registry(), Recorder: r.mon,
-		Alerts: r.engine, Elector: leader.NewNone("test"), Logger: zerolog.Nop()})
+		Alerts: r.engine, Elector: r.elector, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +197,9 @@ func TestEachPipelineIsCheckedInItsAccountAndRegion(t *testing.T) {
 		if len(rep.Lambdas) != 1 || rep.Lambdas[0].Target != (probes.Target{Service: "lambda", Resource: "enrich", Place: p}) {
 			t.Errorf("%v discovered %+v, want enrich of its own place", p, rep.Lambdas)
 		}
+		if len(rep.DeadLetters) != 1 || rep.DeadLetters[0].Target != (probes.Target{Service: "sqs", Resource: enrichDLQ(p), Place: p}) {
+			t.Errorf("%v found dead-letter queues %+v, want enrich's of its own place", p, rep.DeadLetters)
+		}
 	}
 
 	// Who answered what: each pipeline's names only in its account and
@@ -219,14 +236,21 @@ func TestEachPipelineIsCheckedInItsAccountAndRegion(t *testing.T) {
 			t.Errorf("tenant %s's rule read in %q, want %q", tenant, got, want)
 		}
 	}
-	var enrich []string
-	for _, c := range r.sim.Calls() {
-		if c.Service == "lambda" && strings.Contains(c.Resource, "enrich") {
-			enrich = append(enrich, c.Account+"/"+c.Region+"/"+c.Role)
+	for _, svc := range []string{"lambda", "sqs"} {
+		var enrich []string
+		for _, c := range r.sim.Calls() {
+			if c.Service == svc && strings.Contains(c.Resource, "enrich") {
+				enrich = append(enrich, c.Account+"/"+c.Region+"/"+c.Role)
+			}
 		}
-	}
-	if slices.Sort(enrich); len(slices.Compact(enrich)) != 6 {
-		t.Errorf("enrich probed in %v, want once in each of the six accounts and regions, through their roles", enrich)
+		var want []string
+		for _, p := range places {
+			want = append(want, p.Account+"/"+p.Region+"/"+roleOf[p.Account])
+		}
+		slices.Sort(want)
+		if slices.Sort(enrich); !slices.Equal(slices.Compact(enrich), want) {
+			t.Errorf("enrich's %s probed in %v, want in each of the six accounts and regions, through their roles: %v", svc, enrich, want)
+		}
 	}
 
 	for _, p := range places {
@@ -237,6 +261,9 @@ func TestEachPipelineIsCheckedInItsAccountAndRegion(t *testing.T) {
 		}
 		if got := r.scrape(t, "socmond_probes_total", append(placeKV(p), "service", "lambda", "resource", "enrich")...); got == -1 {
 			t.Errorf("no socmond_probes_total of enrich at %v", p)
+		}
+		if sn, ok := r.mon.Snapshot(probes.Target{Service: "sqs", Resource: enrichDLQ(p), Place: p}, time.Now()); !ok || sn.AvailabilitySamples != 1 {
+			t.Errorf("enrich's queue at %v: recorded %t, %d samples; want its own window with one sample", p, ok, sn.AvailabilitySamples)
 		}
 		machine := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:soc-pipeline-%s", p.Region, p.Account, p.Tenant)
 		for _, s := range []struct {
@@ -513,5 +540,50 @@ func TestPanelAndValidateShowThePlace(t *testing.T) {
 	}
 	if len(rows) != 6 || rows[probes.Place{}] != 0 {
 		t.Errorf("rows by pipeline %v, want six placed ones", rows)
+	}
+}
+
+// TestLeadershipLostWithdrawsEveryCanary: a replica that stops leading
+// withdraws every pipeline's last canary verdict (its CanaryFailed
+// resolves, its canary gauges go; the run counters stay) and runs no
+// canary in any pipeline.
+func TestLeadershipLostWithdrawsEveryCanary(t *testing.T) {
+	r := startPipelines(t, pipelinesConfig)
+	bad := probes.Place{Tenant: "gamma", Account: "333333333333", Region: "us-east-1"}
+	good := probes.Place{Tenant: "acme", Account: "111111111111", Region: "eu-west-1"}
+	r.sim.AddFault(awssim.Fault{Service: "lambda", Resource: "enrich", Error: "ServiceException", Account: bad.Account, Region: bad.Region})
+	for _, p := range []probes.Place{bad, good} {
+		r.f.RunnerAt(p).RunCanary(context.Background())
+	}
+	canaryAlerts := func() int {
+		n := 0
+		for _, a := range r.engine.Alerts() {
+			if a.Labels["alertname"] == AlertCanaryFailed && a.State == alerting.Firing {
+				n++
+			}
+		}
+		return n
+	}
+	if canaryAlerts() != 1 || r.scrape(t, "socmond_canary_passed", placeKV(good)...) != 1 {
+		t.Fatalf("before: %d CanaryFailed firing, acme's canary_passed %v", canaryAlerts(), r.scrape(t, "socmond_canary_passed", placeKV(good)...))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.elector.Run(ctx) // stops leading
+	if n := canaryAlerts(); n != 0 {
+		t.Errorf("%d CanaryFailed still firing after leadership was lost", n)
+	}
+	for _, p := range []probes.Place{bad, good} {
+		if got := r.scrape(t, "socmond_canary_passed", placeKV(p)...); got != -1 {
+			t.Errorf("socmond_canary_passed at %v = %v after leadership was lost, want absent", p, got)
+		}
+		if got := r.scrape(t, "socmond_canary_runs_total", placeKV(p)...); got == -1 {
+			t.Errorf("socmond_canary_runs_total at %v went with leadership", p)
+		}
+		before := len(r.sim.Calls())
+		if rep := r.f.RunnerAt(p).RunCanary(context.Background()); rep.InvestigationID != "" || len(r.sim.Calls()) != before {
+			t.Errorf("a replica that does not lead ran the canary at %v", p)
+		}
 	}
 }
