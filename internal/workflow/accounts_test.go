@@ -510,7 +510,7 @@ func TestPanelAndValidateShowThePlace(t *testing.T) {
 	r.passive(t)
 	seen := map[probes.Place]int{}
 	for _, it := range r.f.Panel(time.Now()).Items {
-		p := probes.Place{Tenant: it.Details["tenant"], Account: it.Details["account"], Region: it.Details["region"]}
+		p := it.Place
 		if p.IsZero() {
 			t.Errorf("panel item %s %s without its pipeline", it.Name, it.Resource)
 		}

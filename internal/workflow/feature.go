@@ -469,7 +469,7 @@ func canaryCleared(cfg *config.Config, place probes.Place) alerting.Signal {
 
 // Panel renders each pipeline's latest passive round and canary run for
 // /api/v1/status and the status page; a placed pipeline's items carry its
-// tenant, account and region in their details.
+// place, by which the page and the API filter them.
 func (f *Feature) Panel(time.Time) server.Panel {
 	f.mu.Lock()
 	on := f.passive || f.canary
@@ -496,39 +496,26 @@ func panelItems(passive *PassiveReport, canary *CanaryReport) []server.PanelItem
 	var items []server.PanelItem
 	if passive != nil {
 		for _, c := range passive.Checks {
-			items = append(items, server.PanelItem{Name: c.Name, Resource: c.Resource, State: passFail(c.OK), OK: c.OK, Reason: c.Reason, Hint: c.Hint, At: passive.At,
-				Details: placeDetails(passive.Place, nil)})
+			items = append(items, server.PanelItem{Name: c.Name, Resource: c.Resource, Place: passive.Place, State: passFail(c.OK), OK: c.OK,
+				Reason: c.Reason, Hint: c.Hint, At: passive.At})
 		}
 		for _, l := range passive.Lambdas {
-			items = append(items, server.PanelItem{Name: "discovered_function", Resource: l.Resource, State: string(l.Status),
-				OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start, Details: placeDetails(passive.Place, nil)})
+			items = append(items, server.PanelItem{Name: "discovered_function", Resource: l.Resource, Place: l.Place, State: string(l.Status),
+				OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start})
 		}
 		for _, l := range passive.DeadLetters {
-			items = append(items, server.PanelItem{Name: "dead_letter_queue", Resource: l.Resource, State: string(l.Status),
-				OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start, Details: placeDetails(passive.Place, nil)})
+			items = append(items, server.PanelItem{Name: "dead_letter_queue", Resource: l.Resource, Place: l.Place, State: string(l.Status),
+				OK: l.Status == probes.Healthy, Reason: l.Detail, Hint: l.Hint, At: l.Start})
 		}
 	}
 	if canary != nil {
 		for _, s := range canary.Steps {
-			items = append(items, server.PanelItem{Name: "canary_" + s.Name, Resource: canary.InvestigationID, State: s.Status,
+			items = append(items, server.PanelItem{Name: "canary_" + s.Name, Resource: canary.InvestigationID, Place: canary.Place, State: s.Status,
 				OK: s.Status == Passed, Reason: s.Reason, At: canary.Start,
-				Details: placeDetails(canary.Place, map[string]string{"step": fmt.Sprint(s.Number), "duration": s.Duration.Round(time.Millisecond).String()})})
+				Details: map[string]string{"step": fmt.Sprint(s.Number), "duration": s.Duration.Round(time.Millisecond).String()}})
 		}
 	}
 	return items
-}
-
-// placeDetails adds a placed pipeline's tenant, account and region to an
-// item's details.
-func placeDetails(p probes.Place, details map[string]string) map[string]string {
-	if p.IsZero() {
-		return details
-	}
-	if details == nil {
-		details = map[string]string{}
-	}
-	details["tenant"], details["account"], details["region"] = p.Tenant, p.Account, p.Region
-	return details
 }
 
 func passFail(ok bool) string {
