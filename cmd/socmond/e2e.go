@@ -51,6 +51,9 @@ func e2eCommand(app *kingpin.Application, g *globals) (*kingpin.CmdClause, func(
 			c := workflow.CanaryAt(cfg, pc, place)
 			var progress func(workflow.StepResult)
 			if *output == "text" {
+				if len(reps) > 0 {
+					fmt.Fprintln(g.stdout) // a blank line between pipelines' runs
+				}
 				names := cfg.PipelineAt(place)
 				fmt.Fprintf(g.stdout, "Synthetic end-to-end canary%s: %s → %s (timeout %s)\n", placeText(place), names.EventBus, names.StateMachine, cfg.Canary.Timeout)
 				progress = stepPrinter(g.stdout, useColor(g.stdout))
