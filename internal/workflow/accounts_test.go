@@ -99,8 +99,8 @@ func enrichDLQ(p probes.Place) string {
 	return fmt.Sprintf("arn:aws:sqs:%s:%s:enrich-dlq", p.Region, p.Account)
 }
 
-// pipelinesRun is the daemon's wiring of the workflow over the six
-// pipelines of text, against the simulator seeded from the same config
+// pipelinesRun is the daemon's wiring of the workflow over the pipelines
+// of text, against the simulator seeded with the six of pipelinesConfig
 // (simseed.FromConfig) plus "enrich" in every account and region.
 type pipelinesRun struct {
 	cfg     *config.Config
@@ -121,7 +121,12 @@ func startPipelines(t *testing.T, text string) *pipelinesRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := simseed.FromConfig(r.cfg)
+	// The simulator holds all six pipelines, whichever text configures.
+	all, err := config.Parse("pipelines.yaml", []byte(pipelinesConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := simseed.FromConfig(all)
 	if len(seed.Scopes) != 6 {
 		t.Fatalf("seeded %d scopes, want the six pipelines'", len(seed.Scopes))
 	}
@@ -385,6 +390,11 @@ func TestUnassumableRoleFailsOnlyItsPipelines(t *testing.T) {
 	}
 }
 
+// withoutBeta is pipelinesConfig without tenant beta's pipelines.
+var withoutBeta = strings.Replace(pipelinesConfig, `  - name: beta
+    pipelines: [{account: "222222222222"}]
+`, "", 1)
+
 // TestReloadRemovesAPipeline: a reload that drops beta's pipelines takes
 // their discovered functions, their series and their alerts away; acme's
 // and gamma's keep their windows, series and firing alerts.
@@ -422,10 +432,7 @@ func TestReloadRemovesAPipeline(t *testing.T) {
 		return sn.AvailabilitySamples
 	}
 
-	text := strings.Replace(pipelinesConfig, `  - name: beta
-    pipelines: [{account: "222222222222"}]
-`, "", 1)
-	next, err := config.Parse("pipelines.yaml", []byte(text), nil)
+	next, err := config.Parse("pipelines.yaml", []byte(withoutBeta), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,4 +593,87 @@ func TestLeadershipLostWithdrawsEveryCanary(t *testing.T) {
 			t.Errorf("a replica that does not lead ran the canary at %v", p)
 		}
 	}
+}
+
+// TestHangingSTSHoldsOnlyItsPipelines: STS does not answer AssumeRole for
+// gamma's role. Every other pipeline's first round is published while
+// gamma's still waits for its credentials; gamma's then fails as auth,
+// naming the role, when AssumeRole gives up.
+func TestHangingSTSHoldsOnlyItsPipelines(t *testing.T) {
+	r := startPipelines(t, strings.Replace(pipelinesConfig, "  failure_ratio: 0.1\n", "  failure_ratio: 0.1\n  timeout: 25s\n", 1))
+	r.sim.AddFault(awssim.Fault{Service: "sts", Resource: roleOf["333333333333"], Latency: "1h"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.f.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	published := func(p probes.Place) *PassiveReport {
+		rep, _ := r.f.RunnerAt(p).Latest()
+		return rep
+	}
+	testenv.Eventually(t, "the other pipelines' rounds while gamma's waits", func() bool {
+		for _, p := range r.cfg.Places() {
+			rep := published(p)
+			if p.Tenant == "gamma" && rep != nil {
+				t.Fatalf("gamma's round at %v was published before the others'", p)
+			}
+			if p.Tenant != "gamma" && (rep == nil || !rep.OK()) {
+				return false
+			}
+		}
+		return true
+	})
+	testenv.Eventually(t, "gamma's rounds to fail as auth", func() bool {
+		for _, p := range r.cfg.Places() {
+			if p.Tenant != "gamma" {
+				continue
+			}
+			rep := published(p)
+			if rep == nil || len(rep.Checks) == 0 {
+				return false
+			}
+			if c := rep.Checks[0]; c.Class != probes.ClassAuth || !strings.Contains(c.Hint, roleOf[p.Account]) {
+				t.Fatalf("gamma's round at %v: %+v", p, c)
+			}
+		}
+		return true
+	})
+}
+
+// TestReloadAddsAPipelineWhileRunning: a reload that adds beta's
+// pipelines to a running feature schedules them at once: their first
+// rounds run without waiting for the schedule (an hour here).
+func TestReloadAddsAPipelineWhileRunning(t *testing.T) {
+	r := startPipelines(t, withoutBeta)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.f.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	ran := func(p probes.Place) bool {
+		rn := r.f.RunnerAt(p)
+		if rn == nil {
+			return false
+		}
+		rep, _ := rn.Latest()
+		return rep != nil && rep.OK()
+	}
+	testenv.Eventually(t, "the first rounds of acme's and gamma's pipelines", func() bool {
+		for _, p := range r.cfg.Places() {
+			if !ran(p) {
+				return false
+			}
+		}
+		return true
+	})
+	full, err := config.Parse("pipelines.yaml", []byte(pipelinesConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.f.Apply(full, r.clients); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "beta's pipelines' first rounds", func() bool {
+		return ran(probes.Place{Tenant: "beta", Account: "222222222222", Region: "us-east-1"}) &&
+			ran(probes.Place{Tenant: "beta", Account: "222222222222", Region: "eu-west-1"})
+	})
 }
