@@ -108,6 +108,10 @@ func TestDemoTwoTenantsTwoRegions(t *testing.T) {
 		}
 		return len(tenants) == 2 && len(regions) == 2
 	})
+	// The fault strikes 20 s into the timeline, and the probe that sees it
+	// takes its 6 s: wait for the timeline to say it struck, so the wait
+	// for the probe does not also cover the demo's start.
+	testenv.Eventually(t, "the Bedrock fault", func() bool { return strings.Contains(out.String(), "Bedrock slows") })
 	testenv.Eventually(t, "Bedrock degraded in the first pipeline", func() bool {
 		es := status()
 		if bedrockAt(first, es) != "degraded" {
