@@ -102,10 +102,8 @@ func serve(t *testing.T, cfg *config.Config, seed awssim.Seed) (*awssim.Sim, *aw
 // Place: the config-wide one), on that place's clients (its account's
 // role in its region).
 //
-// Compliance, evidence, the workflow check and the canary are driven
-// here once per place, on the pipeline's names (config's PipelineAt,
-// WorkflowRulesAt, ComplianceTablesAt), as the daemon runs them per
-// pipeline.
+// Compliance, evidence, the workflow check and the canary are built by
+// the daemon's own per-pipeline builders and run here once per place.
 func exerciseAt(t *testing.T, cfg *config.Config, base *awsclient.Clients, place probes.Place) {
 	t.Helper()
 	ctx := context.Background()
@@ -136,10 +134,7 @@ func exerciseAt(t *testing.T, cfg *config.Config, base *awsclient.Clients, place
 	}
 
 	// The pipeline's config: its names as the pipeline at place has them.
-	at := *cfg
-	at.Pipeline = cfg.PipelineAt(place)
-	at.Workflow.Rules = cfg.WorkflowRulesAt(place)
-	pl := at.Pipeline
+	pl := cfg.PipelineAt(place)
 	// The daemon's own builders: the pipeline's checks and evidence as the
 	// runner gets them.
 	pipelines, err := compliance.PipelinesFromConfig(cfg, base)
@@ -167,13 +162,13 @@ func exerciseAt(t *testing.T, cfg *config.Config, base *awsclient.Clients, place
 		t.Fatalf("evidence verify at %+v: %+v %v", place, v.Checks, err)
 	}
 
-	if rep := workflow.PassiveFromConfig(&at, clients).Run(ctx); !rep.OK() {
+	if rep := workflow.PassiveAt(cfg, clients, place).Run(ctx); !rep.OK() {
 		t.Errorf("passive workflow check at %+v failed: %+v", place, rep.Checks)
 	}
 	if !cfg.Canary.Enabled {
 		return
 	}
-	if rep := workflow.CanaryFromConfig(&at, clients).Run(ctx, nil); !rep.Passed {
+	if rep := workflow.CanaryAt(cfg, clients, place).Run(ctx, nil); !rep.Passed {
 		t.Errorf("canary at %+v failed: %+v", place, rep.Steps)
 	}
 }
