@@ -489,11 +489,22 @@ func TestDashboardVariables(t *testing.T) {
 }
 
 // tenantsConfig is two tenants' pipelines in two accounts and regions, the
-// same table name in both, probed every second.
+// same table name in both, probed every second, each with its compliance
+// checks and workflow check.
 const tenantsConfig = `
 region: us-east-1
 tenant: soc-operator
 defaults:
+  schedule: "@every 1s"
+pipeline:
+  kms_key: alias/soc
+  artifacts_bucket: "soc-artifacts-${account_id}-${region}"
+  investigations_table: investigations
+  state_machine: "arn:aws:states:${region}:${account_id}:stateMachine:soc"
+workflow:
+  schedule: "@every 1s"
+  rules: [soc-alerts]
+compliance:
   schedule: "@every 1s"
 accounts:
   - id: "111111111111"
