@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/socmond/socmond/internal/awsclient"
 	"regexp"
@@ -111,7 +112,7 @@ func (c *Config) Places() []probes.Place {
 func (c *Config) PipelineAt(p probes.Place) Pipeline {
 	out := c.Pipeline
 	for _, f := range pipelineFields(&out) {
-		*f = substitute(*f, p)
+		*f.name = substitute(*f.name, p)
 	}
 	return out
 }
@@ -135,10 +136,24 @@ func (c *Config) WorkflowRulesAt(p probes.Place) []string {
 	return out
 }
 
-// pipelineFields are the names of the pipeline section, with their keys'
-// order in the file's schema.
-func pipelineFields(p *Pipeline) []*string {
-	return []*string{&p.ArtifactsBucket, &p.AuditBucket, &p.KMSKey, &p.EventBus, &p.StateMachine, &p.InvestigationsTable, &p.MetricsTable}
+// pipelineField is one name of the pipeline section and its key under
+// pipeline:.
+type pipelineField struct {
+	key  string
+	name *string
+}
+
+// pipelineFields are the names of the pipeline section, in the schema's
+// order, each with its key (its yaml tag): the one list PipelineAt,
+// placeholderPaths and env-only mode's pipelineRole read.
+func pipelineFields(p *Pipeline) []pipelineField {
+	v := reflect.ValueOf(p).Elem()
+	out := make([]pipelineField, v.NumField())
+	for i := range out {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		out[i] = pipelineField{key, v.Field(i).Addr().Interface().(*string)}
+	}
+	return out
 }
 
 // ClientsAt are the clients of a place: base itself for the config-wide
@@ -383,10 +398,9 @@ func placeholderPaths(c *Config) []string {
 			}
 		}
 	}
-	keys := []string{"artifacts_bucket", "audit_bucket", "kms_key", "event_bus", "state_machine", "investigations_table", "metrics_table"}
-	for i, f := range pipelineFields(&c.Pipeline) {
-		if hasPlaceholder(*f) {
-			out = append(out, "pipeline."+keys[i])
+	for _, f := range pipelineFields(&c.Pipeline) {
+		if hasPlaceholder(*f.name) {
+			out = append(out, "pipeline."+f.key)
 		}
 	}
 	for i, r := range c.Workflow.Rules {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/socmond/socmond/internal/probes"
-	"reflect"
 	"strings"
 )
 
@@ -28,10 +27,9 @@ func envResources() []envResource {
 
 // pipelineRole is the Pipeline field whose key under pipeline: is key.
 func pipelineRole(p *Pipeline, key string) *string {
-	v := reflect.ValueOf(p).Elem()
-	for i := range v.NumField() {
-		if strings.Split(v.Type().Field(i).Tag.Get("yaml"), ",")[0] == key {
-			return v.Field(i).Addr().Interface().(*string)
+	for _, f := range pipelineFields(p) {
+		if f.key == key {
+			return f.name
 		}
 	}
 	panic("config: no pipeline role " + key) // a descriptor's mistake, caught by the tests
